@@ -1,0 +1,1 @@
+//! Audit records and their SHA-256 hash chain. PLACEHOLDER: the consent work replaces this.

@@ -1,0 +1,17 @@
+//! veilgate: a privacy-enforcing ingest edge for rrweb session recordings.
+//!
+//! Everything that decides is plain Rust in the modules below and is tested natively;
+//! `edge` (wasm32 only) moves bytes between HTTP, KV, the session Durable Object and R2.
+//! See ARCHITECTURE.md for the data flow and the invariants.
+
+pub mod audit;
+pub mod consent;
+pub mod envelope;
+pub mod error;
+pub mod privacy;
+pub mod project;
+pub mod session;
+pub mod storage;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;
