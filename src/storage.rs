@@ -1,1 +1,135 @@
-//! placeholder
+//! The R2 layout (fixed by DESIGN.md) and the stored documents. Keys are built only from ids
+//! that passed `envelope::is_valid_id`, so no key can escape its prefix.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::envelope::Platform;
+
+pub fn session_prefix(project: &str, session: &str) -> String {
+    format!("sessions/{project}/{session}/")
+}
+
+pub fn sessions_prefix(project: &str) -> String {
+    format!("sessions/{project}/")
+}
+
+pub fn chunk_key(project: &str, session: &str, seq: u32) -> String {
+    format!("sessions/{project}/{session}/chunks/{seq:08}.json")
+}
+
+pub fn manifest_key(project: &str, session: &str) -> String {
+    format!("sessions/{project}/{session}/manifest.json")
+}
+
+/// Index of sessions by the UTC day they started, for listing by time range:
+/// `index/{project}/days/{yyyy-mm-dd}/{session}` (an empty object; the key is the data).
+pub fn day_index_key(project: &str, day: &str, session: &str) -> String {
+    format!("index/{project}/days/{day}/{session}")
+}
+
+pub fn day_index_prefix(project: &str, day: &str) -> String {
+    format!("index/{project}/days/{day}/")
+}
+
+/// Visitor → sessions, for erasure of everything of one visitor:
+/// `index/{project}/visitors/{visitor}/{session}`.
+pub fn visitor_index_key(project: &str, visitor: &str, session: &str) -> String {
+    format!("index/{project}/visitors/{visitor}/{session}")
+}
+
+pub fn visitor_index_prefix(project: &str, visitor: &str) -> String {
+    format!("index/{project}/visitors/{visitor}/")
+}
+
+/// The last path segment of a listed key.
+pub fn last_segment(key: &str) -> &str {
+    key.trim_end_matches('/').rsplit('/').next().unwrap_or("")
+}
+
+/// One stored beacon: `sessions/{project}/{session}/chunks/{seq:08}.json`.
+/// `events` are masked before this is built; nothing else in it comes from the client
+/// unmasked (`page` is masked too).
+#[derive(Serialize)]
+pub struct ChunkDoc<'a> {
+    pub v: u32,
+    pub project: &'a str,
+    pub session: &'a str,
+    pub seq: u32,
+    pub platform: Platform,
+    pub page: Option<&'a str>,
+    pub received_at: u64,
+    pub events: &'a RawValue,
+}
+
+/// Concatenate the `events` of chunk documents (already in seq order) into one JSON array,
+/// without building trees: what an rrweb `Replayer` takes.
+pub fn merge_events<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Events<'a> {
+        #[serde(borrow)]
+        events: Vec<&'a RawValue>,
+    }
+    let mut out = String::from("[");
+    let mut first = true;
+    for (i, bytes) in chunks.into_iter().enumerate() {
+        let doc: Events = serde_json::from_slice(bytes).map_err(|e| format!("chunk {i}: {e}"))?;
+        for ev in doc.events {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(ev.get());
+        }
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// UTC calendar day (`yyyy-mm-dd`) of a Unix time in milliseconds.
+pub fn utc_day(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_the_design() {
+        assert_eq!(chunk_key("demo", "s_12345678", 7), "sessions/demo/s_12345678/chunks/00000007.json");
+        assert_eq!(manifest_key("demo", "s_12345678"), "sessions/demo/s_12345678/manifest.json");
+        assert_eq!(last_segment("index/demo/days/2026-11-23/s_1/"), "s_1");
+        assert_eq!(last_segment("index/demo/visitors/v/s_2"), "s_2");
+    }
+
+    #[test]
+    fn merges_events_in_the_given_order() {
+        let a = br#"{"v":1,"seq":0,"events":[{"type":4,"data":{},"timestamp":1},{"type":2,"data":{},"timestamp":2}]}"#;
+        let b = br#"{"v":1,"seq":1,"events":[{"type":3,"data":{"x":"]"},"timestamp":3}]}"#;
+        let merged = merge_events([&a[..], &b[..]]).unwrap();
+        let v: Vec<serde_json::Value> = serde_json::from_str(&merged).unwrap();
+        assert_eq!(v.iter().map(|e| e["timestamp"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(merge_events(std::iter::empty()).unwrap(), "[]");
+        assert!(merge_events([&b"{"[..]]).is_err());
+    }
+
+    #[test]
+    fn utc_days() {
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
+        assert_eq!(utc_day(1_795_392_000_000 - 1), "2026-11-22");
+        assert_eq!(utc_day(1_795_392_000_000), "2026-11-23");
+    }
+}

@@ -1,0 +1,29 @@
+# veilgate — the two entry points are `make dev` and `make test`; each installs what it needs.
+PORT  ?= 8787
+STATE ?= .state
+SHELL := /bin/bash
+
+.PHONY: dev test build setup lint unit e2e bench fuzz clean
+
+## Run the worker locally on workerd with local R2/KV/DO state and the seeded demo projects.
+dev: build
+	bash tools/seed.sh "$(STATE)"
+	source tools/env.sh && VEILGATE_PREBUILT=1 exec wrangler dev --local --ip 127.0.0.1 \
+	  --port "$(PORT)" --inspector-port 0 --persist-to "$(STATE)"
+
+## Every test: format and lint, native unit tests, end-to-end tests against wrangler dev.
+test: build
+	bash tools/setup.sh --test
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo test --all-targets
+
+setup:
+	bash tools/setup.sh
+
+build: setup
+	bash tools/build.sh
+
+clean:
+	rm -rf build target/wasm32-unknown-unknown .state

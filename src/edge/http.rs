@@ -1,0 +1,78 @@
+//! Response helpers: JSON bodies, the one error → response mapping, CORS and security headers.
+
+use serde::Serialize;
+use worker::{Headers, Response};
+
+use crate::error::ApiError;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Map a runtime failure (KV, R2, DO) to a retryable 503, logging only the operation name.
+pub fn storage_err(op: &'static str) -> impl FnOnce(worker::Error) -> ApiError {
+    move |e| {
+        worker::console_error!("storage failure in {op}: {}", short(&e.to_string()));
+        ApiError::unavailable(format!("{op} failed; retry later"))
+    }
+}
+
+/// Runtime error texts can quote request content; keep only a short prefix for the log.
+fn short(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    let text = serde_json::to_string(body).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+    raw_json(status, text)
+}
+
+pub fn raw_json(status: u16, text: String) -> Result<Response> {
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", "application/json; charset=utf-8");
+    let _ = headers.set("Cache-Control", "no-store");
+    let _ = headers.set("X-Content-Type-Options", "nosniff");
+    Response::ok(text)
+        .map(|r| r.with_status(status).with_headers(headers))
+        .map_err(|_| ApiError::new(500, "internal", "response"))
+}
+
+pub fn error_response(e: &ApiError, cors_origin: Option<&str>) -> Result<Response> {
+    let mut resp = raw_json(e.status, e.body())?;
+    if let Some(secs) = e.retry_after {
+        let _ = resp.headers_mut().set("Retry-After", &secs.to_string());
+    }
+    if let Some(o) = cors_origin {
+        cors(resp.headers_mut(), o);
+    }
+    Ok(resp)
+}
+
+/// Allow exactly this (already checked) origin.
+pub fn cors(headers: &mut Headers, origin: &str) {
+    let _ = headers.set("Access-Control-Allow-Origin", origin);
+    let _ = headers.set("Access-Control-Allow-Credentials", "true");
+}
+
+pub fn preflight(origin: &str) -> Result<Response> {
+    let mut resp = Response::empty()
+        .map_err(|_| ApiError::new(500, "internal", "response"))?
+        .with_status(204);
+    let h = resp.headers_mut();
+    cors(h, origin);
+    let _ = h.set("Access-Control-Allow-Methods", "POST, OPTIONS");
+    let _ = h.set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding");
+    let _ = h.set("Access-Control-Max-Age", "86400");
+    Ok(resp)
+}
+
+pub fn header(req: &worker::Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+pub fn query_param(req: &worker::Request, name: &str) -> Option<String> {
+    let url = req.url().ok()?;
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}

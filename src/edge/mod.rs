@@ -1,0 +1,58 @@
+//! The imperative shell (wasm32 only): moves bytes between HTTP, KV, the session Durable Object
+//! and R2. Every decision is delegated to the pure modules of the crate.
+
+mod config;
+mod http;
+mod ingest;
+mod projects;
+mod protocol;
+mod read_api;
+mod session_do;
+
+#[allow(unused_imports)] // the macro exports it to the runtime
+pub use session_do::SessionObject;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+use crate::routes::{route, Route};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let method = req.method().to_string();
+    let path = req.path();
+    let result = match route(&method, &path) {
+        Ok(r) => dispatch(r, req, &env).await,
+        Err(e) => Err(e),
+    };
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(e) => match http::error_response(&e, None) {
+            Ok(r) => r,
+            Err(_) => Response::error(e.body(), e.status)?,
+        },
+    };
+    Ok(vary_origin(resp))
+}
+
+async fn dispatch(r: Route, req: Request, env: &Env) -> std::result::Result<Response, crate::error::ApiError> {
+    match r {
+        Route::Health => http::json(200, &serde_json::json!({"ok": true})),
+        Route::IngestPreflight { key } => ingest::preflight(&key, &req, env).await,
+        Route::Ingest { key } => ingest::ingest(&key, req, env).await,
+        Route::ListSessions { key } => read_api::list_sessions(&key, &req, env).await,
+        Route::Manifest { key, session } => read_api::manifest(&key, &session, &req, env).await,
+        Route::Events { key, session } => read_api::events(&key, &session, &req, env).await,
+        Route::Chunk { key, session, seq } => read_api::chunk(&key, &session, seq, &req, env).await,
+        Route::DeleteSession { key, session } => read_api::delete_session(&key, &session, &req, env).await,
+        Route::DeleteVisitor { key, visitor } => read_api::delete_visitor(&key, &visitor, &req, env).await,
+        Route::OptOut | Route::OptIn | Route::Audit { .. } | Route::AuditVerify { .. } | Route::AuditReport { .. } => {
+            Err(crate::error::ApiError::not_found("not available yet"))
+        }
+    }
+}
+
+/// CORS answers differ by origin: keep caches from mixing them up.
+fn vary_origin(mut resp: Response) -> Response {
+    let _ = resp.headers_mut().append("Vary", "Origin");
+    resp
+}

@@ -1,0 +1,47 @@
+//! Project configs from KV (`project:{key}`), cached briefly in the isolate.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::Env;
+
+use super::http::{now_ms, storage_err};
+use crate::error::ApiError;
+use crate::project::{Project, ProjectCache};
+
+thread_local! {
+    static CACHE: RefCell<ProjectCache> = RefCell::new(ProjectCache::default());
+}
+
+/// Unknown keys are remembered for less time than known ones, so a newly created project
+/// starts working quickly.
+const NEGATIVE_TTL_MS: u64 = 5_000;
+
+/// The project for `key`, or 401 for an unknown key. A stored config that does not parse is
+/// a 503: refusing is safer than recording under a guessed policy.
+pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
+    let now = now_ms();
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(key, now)) {
+        return hit.ok_or_else(unknown);
+    }
+    let kv = env.kv("PROJECTS").map_err(storage_err("project lookup"))?;
+    let raw = kv
+        .get(&format!("project:{key}"))
+        .text()
+        .await
+        .map_err(|e| storage_err("project lookup")(e.into()))?;
+    let project = match raw {
+        None => None,
+        Some(json) => Some(Project::from_json(&json).map_err(|e| {
+            worker::console_error!("project {key}: invalid config: {e}");
+            ApiError::new(503, "project_misconfigured", "this project's configuration is invalid")
+        })?),
+    };
+    let ttl = if project.is_some() { super::config::project_cache_ms(env) } else { NEGATIVE_TTL_MS };
+    CACHE.with(|c| c.borrow_mut().put(key, project, now, ttl));
+    CACHE.with(|c| c.borrow().get(key, now)).flatten().ok_or_else(unknown)
+}
+
+fn unknown() -> ApiError {
+    ApiError::unauthorized("unknown project key")
+}

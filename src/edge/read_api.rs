@@ -1,0 +1,245 @@
+//! Read API for replay services (`Authorization: Bearer <read token>`): list, manifest, merged
+//! events, single chunk, and erasure of a session or of a visitor.
+
+use worker::{Env, Method, Request, RequestInit, Response};
+
+use super::http::{self, header, now_ms, query_param, storage_err};
+use super::projects;
+use crate::error::ApiError;
+use crate::project::{bearer, Project};
+use crate::storage;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Most chunks merged into one `events` response (R2 reads per request are limited).
+const MAX_MERGED_CHUNKS: usize = 900;
+
+/// Unknown project, missing token and wrong token all look the same: 401, no hint whether
+/// the project or any session exists.
+async fn authorize(key: &str, req: &Request, env: &Env) -> Result<std::rc::Rc<Project>> {
+    let auth = header(req, "Authorization");
+    let token = bearer(auth.as_deref());
+    let project = projects::load(key, env).await.map_err(|e| match e.status {
+        401 => ApiError::unauthorized("missing or invalid read token"),
+        _ => e,
+    })?;
+    match token {
+        Some(t) if project.read_token_ok(t) => Ok(project),
+        _ => Err(ApiError::unauthorized("missing or invalid read token")),
+    }
+}
+
+pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Response> {
+    authorize(key, req, env).await?;
+    let now = now_ms();
+    let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
+    let to = num("to").unwrap_or(now);
+    let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
+    if from > to || to - from > 400 * 86_400_000 {
+        return Err(ApiError::bad_request("invalid_range", "from..to must be ordered and span at most 400 days"));
+    }
+    let limit = num("limit").unwrap_or(100).clamp(1, 1000) as usize;
+    // Cursor: `{day}/{last session returned}`.
+    let cursor = query_param(req, "cursor");
+    let (cursor_day, after) = match cursor.as_deref().and_then(|c| c.split_once('/')) {
+        Some((d, s)) => (Some(d.to_string()), Some(s.to_string())),
+        None => (None, None),
+    };
+    let bucket = env.bucket("RECORDINGS").map_err(storage_err("list sessions"))?;
+    let mut out = Vec::new();
+    let mut next = None;
+    let mut day_ms = from - from % 86_400_000;
+    'days: while day_ms <= to {
+        let day = storage::utc_day(day_ms);
+        day_ms += 86_400_000;
+        if cursor_day.as_deref().is_some_and(|c| day.as_str() < c) {
+            continue;
+        }
+        let mut start_after = match (&cursor_day, &after) {
+            (Some(c), Some(a)) if *c == day => Some(storage::day_index_key(key, &day, a)),
+            _ => None,
+        };
+        loop {
+            let mut list = bucket.list().prefix(storage::day_index_prefix(key, &day)).limit(1000);
+            if let Some(s) = &start_after {
+                list = list.start_after(s.clone());
+            }
+            let page = list.execute().await.map_err(storage_err("list sessions"))?;
+            let objects = page.objects();
+            for o in &objects {
+                let k = o.key();
+                let session = storage::last_segment(&k).to_string();
+                if out.len() == limit {
+                    next = Some(format!("{day}/{}", out_last(&out)));
+                    break 'days;
+                }
+                out.push(serde_json::json!({"session": session, "day": day}));
+            }
+            if !page.truncated() {
+                break;
+            }
+            start_after = objects.last().map(|o| o.key());
+        }
+    }
+    http::json(200, &serde_json::json!({"sessions": out, "cursor": next}))
+}
+
+fn out_last(out: &[serde_json::Value]) -> String {
+    out.last().and_then(|v| v["session"].as_str()).unwrap_or("").to_string()
+}
+
+/// The live manifest from the session object, or the stored one from R2.
+async fn load_manifest(key: &str, session: &str, project: &Project, env: &Env) -> Result<serde_json::Value> {
+    let text = match call_object(key, session, "/manifest", env).await? {
+        Some(t) => t,
+        None => {
+            let stored = read_bytes(env, &storage::manifest_key(key, session)).await?;
+            let Some(bytes) = stored else { return Err(ApiError::not_found("no such session")) };
+            String::from_utf8(bytes).map_err(|_| ApiError::unavailable("stored manifest unreadable"))?
+        }
+    };
+    let m: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| ApiError::unavailable("stored manifest unreadable"))?;
+    // Past retention a session is no longer served, even before the sweep deletes it.
+    let created = m["created_at"].as_u64().unwrap_or(0);
+    if created + u64::from(project.retention_days) * 86_400_000 < now_ms() {
+        return Err(ApiError::not_found("no such session"));
+    }
+    Ok(m)
+}
+
+/// Ask the session object; `None` when it holds no such session.
+async fn call_object(key: &str, session: &str, path: &str, env: &Env) -> Result<Option<String>> {
+    let ns = env.durable_object("SESSION").map_err(storage_err("session object"))?;
+    let stub = ns.get_by_name(&format!("{key}:{session}")).map_err(storage_err("session object"))?;
+    let mut init = RequestInit::new();
+    init.with_method(if path == "/delete" { Method::Post } else { Method::Get });
+    let req = Request::new_with_init(&format!("https://session.internal{path}"), &init)
+        .map_err(storage_err("session object"))?;
+    let mut resp = stub.fetch_with_request(req).await.map_err(storage_err("session object"))?;
+    match resp.status_code() {
+        200 => Ok(Some(resp.text().await.map_err(storage_err("session object"))?)),
+        404 => Ok(None),
+        _ => Err(ApiError::unavailable("session object failed; retry later")),
+    }
+}
+
+pub async fn manifest(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
+    let project = authorize(key, req, env).await?;
+    let m = load_manifest(key, session, &project, env).await?;
+    http::json(200, &m)
+}
+
+pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
+    let project = authorize(key, req, env).await?;
+    let m = load_manifest(key, session, &project, env).await?;
+    let seqs: Vec<u32> = m["seqs"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_u64().map(|s| s as u32)).collect())
+        .unwrap_or_default();
+    if seqs.len() > MAX_MERGED_CHUNKS {
+        return Err(ApiError::too_large(
+            "too_many_chunks",
+            format!("session has more than {MAX_MERGED_CHUNKS} chunks; read them one by one"),
+        ));
+    }
+    let mut chunks = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        // A chunk the manifest lists is durable; its absence means an erasure raced this read.
+        let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
+            return Err(ApiError::not_found("no such session"));
+        };
+        chunks.push(bytes);
+    }
+    let merged = storage::merge_events(chunks.iter().map(Vec::as_slice))
+        .map_err(|_| ApiError::unavailable("stored chunk unreadable"))?;
+    http::raw_json(200, merged)
+}
+
+pub async fn chunk(key: &str, session: &str, seq: u32, req: &Request, env: &Env) -> Result<Response> {
+    let project = authorize(key, req, env).await?;
+    load_manifest(key, session, &project, env).await?;
+    let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
+        return Err(ApiError::not_found("no such chunk"));
+    };
+    http::raw_json(200, String::from_utf8(bytes).map_err(|_| ApiError::unavailable("stored chunk unreadable"))?)
+}
+
+pub async fn delete_session(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
+    authorize(key, req, env).await?;
+    let deleted = erase_session(key, session, env).await?;
+    http::json(200, &serde_json::json!({"deleted": deleted, "session": session}))
+}
+
+pub async fn delete_visitor(key: &str, visitor: &str, req: &Request, env: &Env) -> Result<Response> {
+    authorize(key, req, env).await?;
+    let bucket = env.bucket("RECORDINGS").map_err(storage_err("erase visitor"))?;
+    let mut sessions = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut list = bucket.list().prefix(storage::visitor_index_prefix(key, visitor));
+        if let Some(c) = &cursor {
+            list = list.cursor(c.clone());
+        }
+        let page = list.execute().await.map_err(storage_err("erase visitor"))?;
+        sessions.extend(page.objects().iter().map(|o| storage::last_segment(&o.key()).to_string()));
+        cursor = page.cursor();
+        if !page.truncated() || cursor.is_none() {
+            break;
+        }
+    }
+    let mut erased = 0;
+    for s in &sessions {
+        if erase_session(key, s, env).await? {
+            erased += 1;
+        }
+    }
+    http::json(200, &serde_json::json!({"visitor": visitor, "sessions_erased": erased}))
+}
+
+/// Delete everything of one session: object state first (so no new chunk lands on an old
+/// index), then every R2 object under its prefix, then its index entries.
+async fn erase_session(key: &str, session: &str, env: &Env) -> Result<bool> {
+    let bucket = env.bucket("RECORDINGS").map_err(storage_err("erase session"))?;
+    let manifest_text = match call_object(key, session, "/manifest", env).await? {
+        Some(t) => Some(t),
+        None => read_bytes(env, &storage::manifest_key(key, session)).await?.and_then(|b| String::from_utf8(b).ok()),
+    };
+    call_object(key, session, "/delete", env).await?;
+    let mut keys = Vec::new();
+    loop {
+        let page = bucket
+            .list()
+            .prefix(storage::session_prefix(key, session))
+            .execute()
+            .await
+            .map_err(storage_err("erase session"))?;
+        let batch: Vec<String> = page.objects().iter().map(|o| o.key()).collect();
+        if batch.is_empty() {
+            break;
+        }
+        bucket.delete_multiple(batch.clone()).await.map_err(storage_err("erase session"))?;
+        keys.extend(batch);
+    }
+    if let Some(m) = manifest_text.and_then(|t: String| serde_json::from_str::<serde_json::Value>(&t).ok()) {
+        if let (Some(visitor), Some(created)) = (m["visitor"].as_str(), m["created_at"].as_u64()) {
+            let day = storage::utc_day(created);
+            let idx = vec![
+                storage::day_index_key(key, &day, session),
+                storage::visitor_index_key(key, visitor, session),
+            ];
+            bucket.delete_multiple(idx).await.map_err(storage_err("erase session"))?;
+        }
+    }
+    Ok(!keys.is_empty())
+}
+
+/// One R2 object's bytes, `None` if absent.
+async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>> {
+    let bucket = env.bucket("RECORDINGS").map_err(storage_err("read storage"))?;
+    let Some(obj) = bucket.get(key).execute().await.map_err(storage_err("read storage"))? else {
+        return Ok(None);
+    };
+    let Some(body) = obj.body() else { return Ok(Some(Vec::new())) };
+    body.bytes().await.map(Some).map_err(storage_err("read storage"))
+}

@@ -1,0 +1,141 @@
+//! The route table: method + path → what to do. Pure, so every path the worker answers is
+//! tested natively; the edge only dispatches on the result.
+
+use crate::envelope::is_valid_id;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    IngestPreflight { key: String },
+    Ingest { key: String },
+    OptOut,
+    OptIn,
+    ListSessions { key: String },
+    Manifest { key: String, session: String },
+    Events { key: String, session: String },
+    Chunk { key: String, session: String, seq: u32 },
+    DeleteSession { key: String, session: String },
+    DeleteVisitor { key: String, visitor: String },
+    Audit { key: String },
+    AuditVerify { key: String },
+    AuditReport { key: String },
+}
+
+/// Project keys are 1–64 chars of `[A-Za-z0-9_-]` (the seeded `demo` is four).
+pub fn is_valid_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Resolve a request. Unknown paths are 404, known paths with another method 405.
+/// Malformed ids in a read path are 404: an id that cannot exist names nothing.
+pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let key_ok = |k: &str| -> Result<String, ApiError> {
+        if is_valid_key(k) {
+            Ok(k.to_string())
+        } else {
+            Err(ApiError::unauthorized("unknown project key"))
+        }
+    };
+    let id_ok = |s: &str| -> Result<String, ApiError> {
+        if is_valid_id(s) {
+            Ok(s.to_string())
+        } else {
+            Err(ApiError::not_found("no such session"))
+        }
+    };
+    let only = |allowed: &str, r: Route| -> Result<Route, ApiError> {
+        if method == allowed {
+            Ok(r)
+        } else {
+            Err(ApiError::method_not_allowed())
+        }
+    };
+    match parts.as_slice() {
+        ["healthz"] => only("GET", Route::Health),
+        ["v1", "opt-out"] => only("GET", Route::OptOut),
+        ["v1", "opt-in"] => only("GET", Route::OptIn),
+        ["v1", "ingest", key] => match method {
+            "POST" => Ok(Route::Ingest { key: key_ok(key)? }),
+            "OPTIONS" => Ok(Route::IngestPreflight { key: key_ok(key)? }),
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        ["v1", "projects", key, rest @ ..] => {
+            let key = key_ok(key)?;
+            match rest {
+                ["sessions"] => only("GET", Route::ListSessions { key }),
+                ["sessions", s] => {
+                    let session = id_ok(s)?;
+                    match method {
+                        "GET" => Ok(Route::Manifest { key, session }),
+                        "DELETE" => Ok(Route::DeleteSession { key, session }),
+                        _ => Err(ApiError::method_not_allowed()),
+                    }
+                }
+                ["sessions", s, "events"] => only("GET", Route::Events { key, session: id_ok(s)? }),
+                ["sessions", s, "chunks", seq] => {
+                    let session = id_ok(s)?;
+                    let seq = seq
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|_| seq.bytes().all(|b| b.is_ascii_digit()))
+                        .ok_or_else(|| ApiError::not_found("no such chunk"))?;
+                    only("GET", Route::Chunk { key, session, seq })
+                }
+                ["visitors", v] => {
+                    if !is_valid_id(v) {
+                        return Err(ApiError::not_found("no such visitor"));
+                    }
+                    only("DELETE", Route::DeleteVisitor { key, visitor: v.to_string() })
+                }
+                ["audit"] => only("GET", Route::Audit { key }),
+                ["audit", "verify"] => only("GET", Route::AuditVerify { key }),
+                ["audit", "report"] => only("GET", Route::AuditReport { key }),
+                _ => Err(ApiError::not_found("no such route")),
+            }
+        }
+        _ => Err(ApiError::not_found("no such route")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("POST", "/v1/ingest/demo").unwrap(), Route::Ingest { key: "demo".into() });
+        assert_eq!(
+            route("OPTIONS", "/v1/ingest/demo").unwrap(),
+            Route::IngestPreflight { key: "demo".into() }
+        );
+        assert_eq!(
+            route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/00000003").unwrap(),
+            Route::Chunk { key: "demo".into(), session: "s_12345678".into(), seq: 3 }
+        );
+        assert_eq!(
+            route("DELETE", "/v1/projects/demo/visitors/v_12345678").unwrap(),
+            Route::DeleteVisitor { key: "demo".into(), visitor: "v_12345678".into() }
+        );
+        assert_eq!(
+            route("GET", "/v1/projects/demo/audit/verify").unwrap(),
+            Route::AuditVerify { key: "demo".into() }
+        );
+        assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(route("GET", "/v1/ingest/demo").unwrap_err().status, 405);
+        assert_eq!(route("PUT", "/v1/projects/demo/sessions").unwrap_err().status, 405);
+        assert_eq!(route("GET", "/nope").unwrap_err().status, 404);
+        assert_eq!(route("GET", "/v1/projects/demo/sessions/..%2F..").unwrap_err().status, 404);
+        assert_eq!(route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/-1").unwrap_err().status, 404);
+        assert_eq!(route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/+1").unwrap_err().status, 404);
+        assert_eq!(route("POST", "/v1/ingest/de%00mo").unwrap_err().status, 401);
+        assert_eq!(route("POST", "/v1/ingest/..").unwrap_err().status, 401);
+        assert_eq!(route("GET", "/v1/projects/a.b/sessions").unwrap_err().status, 401);
+    }
+}

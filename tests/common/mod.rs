@@ -1,0 +1,218 @@
+//! End-to-end harness: the real worker (build/ from `make build`) on real workerd via
+//! `wrangler dev`, with fresh local R2/KV/DO state, driven over HTTP on loopback.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Worker {
+    pub base: String,
+    pub state: PathBuf,
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // The child leads its own process group; workerd survives a kill of wrangler alone.
+        let _ = Command::new("kill").arg("--").arg(format!("-{}", self.child.id())).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One worker per test binary, shared by its tests (start-up is seconds, not milliseconds).
+pub fn worker() -> &'static Worker {
+    static W: OnceLock<Worker> = OnceLock::new();
+    W.get_or_init(|| start(&[("SESSION_IDLE_SECS", "3")]))
+}
+
+/// Start a worker with fresh state and extra `--var`s. It is stopped when the `Worker` drops,
+/// and by a watchdog when the test process exits (statics are never dropped).
+pub fn start(vars: &[(&str, &str)]) -> Worker {
+    let root = root();
+    assert!(
+        root.join("build/worker/shim.mjs").exists(),
+        "the worker is not built: run `make test` (or `make build` before `cargo test`)"
+    );
+    let state = std::env::temp_dir().join(format!(
+        "veilgate-e2e-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ (free_port() as u128)
+    ));
+    std::fs::create_dir_all(&state).unwrap();
+    let mut seed = Command::new("bash");
+    seed.arg(root.join("tools/seed.sh")).arg(&state);
+    for f in std::fs::read_dir(root.join("tests/projects")).unwrap() {
+        seed.arg(f.unwrap().path());
+    }
+    let ok = seed.status().unwrap().success();
+    assert!(ok, "seeding local KV failed");
+
+    let port = free_port();
+    let log = state.join("wrangler.log");
+    let mut var_args = String::new();
+    for (k, v) in vars {
+        var_args.push_str(&format!(" --var {k}:{v}"));
+    }
+    // setsid: own process group. The loop kills the group once the test process is gone.
+    let script = format!(
+        "source tools/env.sh; VEILGATE_PREBUILT=1 wrangler dev --local --ip 127.0.0.1 --port {port} \
+         --inspector-port 0 --persist-to '{state}' {var_args} > '{log}' 2>&1 & \
+         while kill -0 {parent} 2>/dev/null && kill -0 $! 2>/dev/null; do sleep 0.5; done; kill -- -$$",
+        state = state.display(),
+        log = log.display(),
+        parent = std::process::id(),
+    );
+    let child = Command::new("setsid")
+        .arg("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let w = Worker { base: format!("http://127.0.0.1:{port}"), state, log, child };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(r) = ureq::get(&format!("{}/healthz", w.base)).timeout(Duration::from_secs(2)).call() {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "worker did not start; log:\n{}", w.log_text());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    w
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// The documented error shape, returning its code.
+    pub fn error_code(&self) -> String {
+        let v = self.json();
+        assert!(v["error"]["message"].is_string(), "error without message: {v}");
+        v["error"]["code"].as_str().expect("error.code").to_string()
+    }
+}
+
+impl Worker {
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+        let mut req = ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let res = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let resp = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or("").to_string();
+                (n, v)
+            })
+            .collect();
+        let mut body = Vec::new();
+        resp.into_reader().take(256 << 20).read_to_end(&mut body).unwrap();
+        Reply { status, headers, body }
+    }
+
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        self.request("POST", path, headers, Some(body))
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        let auth = format!("Bearer {token}");
+        self.request("GET", path, &[("Authorization", &auth)], None)
+    }
+
+    /// Every object in local R2, as (key, bytes) — for scanning what was really stored.
+    pub fn r2_objects(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(&self.state, &mut out);
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p.display().to_string(), bytes));
+        }
+    }
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A unique id per call, valid for sessions and visitors.
+pub fn id(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}_{:x}{:04x}", t, N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn beacon(session: &str, visitor: &str, seq: u64, platform: &str, events: &serde_json::Value) -> Vec<u8> {
+    serde_json::json!({
+        "session": session, "visitor": visitor, "seq": seq, "platform": platform,
+        "page": "http://localhost:8787/demo?step=1",
+        "sdk": {"name": "veilgate-tests", "version": "1"},
+        "events": events,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
