@@ -82,6 +82,8 @@ export const CANDIDATES = [
   { value: 'Plantedpuff the Walrus', kind: 'masked_text', page: 'account', why: 'text inside class="rr-mask"' },
   { value: 'PLANTED-BLOCK-7781', kind: 'masked_text', page: 'account', why: 'text inside class="rr-block"' },
   { value: 'plantedsecret-maiden-Kowalski', kind: 'masked_text', page: 'account', why: 'text inside an element with data-recording-sensitive' },
+  { value: 'plantedsecret-changed-Nowak', kind: 'masked_text', page: 'account', why: 'later characterData mutation of a text node inside data-recording-sensitive (only the node id links it to the marked element)' },
+  { value: 'LOY-PLANTED-998877', kind: 'masked_text', page: 'account', why: 'later childList mutation adding a <span> inside class="smartlook-hide"' },
   { value: 'LOY-PLANTED-556677', kind: 'masked_text', page: 'account', why: 'text inside class="smartlook-hide"' },
   { value: T.account.sl_note, kind: 'input', page: 'account', why: 'typed into an input inside data-recording-ignore="mask"' },
   { value: T.account.ignored_input, kind: 'input', page: 'account', why: 'typed into an input with class="rr-ignore"' },

@@ -54,7 +54,15 @@ function startServer() {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(fs.readFileSync(path.join(HERE, 'pages', file)));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  // A fixed port keeps the recorded URLs stable between regenerations; any free port otherwise.
+  const want = Number(process.env.RECORD_PORT || 43117);
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => {
+      if (e.code !== 'EADDRINUSE') return reject(e);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    server.listen(want, '127.0.0.1', () => resolve(server));
+  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -125,7 +133,7 @@ const SCENARIOS = {
     await page.mouse.wheel(0, 300);
     await sleep(300);
     await page.locator('#sign_btn').click();
-    await sleep(400);
+    await sleep(800); // canvas fillText now, marked-element mutations after 300 ms
     await page.mouse.wheel(0, 400);
     await sleep(400);
   },
