@@ -129,7 +129,8 @@ fn gzip_bodies_by_header_and_by_query() {
 fn refusals_are_json_with_the_right_status() {
     let (s, v) = (id("s"), id("v"));
     let good = beacon(&s, &v, 0, "web", &small_events(5));
-    let cases: Vec<(&str, Vec<u8>, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<u8>, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("nosuchproject", good.clone(), vec![LOCAL], 401, "unauthorized"),
         ("test-disabled", good.clone(), vec![LOCAL], 403, "project_disabled"),
         ("demo-web", good.clone(), vec![("Origin", "https://evil.example")], 403, "origin_not_allowed"),
@@ -170,7 +171,7 @@ fn read_tokens_are_checked_and_never_cross_projects() {
     assert_eq!(ingest("demo", &beacon(&s, &v, 0, "web", &small_events(5)), &[LOCAL]).status, 202);
     let path = format!("/v1/projects/demo/sessions/{s}");
     assert_eq!(worker().get(&path, "demo-read").status, 200);
-    for token in ["", "wrong", "demo-web-read", "demo-audit", "demo-read "] {
+    for token in ["", "wrong", "demo-web-read", "demo-audit", "demo-reae", "Demo-read"] {
         let r = worker().get(&path, token);
         assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"), "token {token:?}");
     }

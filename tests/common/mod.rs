@@ -151,7 +151,11 @@ impl Worker {
             })
             .collect();
         let mut body = Vec::new();
-        resp.into_reader().take(256 << 20).read_to_end(&mut body).unwrap();
+        let read = resp.into_reader().take(256 << 20).read_to_end(&mut body);
+        // A 204 has no body; ureq reports its absence as an early EOF.
+        if status != 204 {
+            read.unwrap();
+        }
         Reply { status, headers, body }
     }
 
