@@ -326,7 +326,7 @@ impl ChainHead {
         let next = ChainHead {
             project: self.project.clone(),
             chain: self.chain.clone(),
-            count: self.count + 1,
+            count: self.count.saturating_add(1),
             head: rec.hash.clone(),
             first_day: Some(self.first_day.clone().unwrap_or_else(|| rec.day())),
         };

@@ -216,3 +216,56 @@ fn percent_decode_edge_cases() {
     assert_eq!(percent_decode("100%", false), "100%");
     assert_eq!(percent_decode("a+b", true), "a b");
 }
+
+#[test]
+fn arbitrary_headers_never_panic() {
+    use veilgate::consent::{decide, ConsentPolicy, Signals};
+    let pieces = [
+        "CookieConsent=",
+        "OptanonConsent=",
+        "euconsent-v2=",
+        "veilgate_optout=",
+        "{",
+        "}",
+        "stamp:",
+        "%27",
+        "%2C",
+        "statistics:true",
+        "groups=",
+        "C0002%3A1",
+        "%",
+        "%E2%82",
+        ";",
+        "=",
+        "\"",
+        "'",
+        ",",
+        "&",
+        "é",
+        "\u{0}",
+        "\r\n",
+        "CPt3fQAPt3fQA",
+        "-1",
+        "necessary:",
+        ":",
+        " ",
+    ];
+    let policy = ConsentPolicy::default();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for _ in 0..5000 {
+        let mut h = String::new();
+        for _ in 0..(x % 24) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            h.push_str(pieces[(x % pieces.len() as u64) as usize]);
+        }
+        let _ = CookiebotConsent::parse(&h);
+        let _ = OneTrustConsent::parse(&h);
+        let d = decide(&policy, &Signals::from_request(Some(&h), Some(&h), None));
+        // Under the default opt-in policy, junk never grants.
+        if d.store {
+            assert!(d.reason.starts_with("granted_"), "{h:?} -> {d:?}");
+        }
+    }
+}
