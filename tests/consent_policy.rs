@@ -520,3 +520,30 @@ fn reason_codes_are_stable() {
     assert!(d.differs_from(None));
     assert!(!d.differs_from(Some(&d.clone())));
 }
+
+#[test]
+fn seeded_project_configs_parse() {
+    // The `consent` objects of dev/projects/demo.json and demo-web.json.
+    let demo = policy(json!({ "mode": "opt-out", "version": "demo-2026-11" }));
+    assert_eq!(demo.mode, ConsentMode::OptOut);
+    assert!(demo.validate().is_ok());
+    let demo_web = policy(json!({
+        "mode": "opt-in", "version": "demo-web-2026-11", "tcf_purposes": [1],
+        "cookiebot": ["statistics"], "onetrust_groups": ["C0002"],
+        "sdk": { "analytics_storage": "granted" }
+    }));
+    assert_eq!(
+        demo_web
+            .sdk_keys
+            .get("analytics_storage")
+            .map(String::as_str),
+        Some("granted")
+    );
+    assert!(demo_web.validate().is_ok());
+    let r = Req {
+        sdk: Some(sdk(json!({"analytics_storage": "granted"}))),
+        ..req("")
+    };
+    assert_eq!(run(&demo_web, &r).reason, "granted_sdk");
+    assert_eq!(run(&demo_web, &r).policy_version, "demo-web-2026-11");
+}

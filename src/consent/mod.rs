@@ -91,8 +91,8 @@ pub struct ConsentPolicy {
     pub onetrust_groups: Vec<String>,
     /// SDK-reported keys and the value each must have (case-insensitive), e.g.
     /// `{"analytics_storage": "granted"}`. Counts only where no configured CMP cookie is
-    /// present.
-    #[serde(default)]
+    /// present. Also accepted as `sdk`.
+    #[serde(default, alias = "sdk")]
     pub sdk_keys: BTreeMap<String, String>,
     /// Honor `Sec-GPC: 1` under mode `none` too. Under `opt-out` and `opt-in` GPC always
     /// drops; this flag cannot turn that off.
