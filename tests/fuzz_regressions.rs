@@ -14,8 +14,14 @@ use veilgate::envelope::{self, Envelope, Limits};
 #[test]
 fn envelope_accepts_only_events_the_session_object_can_parse() {
     let inputs: [(&str, &[u8]); 3] = [
-        ("lone-leading-surrogate.json", include_bytes!("../fuzz/regressions/envelope/lone-leading-surrogate.json")),
-        ("lone-trailing-surrogate.json", include_bytes!("../fuzz/regressions/envelope/lone-trailing-surrogate.json")),
+        (
+            "lone-leading-surrogate.json",
+            include_bytes!("../fuzz/regressions/envelope/lone-leading-surrogate.json"),
+        ),
+        (
+            "lone-trailing-surrogate.json",
+            include_bytes!("../fuzz/regressions/envelope/lone-trailing-surrogate.json"),
+        ),
         (
             "lone-surrogate-in-key-found.json",
             include_bytes!("../fuzz/regressions/envelope/lone-surrogate-in-key-found.json"),

@@ -25,5 +25,9 @@ fn fuzz_smoke_every_target() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(out.status.success(), "fuzz smoke failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "fuzz smoke failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
 }

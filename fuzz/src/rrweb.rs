@@ -23,8 +23,19 @@ pub const PII: &[&str] = &[
 ];
 
 const WORDS: &[&str] = &[
-    "", " ", "\n", "Hello", "Total: 42.00 €", "Create your account", "名前", "🙂", "a\u{0}b",
-    "<script>alert(1)</script>", "********", "\u{202e}rtl", "x",
+    "",
+    " ",
+    "\n",
+    "Hello",
+    "Total: 42.00 €",
+    "Create your account",
+    "名前",
+    "🙂",
+    "a\u{0}b",
+    "<script>alert(1)</script>",
+    "********",
+    "\u{202e}rtl",
+    "x",
 ];
 
 const TAGS: &[&str] = &[
@@ -34,25 +45,69 @@ const TAGS: &[&str] = &[
 ];
 
 const ATTRS: &[&str] = &[
-    "value", "placeholder", "type", "name", "id", "class", "href", "src", "srcset", "alt",
-    "title", "aria-label", "data-user", "data-email", "style", "_cssText", "rr_dataURL",
-    "autocomplete", "selected", "checked", "content", "action", "for", "rr_mediaState",
-    "data-rr-mask", "data-private",
+    "value",
+    "placeholder",
+    "type",
+    "name",
+    "id",
+    "class",
+    "href",
+    "src",
+    "srcset",
+    "alt",
+    "title",
+    "aria-label",
+    "data-user",
+    "data-email",
+    "style",
+    "_cssText",
+    "rr_dataURL",
+    "autocomplete",
+    "selected",
+    "checked",
+    "content",
+    "action",
+    "for",
+    "rr_mediaState",
+    "data-rr-mask",
+    "data-private",
 ];
 
 const INPUT_TYPES: &[&str] = &[
-    "text", "email", "password", "tel", "number", "hidden", "search", "checkbox", "radio",
-    "submit", "date", "url", "credit-card",
+    "text",
+    "email",
+    "password",
+    "tel",
+    "number",
+    "hidden",
+    "search",
+    "checkbox",
+    "radio",
+    "submit",
+    "date",
+    "url",
+    "credit-card",
 ];
 
-const CLASSES: &[&str] = &["", "rr-mask", "rr-block", "rr-ignore", "private", "pii", "user-email", "card"];
+const CLASSES: &[&str] = &[
+    "",
+    "rr-mask",
+    "rr-block",
+    "rr-ignore",
+    "private",
+    "pii",
+    "user-email",
+    "card",
+];
 
 fn text(u: &mut Unstructured<'_>) -> Result<String> {
     Ok(match u.int_in_range(0..=9u8)? {
         0..=3 => u.choose(PII)?.to_string(),
         4..=6 => u.choose(WORDS)?.to_string(),
         7 => format!("{} {}", u.choose(WORDS)?, u.choose(PII)?),
-        8 => u.choose(PII)?.repeat(usize::from(u.int_in_range(1..=40u8)?)),
+        8 => u
+            .choose(PII)?
+            .repeat(usize::from(u.int_in_range(1..=40u8)?)),
         _ => String::arbitrary(u)?,
     })
 }
@@ -91,7 +146,11 @@ fn attributes(u: &mut Unstructured<'_>, tag: &str) -> Result<Map<String, Value>>
 /// A serialized node (rrweb-snapshot): Document 0, DocumentType 1, Element 2, Text 3,
 /// CDATA 4, Comment 5.
 fn node(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
-    let kind = if depth == 0 { 0 } else { u.int_in_range(1..=7u8)? };
+    let kind = if depth == 0 {
+        0
+    } else {
+        u.int_in_range(1..=7u8)?
+    };
     let mut n = match kind {
         0 => json!({"type": 0, "childNodes": children(u, depth)?}),
         1 => json!({"type": 1, "name": "html", "publicId": "", "systemId": ""}),
@@ -163,10 +222,12 @@ fn incremental(u: &mut Unstructured<'_>) -> Result<Value> {
             let mut attrs = Vec::new();
             for _ in 0..u.int_in_range(0..=3u8)? {
                 let tag = u.choose(TAGS)?.to_string();
-                attrs.push(json!({"id": id(u)?, "attributes": Value::Object(attributes(u, &tag)?)}));
+                attrs
+                    .push(json!({"id": id(u)?, "attributes": Value::Object(attributes(u, &tag)?)}));
             }
-            let removes: Vec<Value> =
-                (0..u.int_in_range(0..=2u8)?).map(|_| Ok(json!({"parentId": id(u)?, "id": id(u)?}))).collect::<Result<_>>()?;
+            let removes: Vec<Value> = (0..u.int_in_range(0..=2u8)?)
+                .map(|_| Ok(json!({"parentId": id(u)?, "id": id(u)?})))
+                .collect::<Result<_>>()?;
             json!({"source": 0, "texts": texts, "attributes": attrs, "removes": removes, "adds": adds})
         }
         5 => {
@@ -176,12 +237,20 @@ fn incremental(u: &mut Unstructured<'_>) -> Result<Value> {
             }
             d
         }
-        8 => json!({"source": 8, "id": id(u)?, "adds": [{"rule": format!("input[value=\"{}\"] {{ color: red }}", text(u)?), "index": 0}]}),
-        13 => json!({"source": 13, "id": id(u)?, "set": {"property": "content", "value": text(u)?}}),
+        8 => {
+            json!({"source": 8, "id": id(u)?, "adds": [{"rule": format!("input[value=\"{}\"] {{ color: red }}", text(u)?), "index": 0}]})
+        }
+        13 => {
+            json!({"source": 13, "id": id(u)?, "set": {"property": "content", "value": text(u)?}})
+        }
         2 => json!({"source": 2, "type": u.int_in_range(0..=9u8)?, "id": id(u)?, "x": 1, "y": 2}),
         3 => json!({"source": 3, "id": id(u)?, "x": 0, "y": u.int_in_range(0..=5000u32)?}),
-        11 => json!({"source": 11, "level": "log", "payload": [json!(text(u)?).to_string()], "trace": []}),
-        _ => json!({"source": source, "id": id(u)?, "positions": [{"x": 1, "y": 2, "id": id(u)?, "timeOffset": -5}]}),
+        11 => {
+            json!({"source": 11, "level": "log", "payload": [json!(text(u)?).to_string()], "trace": []})
+        }
+        _ => {
+            json!({"source": source, "id": id(u)?, "positions": [{"x": 1, "y": 2, "id": id(u)?, "timeOffset": -5}]})
+        }
     })
 }
 
@@ -191,13 +260,21 @@ fn event(u: &mut Unstructured<'_>, ts: u64) -> Result<Value> {
         0 | 1 => json!({}),
         2 => json!({"node": node(u, 0)?, "initialOffset": {"left": 0, "top": 0}}),
         3 => incremental(u)?,
-        4 => json!({"href": format!("https://shop.example/account?email={}&token={}", u.choose(PII)?, u.choose(PII)?), "width": 1280, "height": 800}),
+        4 => {
+            json!({"href": format!("https://shop.example/account?email={}&token={}", u.choose(PII)?, u.choose(PII)?), "width": 1280, "height": 800})
+        }
         5 => json!({"tag": "identify", "payload": {"email": u.choose(PII)?, "name": text(u)?}}),
-        _ => json!({"plugin": "rrweb/console@1", "payload": {"level": "log", "payload": [text(u)?]}}),
+        _ => {
+            json!({"plugin": "rrweb/console@1", "payload": {"level": "log", "payload": [text(u)?]}})
+        }
     };
     // Incremental events dominate real recordings.
     let kind = if kind == 1 && u.ratio(1, 2)? { 3 } else { kind };
-    let data = if kind == 3 && data.get("source").is_none() { incremental(u)? } else { data };
+    let data = if kind == 3 && data.get("source").is_none() {
+        incremental(u)?
+    } else {
+        data
+    };
     Ok(json!({"type": kind, "data": data, "timestamp": ts}))
 }
 
@@ -247,7 +324,15 @@ impl Recording {
 /// event of the same type and time.
 pub fn check_masked(before: &Value, after: &Value) {
     if before.is_object() {
-        assert_eq!(before.get("type"), after.get("type"), "masking changed an event's type");
-        assert_eq!(before.get("timestamp"), after.get("timestamp"), "masking changed an event's timestamp");
+        assert_eq!(
+            before.get("type"),
+            after.get("type"),
+            "masking changed an event's type"
+        );
+        assert_eq!(
+            before.get("timestamp"),
+            after.get("timestamp"),
+            "masking changed an event's timestamp"
+        );
     }
 }

@@ -65,7 +65,10 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
     let json = match envelope::decode_body(body, encoding, limits) {
         Ok(json) => json,
         Err(e) => {
-            check_client_error(&e, &["body_too_large", "decompressed_too_large", "invalid_gzip"]);
+            check_client_error(
+                &e,
+                &["body_too_large", "decompressed_too_large", "invalid_gzip"],
+            );
             if e.code == "body_too_large" {
                 assert!(body.len() > limits.max_body_bytes);
             }
@@ -76,19 +79,34 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
     if encoding == Encoding::Identity {
         assert_eq!(json, body, "identity decoding changed the body");
     } else {
-        assert!(json.len() <= limits.max_decompressed_bytes, "inflated past the cap");
+        assert!(
+            json.len() <= limits.max_decompressed_bytes,
+            "inflated past the cap"
+        );
     }
     let pre = envelope::prescan(&json, limits);
     let combined = envelope::decode_and_prescan(body, encoding, limits);
-    assert_eq!(pre.is_ok(), combined.is_ok(), "decode_and_prescan disagrees with its parts");
+    assert_eq!(
+        pre.is_ok(),
+        combined.is_ok(),
+        "decode_and_prescan disagrees with its parts"
+    );
     if let Err(e) = pre {
         check_client_error(&e, &["too_deep", "string_too_long"]);
         return;
     }
     match Envelope::parse(&json, limits) {
         Ok((env, span)) => {
-            assert!(envelope::is_valid_id(&env.session), "accepted session id {:?}", env.session);
-            assert!(envelope::is_valid_id(&env.visitor), "accepted visitor id {:?}", env.visitor);
+            assert!(
+                envelope::is_valid_id(&env.session),
+                "accepted session id {:?}",
+                env.session
+            );
+            assert!(
+                envelope::is_valid_id(&env.visitor),
+                "accepted visitor id {:?}",
+                env.visitor
+            );
             assert!(env.seq <= envelope::MAX_SEQ);
             if let Some(page) = &env.page {
                 assert!(page.len() <= envelope::MAX_URL_BYTES);
@@ -98,26 +116,33 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
             assert!(0.0 <= span.first_ts && span.first_ts <= span.last_ts);
             // The raw events are an array of exactly `count` values, and parse as trees (what
             // the session object does next).
-            let raw: Vec<&RawValue> =
-                envelope::from_slice_prescanned(env.events.get().as_bytes()).expect("events re-parse");
+            let raw: Vec<&RawValue> = envelope::from_slice_prescanned(env.events.get().as_bytes())
+                .expect("events re-parse");
             assert_eq!(raw.len(), span.count);
-            let mut events: Vec<Value> = match envelope::from_slice_prescanned(env.events.get().as_bytes()) {
-                Ok(events) => events,
-                Err(e) => {
-                    // KNOWN FINDING F1 (fuzz/regressions/envelope/, tests/fuzz_regressions.rs):
-                    // a lone UTF-16 surrogate escape (`\ud800`) passes Envelope::parse (events
-                    // stay raw) but not the session object's parse into trees. Tolerated here
-                    // so fuzzing goes on; VEILGATE_FUZZ_STRICT=1 makes it fail again.
-                    assert!(
-                        !crate::util::strict() && crate::util::has_surrogate_escape(env.events.get()),
-                        "events accepted by Envelope::parse do not parse as trees: {e}"
-                    );
-                    return;
-                }
-            };
+            let mut events: Vec<Value> =
+                match envelope::from_slice_prescanned(env.events.get().as_bytes()) {
+                    Ok(events) => events,
+                    Err(e) => {
+                        // KNOWN FINDING F1 (fuzz/regressions/envelope/, tests/fuzz_regressions.rs):
+                        // a lone UTF-16 surrogate escape (`\ud800`) passes Envelope::parse (events
+                        // stay raw) but not the session object's parse into trees. Tolerated here
+                        // so fuzzing goes on; VEILGATE_FUZZ_STRICT=1 makes it fail again.
+                        assert!(
+                            !crate::util::strict()
+                                && crate::util::has_surrogate_escape(env.events.get()),
+                            "events accepted by Envelope::parse do not parse as trees: {e}"
+                        );
+                        return;
+                    }
+                };
             // The masking walk runs on every accepted beacon.
             let mut state = MaskState::default();
-            privacy::mask_events(&mut events, env.platform, &MaskPolicy::default(), &mut state);
+            privacy::mask_events(
+                &mut events,
+                env.platform,
+                &MaskPolicy::default(),
+                &mut state,
+            );
             if let Some(page) = &env.page {
                 let _ = privacy::mask_url(page, &MaskPolicy::default());
             }
@@ -127,7 +152,15 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
         }
         Err(e) => check_client_error(
             &e,
-            &["invalid_utf8", "malformed_json", "invalid_id", "invalid_seq", "invalid_page", "invalid_events", "too_many_events"],
+            &[
+                "invalid_utf8",
+                "malformed_json",
+                "invalid_id",
+                "invalid_seq",
+                "invalid_page",
+                "invalid_events",
+                "too_many_events",
+            ],
         ),
     }
 }
@@ -138,11 +171,21 @@ pub fn gzip(data: &[u8]) {
     let caps = [64usize, 4096, Limits::default().max_decompressed_bytes];
     let mut results = Vec::new();
     for cap in caps {
-        let limits = Limits { max_decompressed_bytes: cap, ..Limits::default() };
+        let limits = Limits {
+            max_decompressed_bytes: cap,
+            ..Limits::default()
+        };
         let r = envelope::decode_body(data, Encoding::Gzip, &limits);
         match &r {
-            Ok(out) => assert!(out.len() <= cap, "inflated {} bytes past the cap {cap}", out.len()),
-            Err(e) => check_client_error(e, &["body_too_large", "invalid_gzip", "decompressed_too_large"]),
+            Ok(out) => assert!(
+                out.len() <= cap,
+                "inflated {} bytes past the cap {cap}",
+                out.len()
+            ),
+            Err(e) => check_client_error(
+                e,
+                &["body_too_large", "invalid_gzip", "decompressed_too_large"],
+            ),
         }
         results.push(r);
     }
@@ -150,7 +193,11 @@ pub fn gzip(data: &[u8]) {
     if let Ok(big) = &results[2] {
         for (i, cap) in caps.iter().enumerate().take(2) {
             if big.len() <= *cap {
-                assert_eq!(results[i].as_ref().ok(), Some(big), "cap {cap} refused a body that fits");
+                assert_eq!(
+                    results[i].as_ref().ok(),
+                    Some(big),
+                    "cap {cap} refused a body that fits"
+                );
             }
         }
         ingest_body(data, Encoding::Gzip, &Limits::default());
@@ -189,20 +236,29 @@ pub fn cookies(data: &[u8]) {
     if let Some(header) = cookie {
         for pair in cookies::pairs(header) {
             assert!(!pair.name.is_empty());
-            assert!(!pair.value.bytes().any(|b| b < 0x20 || b == 0x7f), "control byte in a cookie value");
+            assert!(
+                !pair.value.bytes().any(|b| b < 0x20 || b == 0x7f),
+                "control byte in a cookie value"
+            );
         }
         let c = ConsentCookies::parse(header);
         for v in [&c.tcf, &c.cookiebot, &c.onetrust] {
             assert!(v.len() <= MAX_COPIES);
             for value in v.iter() {
-                assert!(!value.bytes().any(|b| b < 0x20 || b == 0x7f), "control byte in a kept value");
+                assert!(
+                    !value.bytes().any(|b| b < 0x20 || b == 0x7f),
+                    "control byte in a kept value"
+                );
             }
         }
         assert!(!c.opted_out || c.opt_out_present);
         assert!(!c.overflow || c.duplicates);
         for plus in [false, true] {
             let d = cookies::percent_decode(header, plus);
-            assert!(d.len() <= header.len(), "percent_decode lengthened its input");
+            assert!(
+                d.len() <= header.len(),
+                "percent_decode lengthened its input"
+            );
         }
     }
     let s = Signals::from_request(cookie, gpc, sdk.as_ref());
@@ -214,8 +270,15 @@ pub fn cookies(data: &[u8]) {
         ConsentPolicy::default(),
         ConsentPolicy::with_mode(ConsentMode::None),
         ConsentPolicy::with_mode(ConsentMode::OptOut),
-        ConsentPolicy { honor_cmp_refusal: true, ..ConsentPolicy::with_mode(ConsentMode::OptOut) },
-        ConsentPolicy { tcf_vendor: Some(755), tcf_purposes: vec![1, 7], ..ConsentPolicy::default() },
+        ConsentPolicy {
+            honor_cmp_refusal: true,
+            ..ConsentPolicy::with_mode(ConsentMode::OptOut)
+        },
+        ConsentPolicy {
+            tcf_vendor: Some(755),
+            tcf_purposes: vec![1, 7],
+            ..ConsentPolicy::default()
+        },
     ] {
         check_decision(&policy, &s);
     }
@@ -224,11 +287,18 @@ pub fn cookies(data: &[u8]) {
 fn check_signals(s: &Signals) {
     let names = s.names();
     for n in &names {
-        assert!(SIGNAL_NAMES.contains(&n.as_str()), "signal name {n:?} is not a known name");
+        assert!(
+            SIGNAL_NAMES.contains(&n.as_str()),
+            "signal name {n:?} is not a known name"
+        );
     }
     let mut sorted = names.clone();
     sorted.dedup();
-    assert_eq!(sorted.len(), names.len(), "duplicate signal names {names:?}");
+    assert_eq!(
+        sorted.len(),
+        names.len(),
+        "duplicate signal names {names:?}"
+    );
 }
 
 /// The decision's precedence rules that hold for every policy and every input.
@@ -246,13 +316,19 @@ fn check_decision(policy: &ConsentPolicy, s: &Signals) {
         assert!(!d.store, "GPC did not drop under {:?}", policy.mode);
     }
     match policy.mode {
-        ConsentMode::None if !s.opt_out_cookie && !(s.gpc && policy.honor_gpc) => {
+        ConsentMode::None if !(s.opt_out_cookie || s.gpc && policy.honor_gpc) => {
             assert_eq!(reason, Reason::PolicyNone);
         }
         ConsentMode::OptIn if d.store => {
             // Opt-in stores only on a positive grant.
             assert!(
-                matches!(reason, Reason::GrantedTcf | Reason::GrantedCookiebot | Reason::GrantedOnetrust | Reason::GrantedSdk),
+                matches!(
+                    reason,
+                    Reason::GrantedTcf
+                        | Reason::GrantedCookiebot
+                        | Reason::GrantedOnetrust
+                        | Reason::GrantedSdk
+                ),
                 "opt-in stored with {reason:?}"
             );
         }
@@ -261,8 +337,12 @@ fn check_decision(policy: &ConsentPolicy, s: &Signals) {
     // A grant by a cookie means every copy of that cookie parsed.
     match reason {
         Reason::GrantedTcf => assert!(!s.tcf.is_empty() && s.tcf.iter().all(Result::is_ok)),
-        Reason::GrantedCookiebot => assert!(!s.cookiebot.is_empty() && s.cookiebot.iter().all(Result::is_ok)),
-        Reason::GrantedOnetrust => assert!(!s.onetrust.is_empty() && s.onetrust.iter().all(Result::is_ok)),
+        Reason::GrantedCookiebot => {
+            assert!(!s.cookiebot.is_empty() && s.cookiebot.iter().all(Result::is_ok))
+        }
+        Reason::GrantedOnetrust => {
+            assert!(!s.onetrust.is_empty() && s.onetrust.iter().all(Result::is_ok))
+        }
         Reason::GrantedSdk => assert!(s.sdk.is_some()),
         _ => {}
     }
@@ -270,7 +350,9 @@ fn check_decision(policy: &ConsentPolicy, s: &Signals) {
 
 /// A TC string as text.
 pub fn tcf(data: &[u8]) {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     check_tc(s);
 }
 
@@ -284,12 +366,18 @@ fn check_tc(s: &str) {
     };
     assert!(s.trim().len() <= tcf::MAX_TC_STRING_LEN);
     for code in [&tc.consent_language, &tc.publisher_cc] {
-        assert!(code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()), "bad letters {code:?}");
+        assert!(
+            code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()),
+            "bad letters {code:?}"
+        );
     }
     assert!(tc.purposes_consent < 1 << 24 && tc.purposes_li_transparency < 1 << 24);
     assert!(tc.special_feature_opt_ins < 1 << 12);
     for p in 0..=30u8 {
-        assert_eq!(tc.purpose_consent(p), tc.purposes_consent_ids().contains(&p));
+        assert_eq!(
+            tc.purpose_consent(p),
+            tc.purposes_consent_ids().contains(&p)
+        );
         let _ = (tc.purpose_li(p), tc.special_feature_opt_in(p));
     }
     let mut sets = vec![&tc.vendor_consents, &tc.vendor_legitimate_interests];
@@ -301,17 +389,25 @@ fn check_tc(s: &str) {
             assert!(b <= set.max_vendor_id, "range past MaxVendorId");
         }
         for w in ranges.windows(2) {
-            assert!(u32::from(w[1].0) > u32::from(w[0].1) + 1, "ranges not sorted and merged: {ranges:?}");
+            assert!(
+                u32::from(w[1].0) > u32::from(w[0].1) + 1,
+                "ranges not sorted and merged: {ranges:?}"
+            );
         }
         assert_eq!(set.len(), set.ids().count());
-        assert_eq!(set.is_empty(), set.len() == 0);
+        assert_eq!(set.is_empty(), set.ids().next().is_none());
         for &(a, b) in ranges.iter().take(8) {
             assert!(set.contains(a) && set.contains(b));
-            assert!(b == u16::MAX || !set.contains(b + 1), "contains past a range end");
+            assert!(
+                b == u16::MAX || !set.contains(b + 1),
+                "contains past a range end"
+            );
             assert!(!set.contains(a - 1), "contains before a range start");
         }
         assert!(!set.contains(0));
-        assert!(!set.contains(set.max_vendor_id.saturating_add(1)) || set.max_vendor_id == u16::MAX);
+        assert!(
+            !set.contains(set.max_vendor_id.saturating_add(1)) || set.max_vendor_id == u16::MAX
+        );
     }
     for r in &tc.publisher_restrictions {
         for &(a, b) in &r.vendors {
@@ -329,7 +425,10 @@ const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn b64url(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 4 / 3 + 3);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             out.push(char::from(B64URL[((n >> (18 - 6 * i)) & 63) as usize]));
         }
@@ -383,7 +482,11 @@ pub fn cmp(data: &[u8]) {
     match &ot {
         Ok(o) => {
             assert!(v.trim().len() <= consent::cmp::MAX_CMP_COOKIE_LEN);
-            assert!(o.groups.len() <= 64, "{} OneTrust groups kept", o.groups.len());
+            assert!(
+                o.groups.len() <= 64,
+                "{} OneTrust groups kept",
+                o.groups.len()
+            );
             for (g, on) in o.groups.iter().take(4) {
                 assert!(o.group(g).is_some());
                 let _ = on;
@@ -401,7 +504,10 @@ pub fn cmp(data: &[u8]) {
     let s = Signals::from_request(Some(&header), None, None);
     check_signals(&s);
     check_decision(
-        &ConsentPolicy { cookiebot_out_of_region_grants: true, ..ConsentPolicy::default() },
+        &ConsentPolicy {
+            cookiebot_out_of_region_grants: true,
+            ..ConsentPolicy::default()
+        },
         &s,
     );
 }
@@ -423,18 +529,32 @@ struct PolicyInput {
 impl PolicyInput {
     fn policy(self) -> ConsentPolicy {
         ConsentPolicy {
-            mode: [ConsentMode::None, ConsentMode::OptOut, ConsentMode::OptIn][usize::from(self.mode % 3)],
+            mode: [ConsentMode::None, ConsentMode::OptOut, ConsentMode::OptIn]
+                [usize::from(self.mode % 3)],
             tcf_purposes: self.tcf_purposes.into_iter().take(30).collect(),
             tcf_vendor: self.tcf_vendor,
             cookiebot: self
                 .cookiebot
                 .into_iter()
                 .take(6)
-                .map(|i| ["necessary", "preferences", "statistics", "marketing", "bogus"][usize::from(i % 5)].to_string())
+                .map(|i| {
+                    [
+                        "necessary",
+                        "preferences",
+                        "statistics",
+                        "marketing",
+                        "bogus",
+                    ][usize::from(i % 5)]
+                    .to_string()
+                })
                 .collect(),
             cookiebot_out_of_region_grants: self.cookiebot_out_of_region_grants,
             onetrust_groups: self.onetrust_groups.into_iter().take(8).collect(),
-            sdk_keys: self.sdk_keys.into_iter().take(8).collect::<BTreeMap<_, _>>(),
+            sdk_keys: self
+                .sdk_keys
+                .into_iter()
+                .take(8)
+                .collect::<BTreeMap<_, _>>(),
             honor_gpc: self.honor_gpc,
             honor_cmp_refusal: self.honor_cmp_refusal,
             version: self.version,
@@ -466,7 +586,11 @@ pub fn decide(data: &[u8]) {
     };
     let _ = policy.validate();
     let _ = (policy.version_label(), policy.uses_tcf(), policy.uses_sdk());
-    let s = Signals::from_request(p[1].as_deref(), p[2].as_deref(), sdk_map(p[3].as_deref()).as_ref());
+    let s = Signals::from_request(
+        p[1].as_deref(),
+        p[2].as_deref(),
+        sdk_map(p[3].as_deref()).as_ref(),
+    );
     check_signals(&s);
     check_decision(&policy, &s);
 }
@@ -512,11 +636,17 @@ pub fn project(data: &[u8]) {
             }
             if !pr.read_token_sha256.is_empty() {
                 let h = project::sha256_hex(token.as_bytes());
-                assert_eq!(pr.read_token_ok(token), h.eq_ignore_ascii_case(&pr.read_token_sha256));
+                assert_eq!(
+                    pr.read_token_ok(token),
+                    h.eq_ignore_ascii_case(&pr.read_token_sha256)
+                );
             }
             let _ = pr.audit_token_ok(token);
             // The masking policy and limits of a valid project are usable.
-            let _ = privacy::mask_url(origin.unwrap_or("https://x.example/?email=a@b.c"), &pr.masking);
+            let _ = privacy::mask_url(
+                origin.unwrap_or("https://x.example/?email=a@b.c"),
+                &pr.masking,
+            );
             let _ = pr.consent.validate();
             let s = Signals::from_request(Some(token), None, None);
             check_decision(&pr.consent, &s);
@@ -543,8 +673,12 @@ pub fn routes(data: &[u8]) {
             let id_ok = |s: &str| assert!(envelope::is_valid_id(s), "routed to id {s:?}");
             match &r {
                 Route::Health | Route::OptOut | Route::OptIn => {}
-                Route::Ingest { key } | Route::IngestPreflight { key } | Route::ListSessions { key } => key_ok(key),
-                Route::Audit { key } | Route::AuditVerify { key } | Route::AuditReport { key } => key_ok(key),
+                Route::Ingest { key }
+                | Route::IngestPreflight { key }
+                | Route::ListSessions { key } => key_ok(key),
+                Route::Audit { key } | Route::AuditVerify { key } | Route::AuditReport { key } => {
+                    key_ok(key)
+                }
                 Route::Manifest { key, session }
                 | Route::Events { key, session }
                 | Route::DeleteSession { key, session } => {
@@ -566,7 +700,11 @@ pub fn routes(data: &[u8]) {
         }
         Err(e) => {
             check_api_error(&e);
-            assert!([401, 404, 405].contains(&e.status), "route answered {}", e.status);
+            assert!(
+                [401, 404, 405].contains(&e.status),
+                "route answered {}",
+                e.status
+            );
         }
     }
 }
@@ -578,7 +716,10 @@ pub fn headers(data: &[u8]) {
     let d = session::device_from_user_agent(ua);
     // Only fixed words are kept, never the user agent itself.
     for word in [&d.browser, &d.os, &d.class] {
-        assert!(word.len() <= 16 && word.bytes().all(|b| b.is_ascii_lowercase()), "device word {word:?}");
+        assert!(
+            word.len() <= 16 && word.bytes().all(|b| b.is_ascii_lowercase()),
+            "device word {word:?}"
+        );
     }
     match envelope::Encoding::from_request(p[1].as_deref(), p[2].as_deref()) {
         Ok(_) => {}
@@ -608,15 +749,27 @@ pub fn audit_parse(data: &[u8]) {
                 let _ = (r.compute_hash(), r.day());
             }
             let nd = audit::to_ndjson(&records);
-            assert_eq!(audit::parse_ndjson(&nd).expect("to_ndjson output parses"), records);
+            assert_eq!(
+                audit::parse_ndjson(&nd).expect("to_ndjson output parses"),
+                records
+            );
             let report = audit::daily_report(&records);
             serde_json::to_string(&report).expect("report serialises");
-            assert_eq!(audit::in_range(&records, 0, u64::MAX).len() + records.iter().filter(|r| r.at == u64::MAX).count(), records.len());
+            assert_eq!(
+                audit::in_range(&records, 0, u64::MAX).len()
+                    + records.iter().filter(|r| r.at == u64::MAX).count(),
+                records.len()
+            );
             // Verify them as one chain (whatever they are).
             if let Some(first) = records.first() {
                 let objects: Vec<(String, String)> = records
                     .iter()
-                    .map(|r| (audit::record_key(&r.project, &r.day(), &r.session, r.seq), r.to_json()))
+                    .map(|r| {
+                        (
+                            audit::record_key(&r.project, &r.day(), &r.session, r.seq),
+                            r.to_json(),
+                        )
+                    })
                     .collect();
                 let rep = audit::verify_chain(&first.project, &first.session, &objects);
                 serde_json::to_string(&rep).expect("chain report serialises");
@@ -630,7 +783,11 @@ pub fn audit_parse(data: &[u8]) {
             assert!(line.contains(&k.project));
         }
         if let Some(days) = audit::parse_day(line.trim()) {
-            assert_eq!(audit::day_from_millis(days * 86_400_000), line.trim(), "parse_day round trip");
+            assert_eq!(
+                audit::day_from_millis(days * 86_400_000),
+                line.trim(),
+                "parse_day round trip"
+            );
         }
     }
 }
@@ -661,15 +818,25 @@ const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_-";
 
 fn id_from(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<String> {
     let len = min + usize::from(u.arbitrary::<u8>()? % 24);
-    (0..len).map(|_| Ok(char::from(ID_ALPHABET[usize::from(u.arbitrary::<u8>()?) % ID_ALPHABET.len()]))).collect()
+    (0..len)
+        .map(|_| {
+            Ok(char::from(
+                ID_ALPHABET[usize::from(u.arbitrary::<u8>()?) % ID_ALPHABET.len()],
+            ))
+        })
+        .collect()
 }
 
 /// A session chain built with `ChainHead::next` from arbitrary drafts verifies; a tampered
 /// copy fails where the tamper is, never panics; arbitrary objects never panic the verifier.
 pub fn audit_chain(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Ok(project) = id_from(&mut u, 1) else { return };
-    let Ok(anchor) = u.arbitrary::<bool>() else { return };
+    let Ok(project) = id_from(&mut u, 1) else {
+        return;
+    };
+    let Ok(anchor) = u.arbitrary::<bool>() else {
+        return;
+    };
     let chain = if anchor {
         audit::anchor_chain_id(u.arbitrary::<u32>().unwrap_or(0) % audit::ANCHOR_SHARDS)
     } else {
@@ -679,8 +846,13 @@ pub fn audit_chain(data: &[u8]) {
         }
     };
     // Realistic times: 1970 .. 2200 (keys carry a four-digit year).
-    let base: u64 = u.int_in_range(0..=7_258_118_400_000u64).unwrap_or(1_700_000_000_000);
-    let drafts: Vec<DraftInput> = u.arbitrary_iter().map(|it| it.into_iter().take(24).filter_map(Result::ok).collect()).unwrap_or_default();
+    let base: u64 = u
+        .int_in_range(0..=7_258_118_400_000u64)
+        .unwrap_or(1_700_000_000_000);
+    let drafts: Vec<DraftInput> = u
+        .arbitrary_iter()
+        .map(|it| it.into_iter().take(24).filter_map(Result::ok).collect())
+        .unwrap_or_default();
     let tamper: Tamper = u.arbitrary().unwrap_or(Tamper::None);
 
     let mut head = ChainHead::new(&project, &chain);
@@ -691,14 +863,33 @@ pub fn audit_chain(data: &[u8]) {
         let draft = match d.kind % 4 {
             0 => {
                 let reason = Reason::ALL[usize::from(d.reason) % Reason::ALL.len()];
-                let signals: Vec<String> = d.signals.iter().take(6).map(|&i| SIGNAL_NAMES[usize::from(i) % SIGNAL_NAMES.len()].to_string()).collect();
+                let signals: Vec<String> = d
+                    .signals
+                    .iter()
+                    .take(6)
+                    .map(|&i| SIGNAL_NAMES[usize::from(i) % SIGNAL_NAMES.len()].to_string())
+                    .collect();
                 let decision = consent::Decision::new(reason, signals, d.text.clone());
-                let visitor = d.visitor.map(|v| audit::visitor_pseudonym(b"k", &project, &v.to_string()));
-                Draft::decision(&project, &chain, visitor.as_deref(), at, &decision, d.beacon_seq.map(u64::from))
+                let visitor = d
+                    .visitor
+                    .map(|v| audit::visitor_pseudonym(b"k", &project, &v.to_string()));
+                Draft::decision(
+                    &project,
+                    &chain,
+                    visitor.as_deref(),
+                    at,
+                    &decision,
+                    d.beacon_seq.map(u64::from),
+                )
             }
             1 => Draft::erasure(&project, &chain, None, at, &d.text),
             2 => Draft::finalize(&project, &chain, at, &d.text),
-            _ => Draft::anchor(&project, u32::from(d.reason) % audit::ANCHOR_SHARDS, at, head.anchor_ref()),
+            _ => Draft::anchor(
+                &project,
+                u32::from(d.reason) % audit::ANCHOR_SHARDS,
+                at,
+                head.anchor_ref(),
+            ),
         };
         let (rec, next) = head.next(draft);
         assert_eq!(rec.seq, head.count);
@@ -706,13 +897,20 @@ pub fn audit_chain(data: &[u8]) {
         assert_eq!(rec.hash, rec.compute_hash());
         let key = head.key_for(&rec, &next);
         let parsed = audit::parse_key(&key).expect("key_for makes a parseable key");
-        assert_eq!((parsed.project.as_str(), parsed.chain.as_str(), parsed.n), (project.as_str(), chain.as_str(), rec.seq));
+        assert_eq!(
+            (parsed.project.as_str(), parsed.chain.as_str(), parsed.n),
+            (project.as_str(), chain.as_str(), rec.seq)
+        );
         objects.push((key, rec.to_json()));
         records.push(rec);
         head = next;
     }
     let report = audit::verify_chain(&project, &chain, &objects);
-    assert!(report.ok, "a chain built by ChainHead::next does not verify: {:?}", report.first_broken);
+    assert!(
+        report.ok,
+        "a chain built by ChainHead::next does not verify: {:?}",
+        report.first_broken
+    );
     assert_eq!(report.records, head.count);
     assert_eq!(report.head, head.head);
     assert_eq!(audit::check_against(&report, head.count, &head.head), None);
@@ -745,14 +943,20 @@ pub fn audit_chain(data: &[u8]) {
             true
         }
         Tamper::AppendRecord(body) => {
-            tampered.push((audit::record_key(&project, "1970-01-01", &chain, n as u64), String::from_utf8_lossy(&body).into_owned()));
+            tampered.push((
+                audit::record_key(&project, "1970-01-01", &chain, n as u64),
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
             true
         }
         Tamper::DropTail if n > 0 => {
             tampered.pop();
             let r = audit::verify_chain(&project, &chain, &tampered);
             assert!(r.ok);
-            assert!(audit::check_against(&r, head.count, &head.head).is_some(), "a dropped tail went unnoticed");
+            assert!(
+                audit::check_against(&r, head.count, &head.head).is_some(),
+                "a dropped tail went unnoticed"
+            );
             false
         }
         Tamper::RandomObjects(extra) => {
@@ -767,18 +971,36 @@ pub fn audit_chain(data: &[u8]) {
     let r = audit::verify_chain(&project, &chain, &tampered);
     if expect_broken {
         assert!(!r.ok, "tampered chain verified ok");
-        let b = r.first_broken.as_ref().expect("a broken chain names its first break");
+        let b = r
+            .first_broken
+            .as_ref()
+            .expect("a broken chain names its first break");
         let _ = b.problem.to_string();
     }
     // Anchors over what we have.
     let mut chains = BTreeMap::new();
     chains.insert(chain.clone(), r.clone());
-    let anchors: Vec<AuditRecord> = records.iter().filter(|r| r.kind == Kind::Anchor).cloned().collect();
-    let hash_at = |s: &str, i: u64| records.iter().find(|r| r.session == s && r.seq == i).map(|r| r.hash.clone());
+    let anchors: Vec<AuditRecord> = records
+        .iter()
+        .filter(|r| r.kind == Kind::Anchor)
+        .cloned()
+        .collect();
+    let hash_at = |s: &str, i: u64| {
+        records
+            .iter()
+            .find(|r| r.session == s && r.seq == i)
+            .map(|r| r.hash.clone())
+    };
     let _ = audit::verify_anchors(&anchors, &chains, &hash_at);
     for r in &records {
         assert_eq!(r.decision.is_some(), r.kind == Kind::Decision);
-        assert!(r.decision != Some(Outcome::Stored) || r.reason.as_deref().and_then(Reason::parse).is_some_and(Reason::stores));
+        assert!(
+            r.decision != Some(Outcome::Stored)
+                || r.reason
+                    .as_deref()
+                    .and_then(Reason::parse)
+                    .is_some_and(Reason::stores)
+        );
     }
 }
 
@@ -791,7 +1013,8 @@ pub fn storage(data: &[u8]) {
     let chunks: Vec<&[u8]> = data.split(|&b| b == crate::util::SEP).take(64).collect();
     match storage::merge_events(chunks.iter().copied()) {
         Ok(merged) => {
-            let v: Vec<&RawValue> = serde_json::from_str(&merged).expect("merged events are a JSON array");
+            let v: Vec<&RawValue> =
+                serde_json::from_str(&merged).expect("merged events are a JSON array");
             let mut expected = 0usize;
             for c in &chunks {
                 #[derive(serde::Deserialize)]
@@ -799,7 +1022,10 @@ pub fn storage(data: &[u8]) {
                     #[serde(borrow)]
                     events: Vec<&'a RawValue>,
                 }
-                expected += serde_json::from_slice::<Events>(c).expect("chunk parsed once").events.len();
+                expected += serde_json::from_slice::<Events>(c)
+                    .expect("chunk parsed once")
+                    .events
+                    .len();
             }
             assert_eq!(v.len(), expected);
         }
@@ -811,7 +1037,11 @@ pub fn storage(data: &[u8]) {
     if data.len() >= 8 {
         let ms = u64::from_le_bytes(data[..8].try_into().unwrap());
         let day = storage::utc_day(ms);
-        assert_eq!(day, audit::day_from_millis(ms), "the two UTC-day functions disagree");
+        assert_eq!(
+            day,
+            audit::day_from_millis(ms),
+            "the two UTC-day functions disagree"
+        );
     }
 }
 
@@ -823,7 +1053,9 @@ pub fn storage(data: &[u8]) {
 /// with one `MaskState`.
 pub fn mask_events(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Ok(input) = rrweb::Recording::arbitrary(&mut u) else { return };
+    let Ok(input) = rrweb::Recording::arbitrary(&mut u) else {
+        return;
+    };
     let (chunks, platform) = input.into_chunks();
     mask_chunks(chunks, platform, &MaskPolicy::default());
 }
@@ -836,7 +1068,9 @@ pub fn mask_events_json(data: &[u8]) {
     if envelope::prescan(text.as_bytes(), &limits).is_err() {
         return;
     }
-    let Ok(v) = envelope::from_slice_prescanned::<Value>(text.as_bytes()) else { return };
+    let Ok(v) = envelope::from_slice_prescanned::<Value>(text.as_bytes()) else {
+        return;
+    };
     let events = match v {
         Value::Array(a) => a,
         Value::Object(ref m) if m.contains_key("events") => match v.get("events").cloned() {
@@ -857,7 +1091,11 @@ fn mask_chunks(chunks: Vec<Vec<Value>>, platform: Platform, policy: &MaskPolicy)
     for mut events in chunks {
         let before = events.clone();
         privacy::mask_events(&mut events, platform, policy, &mut state);
-        assert_eq!(events.len(), before.len(), "masking changed the number of events");
+        assert_eq!(
+            events.len(),
+            before.len(),
+            "masking changed the number of events"
+        );
         // Masking is idempotent: masking the output again changes nothing.
         let mut again = events.clone();
         let mut state2 = state.clone();
@@ -881,5 +1119,8 @@ pub fn mask_url(data: &[u8]) {
         .unwrap_or_default();
     let once = privacy::mask_url(url, &policy);
     let twice = privacy::mask_url(&once, &policy);
-    assert_eq!(once, twice, "mask_url is not idempotent: {url:?} -> {once:?} -> {twice:?}");
+    assert_eq!(
+        once, twice,
+        "mask_url is not idempotent: {url:?} -> {once:?} -> {twice:?}"
+    );
 }

@@ -11,8 +11,10 @@ pub const SEP: u8 = 0xFF;
 /// Split an input on [`SEP`] into at most `n` parts (the last part keeps any further
 /// separators, lossily decoded). Missing parts are `None`.
 pub fn parts(data: &[u8], n: usize) -> Vec<Option<Cow<'_, str>>> {
-    let mut out: Vec<Option<Cow<'_, str>>> =
-        data.splitn(n, |&b| b == SEP).map(|p| Some(String::from_utf8_lossy(p))).collect();
+    let mut out: Vec<Option<Cow<'_, str>>> = data
+        .splitn(n, |&b| b == SEP)
+        .map(|p| Some(String::from_utf8_lossy(p)))
+        .collect();
     out.resize(n, None);
     out
 }
@@ -27,24 +29,45 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Every `ApiError` must be a well-formed client or server answer whose JSON body parses and
 /// names its code.
 pub fn check_api_error(e: &ApiError) {
-    assert!((400..600).contains(&e.status), "status {} out of range", e.status);
+    assert!(
+        (400..600).contains(&e.status),
+        "status {} out of range",
+        e.status
+    );
     assert!(!e.code.is_empty(), "empty error code");
     assert!(
-        e.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        e.code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
         "error code {:?} is not snake_case",
         e.code
     );
     let body: serde_json::Value =
         serde_json::from_str(&e.body()).expect("an error body must be JSON");
-    assert_eq!(body["error"]["code"].as_str(), Some(e.code), "error body names another code");
-    assert!(body["error"]["message"].is_string(), "error body without a message");
+    assert_eq!(
+        body["error"]["code"].as_str(),
+        Some(e.code),
+        "error body names another code"
+    );
+    assert!(
+        body["error"]["message"].is_string(),
+        "error body without a message"
+    );
 }
 
 /// A client error (4xx) with one of `codes`.
 pub fn check_client_error(e: &ApiError, codes: &[&str]) {
     check_api_error(e);
-    assert!((400..500).contains(&e.status), "{} is not a client error: {e:?}", e.status);
-    assert!(codes.contains(&e.code), "unexpected error code {:?} (expected one of {codes:?})", e.code);
+    assert!(
+        (400..500).contains(&e.status),
+        "{} is not a client error: {e:?}",
+        e.status
+    );
+    assert!(
+        codes.contains(&e.code),
+        "unexpected error code {:?} (expected one of {codes:?})",
+        e.code
+    );
 }
 
 /// `VEILGATE_FUZZ_STRICT` set: known findings (tolerated so that fuzzing goes on) fail again.

@@ -51,7 +51,10 @@ impl Rng {
     }
 }
 
-const INTERESTING: &[u8] = &[0, 1, 0x7f, 0x80, 0xff, 0xfe, b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b';', b'=', b'%', b'.', b' ', b'\n', b'\r', 0xc3, 0xe2];
+const INTERESTING: &[u8] = &[
+    0, 1, 0x7f, 0x80, 0xff, 0xfe, b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b';', b'=',
+    b'%', b'.', b' ', b'\n', b'\r', 0xc3, 0xe2,
+];
 
 fn mutate(rng: &mut Rng, base: &[u8], pool: &[Vec<u8>], dict: &[&str], max_len: usize) -> Vec<u8> {
     let mut v = base.to_vec();
@@ -86,13 +89,21 @@ fn mutate(rng: &mut Rng, base: &[u8], pool: &[Vec<u8>], dict: &[&str], max_len: 
                 v.splice(at..at, chunk);
             }
             5 | 6 => {
-                let tokens = if rng.chance(3, 4) && !dict.is_empty() { dict } else { common_tokens() };
+                let tokens = if rng.chance(3, 4) && !dict.is_empty() {
+                    dict
+                } else {
+                    common_tokens()
+                };
                 let t = token_bytes(tokens[rng.below(tokens.len())]);
                 let at = rng.below(len + 1);
                 v.splice(at..at, t);
             }
             7 if len > 0 => {
-                let tokens = if !dict.is_empty() { dict } else { common_tokens() };
+                let tokens = if !dict.is_empty() {
+                    dict
+                } else {
+                    common_tokens()
+                };
                 let t = token_bytes(tokens[rng.below(tokens.len())]);
                 let at = rng.below(len);
                 let end = (at + t.len()).min(len);
@@ -142,12 +153,18 @@ fn mutate(rng: &mut Rng, base: &[u8], pool: &[Vec<u8>], dict: &[&str], max_len: 
 }
 
 fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn load_corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect(),
         Err(_) => Vec::new(),
     };
     files.sort();
@@ -197,7 +214,8 @@ fn save(artifacts: &Path, target: &str, kind: &str, data: &[u8]) -> PathBuf {
 fn run_one(t: &Target, cur: &Current, data: &[u8], epoch: Instant) -> Result<f64, String> {
     *cur.input.lock().unwrap() = data.to_vec();
     let start = Instant::now();
-    cur.started_ms.store(epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
+    cur.started_ms
+        .store(epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
     cur.busy.store(true, Ordering::SeqCst);
     let r = panic::catch_unwind(AssertUnwindSafe(|| (t.run)(data)));
     cur.busy.store(false, Ordering::SeqCst);
@@ -217,7 +235,14 @@ fn fuzz_target(t: &'static Target, o: &Opts, cur: &Current, epoch: Instant) -> O
     let seeds = load_corpus(&o.corpus.join(t.name));
     let mut rng = Rng(o.seed ^ fnv(t.name.as_bytes()));
     let start = Instant::now();
-    let mut out = Outcome { name: t.name, seeds: seeds.len(), execs: 0, secs: 0.0, crash: None, slowest_ms: 0.0 };
+    let mut out = Outcome {
+        name: t.name,
+        seeds: seeds.len(),
+        execs: 0,
+        secs: 0.0,
+        crash: None,
+        slowest_ms: 0.0,
+    };
     let mut pool: Vec<Vec<u8>> = seeds.iter().map(|(_, b)| b.clone()).collect();
     if pool.is_empty() {
         pool.push(Vec::new());
@@ -275,7 +300,10 @@ fn fuzz_target(t: &'static Target, o: &Opts, cur: &Current, epoch: Instant) -> O
 fn write_dicts(dir: &Path) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     for t in TARGETS {
-        let mut text = format!("# {} (written by `driver --write-dicts` from src/lib.rs)\n", t.name);
+        let mut text = format!(
+            "# {} (written by `driver --write-dicts` from src/lib.rs)\n",
+            t.name
+        );
         for (i, tok) in t.dict.iter().chain(common_tokens()).enumerate() {
             let mut esc = String::new();
             for b in token_bytes(tok) {
@@ -369,7 +397,9 @@ fn main() -> ExitCode {
                 };
             }
             "--replay" => {
-                let Some(t) = val().as_deref().and_then(target) else { return usage() };
+                let Some(t) = val().as_deref().and_then(target) else {
+                    return usage();
+                };
                 replay = Some((t, it.by_ref().cloned().collect()));
                 break;
             }
@@ -403,12 +433,16 @@ fn main() -> ExitCode {
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(100));
             if cur.busy.load(Ordering::SeqCst) {
-                let elapsed = epoch.elapsed().as_millis() as u64 - cur.started_ms.load(Ordering::SeqCst);
+                let elapsed =
+                    epoch.elapsed().as_millis() as u64 - cur.started_ms.load(Ordering::SeqCst);
                 if elapsed > timeout && cur.busy.load(Ordering::SeqCst) {
                     let name = *cur.target.lock().unwrap();
                     let data = cur.input.lock().unwrap().clone();
                     let p = save(&artifacts, name, "timeout", &data);
-                    eprintln!("TIMEOUT {name}: an input ran over {timeout} ms (input: {})", p.display());
+                    eprintln!(
+                        "TIMEOUT {name}: an input ran over {timeout} ms (input: {})",
+                        p.display()
+                    );
                     std::process::exit(3);
                 }
             }
@@ -416,59 +450,63 @@ fn main() -> ExitCode {
     }
 
     // Targets run on a thread with the 8 MiB stack a main thread (and libFuzzer) has.
-    let worker = std::thread::Builder::new().stack_size(8 << 20).spawn(move || {
-        if let Some((t, files)) = replay {
-            let mut failed = false;
-            for f in files {
-                let data = fs::read(&f).unwrap_or_else(|e| panic!("{f}: {e}"));
-                match run_one(t, &cur, &data, epoch) {
-                    Ok(ms) => println!("{}: {f}: ok ({ms:.1} ms)", t.name),
-                    Err(msg) => {
-                        println!("{}: {f}: CRASH: {msg}", t.name);
-                        failed = true;
+    let worker = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            if let Some((t, files)) = replay {
+                let mut failed = false;
+                for f in files {
+                    let data = fs::read(&f).unwrap_or_else(|e| panic!("{f}: {e}"));
+                    match run_one(t, &cur, &data, epoch) {
+                        Ok(ms) => println!("{}: {f}: ok ({ms:.1} ms)", t.name),
+                        Err(msg) => {
+                            println!("{}: {f}: CRASH: {msg}", t.name);
+                            failed = true;
+                        }
                     }
                 }
+                return if failed { 1 } else { 0 };
             }
-            return if failed { 1 } else { 0 };
-        }
-        println!(
-            "{:<18} {:>6} {:>10} {:>8} {:>10} {:>10}  result",
-            "target", "seeds", "execs", "secs", "execs/s", "slowest_ms"
-        );
-        let mut crashes = 0;
-        let mut total_execs = 0u64;
-        let all = Instant::now();
-        for t in &o.targets {
-            let r = fuzz_target(t, &o, &cur, epoch);
-            total_execs += r.execs;
             println!(
-                "{:<18} {:>6} {:>10} {:>8.1} {:>10.0} {:>10.1}  {}",
-                r.name,
-                r.seeds,
-                r.execs,
-                r.secs,
-                r.execs as f64 / r.secs.max(1e-9),
-                r.slowest_ms,
-                r.crash.as_deref().map_or("ok".to_string(), |c| format!("CRASH: {c}"))
+                "{:<18} {:>6} {:>10} {:>8} {:>10} {:>10}  result",
+                "target", "seeds", "execs", "secs", "execs/s", "slowest_ms"
             );
-            if r.crash.is_some() {
-                crashes += 1;
+            let mut crashes = 0;
+            let mut total_execs = 0u64;
+            let all = Instant::now();
+            for t in &o.targets {
+                let r = fuzz_target(t, &o, &cur, epoch);
+                total_execs += r.execs;
+                println!(
+                    "{:<18} {:>6} {:>10} {:>8.1} {:>10.0} {:>10.1}  {}",
+                    r.name,
+                    r.seeds,
+                    r.execs,
+                    r.secs,
+                    r.execs as f64 / r.secs.max(1e-9),
+                    r.slowest_ms,
+                    r.crash
+                        .as_deref()
+                        .map_or("ok".to_string(), |c| format!("CRASH: {c}"))
+                );
+                if r.crash.is_some() {
+                    crashes += 1;
+                }
             }
-        }
-        println!(
-            "{} targets, {} execs in {:.1} s, seed {}: {} crashed",
-            o.targets.len(),
-            total_execs,
-            all.elapsed().as_secs_f64(),
-            o.seed,
-            crashes
-        );
-        if crashes > 0 {
-            1
-        } else {
-            0
-        }
-    });
+            println!(
+                "{} targets, {} execs in {:.1} s, seed {}: {} crashed",
+                o.targets.len(),
+                total_execs,
+                all.elapsed().as_secs_f64(),
+                o.seed,
+                crashes
+            );
+            if crashes > 0 {
+                1
+            } else {
+                0
+            }
+        });
     match worker.map(|h| h.join()) {
         Ok(Ok(0)) => ExitCode::SUCCESS,
         Ok(Ok(_)) => ExitCode::from(1),

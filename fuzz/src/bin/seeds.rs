@@ -55,7 +55,13 @@ fn read_json(p: &Path) -> Value {
     serde_json::from_slice(&fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
 
-fn beacon(seq: u64, page: &str, events: &[Value], platform: &str, consent: Option<Value>) -> String {
+fn beacon(
+    seq: u64,
+    page: &str,
+    events: &[Value],
+    platform: &str,
+    consent: Option<Value>,
+) -> String {
     let mut b = json!({
         "session": "s_fuzzseed01",
         "visitor": "v_fuzzseed01",
@@ -111,12 +117,23 @@ fn b64url_decode(s: &str) -> Vec<u8> {
 fn main() {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let repo = here.parent().unwrap().to_path_buf();
-    let mut o = Out { root: here.join("corpus"), total: 0, files: 0 };
+    let mut o = Out {
+        root: here.join("corpus"),
+        total: 0,
+        files: 0,
+    };
     let fixtures = repo.join("tests/fixtures/rrweb");
 
     // --- envelope, gzip, storage, mask_events_json, mask_url: from the rrweb fixtures -------
     let mut pages = Vec::new();
-    for name in ["signup.default", "signup.strict", "checkout.default", "checkout.strict", "account.default", "account.strict"] {
+    for name in [
+        "signup.default",
+        "signup.strict",
+        "checkout.default",
+        "checkout.strict",
+        "account.default",
+        "account.strict",
+    ] {
         let fx = read_json(&fixtures.join(format!("{name}.json")));
         let page = fx["page"].as_str().unwrap().to_string();
         let events = fx["events"].as_array().unwrap().clone();
@@ -125,27 +142,54 @@ fn main() {
         if name.ends_with(".default") {
             let b = beacon(0, &page, &events[..2.min(events.len())], "web", None);
             o.put("envelope", &format!("{name}-open.json"), &b);
-            o.put("mask_events_json", &format!("{name}-open.json"), serde_json::to_string(&events[..2]).unwrap());
+            o.put(
+                "mask_events_json",
+                &format!("{name}-open.json"),
+                serde_json::to_string(&events[..2]).unwrap(),
+            );
             if name.starts_with("signup") {
                 o.put("gzip", &format!("{name}-open.json.gz"), gzip(b.as_bytes()));
             }
         }
         // Incremental beacons: 12 events each, a few per fixture, skipping the snapshot.
         let inc: Vec<&Value> = events.iter().filter(|e| e["type"] != 2).collect();
-        for (k, chunk) in inc.chunks(12).enumerate().filter(|(k, _)| k % 5 == 1).take(3) {
+        for (k, chunk) in inc
+            .chunks(12)
+            .enumerate()
+            .filter(|(k, _)| k % 5 == 1)
+            .take(3)
+        {
             let evs: Vec<Value> = chunk.iter().map(|v| (*v).clone()).collect();
-            let b = beacon(k as u64 + 1, &page, &evs, "web", Some(json!({"analytics_storage": "granted"})));
+            let b = beacon(
+                k as u64 + 1,
+                &page,
+                &evs,
+                "web",
+                Some(json!({"analytics_storage": "granted"})),
+            );
             o.put("envelope", &format!("{name}-inc{k}.json"), &b);
-            o.put("mask_events_json", &format!("{name}-inc{k}.json"), serde_json::to_string(&evs).unwrap());
+            o.put(
+                "mask_events_json",
+                &format!("{name}-inc{k}.json"),
+                serde_json::to_string(&evs).unwrap(),
+            );
             if k == 1 {
-                o.put("gzip", &format!("{name}-inc{k}.json.gz"), gzip(b.as_bytes()));
+                o.put(
+                    "gzip",
+                    &format!("{name}-inc{k}.json.gz"),
+                    gzip(b.as_bytes()),
+                );
                 // Two stored chunk documents, as storage::merge_events reads them.
                 let doc = |seq: u32, evs: &[Value]| {
                     json!({"v": 1, "project": "demo", "session": "s_fuzzseed01", "seq": seq, "platform": "web",
                            "page": page, "received_at": 1_700_000_000_000u64, "events": evs})
                     .to_string()
                 };
-                o.put("storage", &format!("{name}-chunks"), format!("{}{SEP}{}", doc(1, &evs[..6]), doc(2, &evs[6..])));
+                o.put(
+                    "storage",
+                    &format!("{name}-chunks"),
+                    format!("{}{SEP}{}", doc(1, &evs[..6]), doc(2, &evs[6..])),
+                );
             }
         }
     }
@@ -153,13 +197,21 @@ fn main() {
     let readme = r#"{"session":"s_walkthrough1","visitor":"v_walkthrough1","seq":0,"platform":"web","page":"http://localhost:8787/signup?email=jane@example.com","events":[{"type":4,"data":{"href":"http://localhost:8787/signup","width":1280,"height":720},"timestamp":1700000000000},{"type":3,"data":{"source":5,"text":"hunter2","isChecked":false,"id":42},"timestamp":1700000000100}]}"#;
     o.put("envelope", "readme.json", readme);
     o.put("gzip", "readme.json.gz", gzip(readme.as_bytes()));
-    o.put("gzip", "readme-truncated.gz", &gzip(readme.as_bytes())[..40]);
+    o.put(
+        "gzip",
+        "readme-truncated.gz",
+        &gzip(readme.as_bytes())[..40],
+    );
     o.put("gzip", "zeros-1MiB.gz", gzip(&vec![b' '; 1 << 20]));
     o.put("gzip", "empty.gz", gzip(b""));
     o.put("envelope", "mobile.json", r#"{"session":"s_mobile0001","visitor":"v_mobile0001","seq":7,"platform":"ios","events":[{"type":1,"timestamp":1},{"type":5,"data":{"tag":"x","payload":{}},"timestamp":2.5}],"consent":{"analytics_storage":true,"ad_storage":"denied"}}"#);
     o.put("envelope", "deep.json", format!(r#"{{"session":"s_deep000001","visitor":"v_deep000001","seq":0,"platform":"web","events":[{{"type":5,"data":{}1{},"timestamp":0}}]}}"#, "[".repeat(520), "]".repeat(520)));
     o.put("envelope", "escapes.json", r#"{"session":"s_esc0000001","visitor":"v_esc0000001","seq":1000000,"platform":"android","page":"\u0000\ud83d\ude00\"\\","events":[{"type":6,"data":{"plugin":"\\\"]]]}}}","payload":null},"timestamp":1e3}]}"#);
-    o.put("envelope", "bad-types.json", r#"{"session":123,"visitor":null,"seq":-1,"platform":"tv","events":{}}"#);
+    o.put(
+        "envelope",
+        "bad-types.json",
+        r#"{"session":123,"visitor":null,"seq":-1,"platform":"tv","events":{}}"#,
+    );
     o.put("envelope", "truncated.json", &readme[..readme.len() / 2]);
 
     for (i, p) in pages.iter().enumerate() {
@@ -200,7 +252,15 @@ fn main() {
             1 => r#"{"analytics_storage":" DENIED "}"#,
             _ => "",
         };
-        o.put("cookies", &format!("header-{i}"), if sdk.is_empty() { format!("{h}{SEP}{gpc}") } else { format!("{h}{SEP}{gpc}{SEP}{sdk}") });
+        o.put(
+            "cookies",
+            &format!("header-{i}"),
+            if sdk.is_empty() {
+                format!("{h}{SEP}{gpc}")
+            } else {
+                format!("{h}{SEP}{gpc}{SEP}{sdk}")
+            },
+        );
     }
     for (name, v) in [
         ("cb-stats-yes", CB_STATS_YES),
@@ -227,9 +287,20 @@ fn main() {
     ];
     for (i, p) in policies.iter().enumerate() {
         let h = &headers[(i + 1) % headers.len()];
-        o.put("decide", &format!("policy-{i}"), format!("{p}{SEP}{h}{SEP}{}{SEP}{{\"analytics_storage\":\"granted\"}}", i % 2));
+        o.put(
+            "decide",
+            &format!("policy-{i}"),
+            format!(
+                "{p}{SEP}{h}{SEP}{}{SEP}{{\"analytics_storage\":\"granted\"}}",
+                i % 2
+            ),
+        );
     }
-    o.put("decide", "arbitrary-policy", format!("\u{2}\u{3}\u{1}\u{7}\u{1}\u{2}\u{3}{SEP}euconsent-v2={tc_granted}{SEP}{SEP}{{}}"));
+    o.put(
+        "decide",
+        "arbitrary-policy",
+        format!("\u{2}\u{3}\u{1}\u{7}\u{1}\u{2}\u{3}{SEP}euconsent-v2={tc_granted}{SEP}{SEP}{{}}"),
+    );
 
     // --- tcf, tcf_bits ------------------------------------------------------------------------
     // A spread of the generated cases: every 12th, plus any with restrictions/publisher TC.
@@ -237,7 +308,10 @@ fn main() {
     for (i, c) in cases.iter().enumerate() {
         let tc = c["tc"].as_str().unwrap();
         let e = &c["expect"];
-        let special = !e["publisherRestrictions"].as_array().is_none_or(|a| a.is_empty()) && i % 3 == 0;
+        let special = !e["publisherRestrictions"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+            && i % 3 == 0;
         if i % 12 == 0 || special {
             o.put("tcf", &format!("generated-{i:03}"), tc);
             let segs: Vec<Vec<u8>> = tc.split('.').map(b64url_decode).collect();
@@ -261,13 +335,25 @@ fn main() {
 
     // --- project ------------------------------------------------------------------------------
     for dir in ["dev/projects", "tests/projects"] {
-        let mut files: Vec<_> = fs::read_dir(repo.join(dir)).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let mut files: Vec<_> = fs::read_dir(repo.join(dir))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
         files.sort();
         for f in files {
             let name = f.file_stem().unwrap().to_string_lossy().to_string();
             let cfg = fs::read_to_string(&f).unwrap();
-            o.put("project", &format!("{name}-a"), format!("{cfg}{SEP}https://shop.example{SEP}demo-web-read"));
-            o.put("project", &format!("{name}-b"), format!("{cfg}{SEP}http://localhost:8787/{SEP}wrong"));
+            o.put(
+                "project",
+                &format!("{name}-a"),
+                format!("{cfg}{SEP}https://shop.example{SEP}demo-web-read"),
+            );
+            o.put(
+                "project",
+                &format!("{name}-b"),
+                format!("{cfg}{SEP}http://localhost:8787/{SEP}wrong"),
+            );
         }
     }
     o.put("project", "full", format!(
@@ -283,7 +369,10 @@ fn main() {
         ("GET", "/v1/projects/demo/sessions/s_12345678"),
         ("DELETE", "/v1/projects/demo/sessions/s_12345678"),
         ("GET", "/v1/projects/demo/sessions/s_12345678/events"),
-        ("GET", "/v1/projects/demo/sessions/s_12345678/chunks/00000003"),
+        (
+            "GET",
+            "/v1/projects/demo/sessions/s_12345678/chunks/00000003",
+        ),
         ("DELETE", "/v1/projects/demo/visitors/v_12345678"),
         ("GET", "/v1/projects/demo/audit/verify"),
         ("GET", "/v1/projects/demo/audit/report"),
@@ -316,12 +405,40 @@ fn main() {
     let mut head = ChainHead::new("demo", "s_fuzzseed01");
     let mut lines = Vec::new();
     let mut keys = Vec::new();
-    let d = Decision::new(Reason::GrantedTcf, vec!["tcf".into(), "gpc".into()], "default-1".into());
+    let d = Decision::new(
+        Reason::GrantedTcf,
+        vec!["tcf".into(), "gpc".into()],
+        "default-1".into(),
+    );
     let v = audit::visitor_pseudonym(b"key", "demo", "v_fuzzseed01");
     for (i, draft) in [
-        Draft::decision("demo", "s_fuzzseed01", Some(&v), 1_763_000_000_000, &d, Some(0)),
-        Draft::decision("demo", "s_fuzzseed01", Some(&v), 1_763_000_100_000, &Decision::new(Reason::OptOutCookie, vec!["opt_out_cookie".into()], "default-1".into()), Some(4)),
-        Draft::erasure("demo", "s_fuzzseed01", Some(&v), 1_763_086_400_000, "visitor_erasure"),
+        Draft::decision(
+            "demo",
+            "s_fuzzseed01",
+            Some(&v),
+            1_763_000_000_000,
+            &d,
+            Some(0),
+        ),
+        Draft::decision(
+            "demo",
+            "s_fuzzseed01",
+            Some(&v),
+            1_763_000_100_000,
+            &Decision::new(
+                Reason::OptOutCookie,
+                vec!["opt_out_cookie".into()],
+                "default-1".into(),
+            ),
+            Some(4),
+        ),
+        Draft::erasure(
+            "demo",
+            "s_fuzzseed01",
+            Some(&v),
+            1_763_086_400_000,
+            "visitor_erasure",
+        ),
         Draft::finalize("demo", "s_fuzzseed01", 1_763_090_000_000, "idle"),
     ]
     .into_iter()
@@ -333,12 +450,36 @@ fn main() {
         head = next;
         let _ = i;
     }
-    let anchor_head = ChainHead::new("demo", &audit::anchor_chain_id(audit::anchor_shard("s_fuzzseed01")));
-    let (anchor, _) = anchor_head.next(Draft::anchor("demo", audit::anchor_shard("s_fuzzseed01"), 1_763_090_000_001, head.anchor_ref()));
-    o.put("audit_parse", "session-chain.ndjson", lines.join("\n") + "\n");
+    let anchor_head = ChainHead::new(
+        "demo",
+        &audit::anchor_chain_id(audit::anchor_shard("s_fuzzseed01")),
+    );
+    let (anchor, _) = anchor_head.next(Draft::anchor(
+        "demo",
+        audit::anchor_shard("s_fuzzseed01"),
+        1_763_090_000_001,
+        head.anchor_ref(),
+    ));
+    o.put(
+        "audit_parse",
+        "session-chain.ndjson",
+        lines.join("\n") + "\n",
+    );
     o.put("audit_parse", "anchor.ndjson", anchor.to_json() + "\n\n");
-    o.put("audit_parse", "keys-and-days", format!("{}\n{}\n2024-02-29\n2026-02-29\n1970-01-01\n9999-12-31\n", keys.join("\n"), audit::anchor_key("demo", 3, 12)));
-    o.put("audit_parse", "one-bad-line.ndjson", format!("{}\n{{\"v\":1}}\n", lines[0]));
+    o.put(
+        "audit_parse",
+        "keys-and-days",
+        format!(
+            "{}\n{}\n2024-02-29\n2026-02-29\n1970-01-01\n9999-12-31\n",
+            keys.join("\n"),
+            audit::anchor_key("demo", 3, 12)
+        ),
+    );
+    o.put(
+        "audit_parse",
+        "one-bad-line.ndjson",
+        format!("{}\n{{\"v\":1}}\n", lines[0]),
+    );
 
     // --- structure-aware targets: pseudo-random bytes ---------------------------------------
     let mut x = 0x0123_4567_89ab_cdefu64;
@@ -356,7 +497,16 @@ fn main() {
         o.put("audit_chain", &format!("random-{i}"), rnd(*n));
         o.put("mask_events", &format!("random-{i}"), rnd(*n * 2));
     }
-    o.put("storage", "empty-and-bad", format!("{{\"events\":[]}}{SEP}{{\"events\":[1,\"x\",{{}}]}}{SEP}{{\"events\":null}}"));
+    o.put(
+        "storage",
+        "empty-and-bad",
+        format!("{{\"events\":[]}}{SEP}{{\"events\":[1,\"x\",{{}}]}}{SEP}{{\"events\":null}}"),
+    );
 
-    println!("wrote {} seed files, {} bytes, under {}", o.files, o.total, o.root.display());
+    println!(
+        "wrote {} seed files, {} bytes, under {}",
+        o.files,
+        o.total,
+        o.root.display()
+    );
 }
