@@ -30,19 +30,19 @@ if ! [[ "$secs" =~ ^[0-9]+$ ]]; then
 fi
 
 build_driver() {
-  (cd "$FUZZ" && cargo build --release --locked --bin driver --quiet)
+  (cd "$FUZZ" && cargo build --release --locked --example driver --quiet)
 }
 
 if [[ $smoke -eq 1 ]]; then
   # Stable only. ~3 s per target at most (seeds + up to 20,000 mutated inputs each).
   build_driver
-  exec "$FUZZ/target/release/driver" --seconds 3 --iters 20000 --seed "$SEED" --quiet "$@"
+  exec "$FUZZ/target/release/examples/driver" --seconds 3 --iters 20000 --seed "$SEED" --quiet "$@"
 fi
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   build_driver
-  mapfile -t targets < <("$FUZZ/target/release/driver" --list)
+  mapfile -t targets < <("$FUZZ/target/release/examples/driver" --list)
 fi
 
 engine="${FUZZ_ENGINE:-}"
@@ -55,7 +55,7 @@ if [[ "$engine" == stable ]]; then
   build_driver
   args=()
   for t in "${targets[@]}"; do args+=(--target "$t"); done
-  exec "$FUZZ/target/release/driver" --seconds "$secs" --iters 1000000000000 --seed "$SEED" --quiet "${args[@]}"
+  exec "$FUZZ/target/release/examples/driver" --seconds "$secs" --iters 1000000000000 --seed "$SEED" --quiet "${args[@]}"
 fi
 
 # libFuzzer through cargo-fuzz (nightly). cargo-fuzz is installed pinned when missing.
@@ -66,7 +66,7 @@ echo "engine: libFuzzer (cargo +nightly fuzz $(cargo fuzz --version | awk '{prin
 cd "$ROOT"
 # Dictionaries follow the tokens in fuzz/src/lib.rs.
 build_driver
-"$FUZZ/target/release/driver" --write-dicts "$FUZZ/dict" >/dev/null
+"$FUZZ/target/release/examples/driver" --write-dicts "$FUZZ/dict" >/dev/null
 cargo +nightly fuzz build --features libfuzzer --sanitizer none --fuzz-dir fuzz >&2
 
 results=()

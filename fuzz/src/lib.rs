@@ -5,7 +5,7 @@
 //!
 //! - libFuzzer through `cargo fuzz` (nightly): `fuzz_targets/<name>.rs` is a one-line
 //!   `fuzz_target!` around the function (feature `libfuzzer`).
-//! - the stable driver (`src/bin/driver.rs`): replays the committed seeds under
+//! - the stable driver (`examples/driver.rs`): replays the committed seeds under
 //!   `corpus/<name>/`, then mutates them (and feeds random bytes) with a seeded RNG for a
 //!   number of inputs or a time budget. Deterministic for a given seed; no nightly needed.
 //!

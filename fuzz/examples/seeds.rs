@@ -3,7 +3,7 @@
 //! `tests/fixtures/tcf/generated.json`, the Cookiebot/OneTrust values and cookie headers of
 //! `tests/consent_*.rs`, the seeded project configs, audit chains made by `ChainHead`.
 //!
-//! `cargo run --release --bin seeds` (from `fuzz/`). Deterministic; existing seeds with the
+//! `cargo run --release --example seeds` (from `fuzz/`). Deterministic; existing seeds with the
 //! same name are overwritten, others (e.g. added by hand or by `cargo fuzz cmin`) are kept.
 
 use std::fs;
