@@ -108,8 +108,14 @@ mod tests {
 
     #[test]
     fn layout_matches_the_design() {
-        assert_eq!(chunk_key("demo", "s_12345678", 7), "sessions/demo/s_12345678/chunks/00000007.json");
-        assert_eq!(manifest_key("demo", "s_12345678"), "sessions/demo/s_12345678/manifest.json");
+        assert_eq!(
+            chunk_key("demo", "s_12345678", 7),
+            "sessions/demo/s_12345678/chunks/00000007.json"
+        );
+        assert_eq!(
+            manifest_key("demo", "s_12345678"),
+            "sessions/demo/s_12345678/manifest.json"
+        );
         assert_eq!(last_segment("index/demo/days/2026-11-23/s_1/"), "s_1");
         assert_eq!(last_segment("index/demo/visitors/v/s_2"), "s_2");
     }
@@ -120,7 +126,12 @@ mod tests {
         let b = br#"{"v":1,"seq":1,"events":[{"type":3,"data":{"x":"]"},"timestamp":3}]}"#;
         let merged = merge_events([&a[..], &b[..]]).unwrap();
         let v: Vec<serde_json::Value> = serde_json::from_str(&merged).unwrap();
-        assert_eq!(v.iter().map(|e| e["timestamp"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            v.iter()
+                .map(|e| e["timestamp"].as_u64().unwrap())
+                .collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
         assert_eq!(merge_events(std::iter::empty()).unwrap(), "[]");
         assert!(merge_events([&b"{"[..]]).is_err());
     }

@@ -23,13 +23,20 @@ pub struct Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         // The child leads its own process group; workerd survives a kill of wrangler alone.
-        let _ = Command::new("kill").arg("--").arg(format!("-{}", self.child.id())).status();
+        let _ = Command::new("kill")
+            .arg("--")
+            .arg(format!("-{}", self.child.id()))
+            .status();
         let _ = self.child.wait();
     }
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One worker per test binary, shared by its tests (start-up is seconds, not milliseconds).
@@ -83,15 +90,27 @@ pub fn start(vars: &[(&str, &str)]) -> Worker {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let w = Worker { base: format!("http://127.0.0.1:{port}"), state, log, child };
+    let w = Worker {
+        base: format!("http://127.0.0.1:{port}"),
+        state,
+        log,
+        child,
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if let Ok(r) = ureq::get(&format!("{}/healthz", w.base)).timeout(Duration::from_secs(2)).call() {
+        if let Ok(r) = ureq::get(&format!("{}/healthz", w.base))
+            .timeout(Duration::from_secs(2))
+            .call()
+        {
             if r.status() == 200 {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "worker did not start; log:\n{}", w.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "worker did not start; log:\n{}",
+            w.log_text()
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     w
@@ -109,7 +128,10 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -117,7 +139,10 @@ impl Reply {
     /// The documented error shape, returning its code.
     pub fn error_code(&self) -> String {
         let v = self.json();
-        assert!(v["error"]["message"].is_string(), "error without message: {v}");
+        assert!(
+            v["error"]["message"].is_string(),
+            "error without message: {v}"
+        );
         v["error"]["code"].as_str().expect("error.code").to_string()
     }
 }
@@ -127,8 +152,15 @@ impl Worker {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-        let mut req = ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut req =
+            ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
         for (k, v) in headers {
             req = req.set(k, v);
         }
@@ -156,7 +188,11 @@ impl Worker {
         if status != 204 {
             read.unwrap();
         }
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
@@ -177,7 +213,9 @@ impl Worker {
 }
 
 fn walk(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -198,11 +236,20 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 pub fn id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}_{:x}{:04x}", t, N.fetch_add(1, Ordering::Relaxed))
 }
 
-pub fn beacon(session: &str, visitor: &str, seq: u64, platform: &str, events: &serde_json::Value) -> Vec<u8> {
+pub fn beacon(
+    session: &str,
+    visitor: &str,
+    seq: u64,
+    platform: &str,
+    events: &serde_json::Value,
+) -> Vec<u8> {
     serde_json::json!({
         "session": session, "visitor": visitor, "seq": seq, "platform": platform,
         "page": "http://localhost:8787/demo?step=1",
