@@ -204,7 +204,41 @@ impl Worker {
         self.request("GET", path, &[("Authorization", &auth)], None)
     }
 
-    /// Every object in local R2, as (key, bytes) — for scanning what was really stored.
+    /// Keys of the live objects in local R2 (from the local R2 metadata database).
+    pub fn r2_keys(&self) -> Vec<String> {
+        let script = r#"
+import glob, sqlite3, sys
+for f in glob.glob(sys.argv[1] + '/v3/r2/miniflare-R2BucketObject/*.sqlite'):
+    try:
+        for row in sqlite3.connect(f).execute('select key from _mf_objects'):
+            print(row[0])
+    except sqlite3.Error:
+        pass
+"#;
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&self.state)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert!(
+            !keys.is_empty(),
+            "no keys found in local R2 metadata: has its layout changed?"
+        );
+        keys
+    }
+
+    /// Every file under the worker's local state (R2 blobs, DO and KV databases), as
+    /// (path, bytes) — for scanning what was really stored.
     pub fn r2_objects(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         walk(&self.state, &mut out);
