@@ -1,6 +1,8 @@
 //! Server-side masking of recordings. PLACEHOLDER: the privacy work replaces this file,
 //! keeping the public contract below (types and function signatures) so the edge compiles.
 
+pub mod detect;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
