@@ -2,6 +2,9 @@
 //! keeping the public contract below (types and function signatures) so the edge compiles.
 
 pub mod detect;
+pub mod policy;
+pub mod selector;
+pub use policy::MaskPolicy;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,7 +14,7 @@ use crate::envelope::Platform;
 /// A project's masking policy (`masking` in the project config). `Default` is privacy-first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct MaskPolicy {}
+pub struct MaskPolicyOld {}
 
 /// Masking state carried across the chunks of one session (kept in the session DO).
 /// Must stay small and bounded.
