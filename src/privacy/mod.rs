@@ -4,6 +4,8 @@
 pub mod detect;
 pub mod policy;
 pub mod selector;
+pub mod state;
+pub mod url;
 pub use policy::MaskPolicy;
 
 use serde::{Deserialize, Serialize};
