@@ -320,7 +320,7 @@ mod tests {
     fn authority_path_fragment() {
         assert_eq!(m("https://bob:hunter2@example.com/x"), "https://***********@example.com/x");
         assert_eq!(m("http://192.168.0.12:8080/admin"), "http://************:8080/admin");
-        assert_eq!(m("http://[2001:db8::1]/"), "http://[*********]/");
+        assert_eq!(m("http://[2001:db8::1]/"), "http://[***********]/");
         assert_eq!(m("/users/jane.doe@example.com/profile"), "/users/********************/profile");
         assert_eq!(m("/cb#access_token=abc.def&state=1"), "/cb#access_token=*******&state=1");
         assert_eq!(m("/#/account?session=xyz"), "/#/account?session=***");
