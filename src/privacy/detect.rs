@@ -113,7 +113,10 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                     continue;
                 }
             }
-        } else if c == b'%' && d.emails && b.get(i + 1) == Some(&b'4') && b.get(i + 2) == Some(&b'0')
+        } else if c == b'%'
+            && d.emails
+            && b.get(i + 1) == Some(&b'4')
+            && b.get(i + 2) == Some(&b'0')
         {
             if let Some(sp) = email_at(b, i, 3) {
                 out.push(sp);
@@ -209,8 +212,7 @@ fn email_at(b: &[u8], at: usize, at_len: usize) -> Option<Span> {
 
 fn ipv6_at(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i;
-    while j < b.len() && (b[j].is_ascii_hexdigit() || b[j] == b':' || b[j] == b'.') && j - i < 46
-    {
+    while j < b.len() && (b[j].is_ascii_hexdigit() || b[j] == b':' || b[j] == b'.') && j - i < 46 {
         j += 1;
     }
     // Trailing dots/colons belong to the sentence, not the address (but keep "::").
@@ -435,7 +437,7 @@ fn luhn(b: &[u8], cl: &Cluster, from: usize, to: usize) -> bool {
             dbl = !dbl;
         }
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card_in(b: &[u8], cl: &Cluster) -> Option<Span> {
@@ -528,7 +530,8 @@ fn phone(b: &[u8], cl: &Cluster) -> Option<Span> {
             && matches!(sep, [b' ', 0] | [b'-', 0] | [b'.', 0]);
         let groups_ok = lens[1..].iter().all(|&l| (2..=8).contains(&l));
         let national = digit(0) == b'0' && digit(1) != b'0' && (10..=12).contains(&total);
-        let intl = digit(0) == b'0' && digit(1) == b'0' && digit(2) != b'0' && (11..=15).contains(&total);
+        let intl =
+            digit(0) == b'0' && digit(1) == b'0' && digit(2) != b'0' && (11..=15).contains(&total);
         if consistent && groups_ok && (national || intl) {
             return Some((start, end));
         }
@@ -589,10 +592,9 @@ fn run(b: &[u8], i: usize, f: fn(u8) -> bool) -> usize {
 /// A word-shaped match: the span and whether to mask it (an IBAN-shaped run failing its
 /// checksum is returned unmasked so that its digit groups are not re-read as a card).
 fn word_at(b: &[u8], i: usize, d: Detect) -> Option<(Span, bool)> {
-    word_secret(b, i, d).map(|sp| (sp, true)).or_else(|| match iban_at(b, i) {
-        Some((sp, valid)) => Some((sp, valid)),
-        None => None,
-    })
+    word_secret(b, i, d)
+        .map(|sp| (sp, true))
+        .or_else(|| iban_at(b, i))
 }
 
 fn word_secret(b: &[u8], i: usize, d: Detect) -> Option<Span> {
@@ -714,7 +716,11 @@ fn iban_at(b: &[u8], i: usize) -> Option<(Span, bool)> {
             ends[ne] = j;
             ne += 1;
         }
-        if j + 1 < b.len() && b[j] == b' ' && (b[j + 1].is_ascii_uppercase() || b[j + 1].is_ascii_digit()) && j - gs == 4 {
+        if j + 1 < b.len()
+            && b[j] == b' '
+            && (b[j + 1].is_ascii_uppercase() || b[j + 1].is_ascii_digit())
+            && j - gs == 4
+        {
             j += 1;
             continue;
         }
@@ -764,8 +770,14 @@ mod tests {
 
     #[test]
     fn emails() {
-        let d = Detect { emails: true, ..RELAXED };
-        assert_eq!(masked("mail jane.doe+x@example.co.uk now", d), "mail ************************ now");
+        let d = Detect {
+            emails: true,
+            ..RELAXED
+        };
+        assert_eq!(
+            masked("mail jane.doe+x@example.co.uk now", d),
+            "mail ************************ now"
+        );
         assert_eq!(masked("a@b.c", d), "a@b.c");
         assert_eq!(masked("user@localhost", d), "user@localhost");
         assert_eq!(masked("q=jane%40example.com", d), "q=******************");
@@ -799,8 +811,8 @@ mod tests {
     #[test]
     fn card_near_misses() {
         for s in [
-            "4111 1111 1111 1112",      // Luhn fails
-            "1234567812345678",          // Luhn fails
+            "4111 1111 1111 1112", // Luhn fails
+            "1234567812345678",    // Luhn fails
             "ORD-2024-118842",
             "order 2024-118842-0001",
             "2024-01-15",
@@ -819,11 +831,21 @@ mod tests {
 
     #[test]
     fn ibans() {
-        for s in ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB82 WEST 1234 5698 7654 32", "FR1420041010050500013M02606"] {
+        for s in [
+            "DE89 3704 0044 0532 0130 00",
+            "DE89370400440532013000",
+            "GB82 WEST 1234 5698 7654 32",
+            "FR1420041010050500013M02606",
+        ] {
             let m = masked(&format!("IBAN {s}, thanks"), RELAXED);
             assert_eq!(m, format!("IBAN {}, thanks", "*".repeat(s.len())), "{s}");
         }
-        for s in ["DE89 3704 0044 0532 0130 01", "DE00370400440532013000", "AB12 is a code", "GB82 WEST 1234 5698 7654 33"] {
+        for s in [
+            "DE89 3704 0044 0532 0130 01",
+            "DE00370400440532013000",
+            "AB12 is a code",
+            "GB82 WEST 1234 5698 7654 33",
+        ] {
             assert!(!hit(s), "false positive on {s:?}: {}", masked(s, RELAXED));
         }
     }
@@ -863,12 +885,32 @@ mod tests {
 
     #[test]
     fn ips() {
-        let d = Detect { ips: true, ..RELAXED };
-        assert_eq!(masked("from 192.168.1.20:8080", d), "from ************:8080");
-        assert_eq!(masked("ip 2001:db8::8a2e:370:7334 x", d), "ip *********************** x");
+        let d = Detect {
+            ips: true,
+            ..RELAXED
+        };
+        assert_eq!(
+            masked("from 192.168.1.20:8080", d),
+            "from ************:8080"
+        );
+        assert_eq!(
+            masked("ip 2001:db8::8a2e:370:7334 x", d),
+            "ip *********************** x"
+        );
         assert_eq!(masked("fe80::1%eth0", d), "*******%eth0");
-        assert_eq!(masked("2001:0db8:85a3:0000:0000:8a2e:0370:7334", d), "*".repeat(39));
-        for s in ["12:30:45", "1.2.3", "999.1.1.1", "std::vector", "a::b", "10:30 - 11:45", "Note: see"] {
+        assert_eq!(
+            masked("2001:0db8:85a3:0000:0000:8a2e:0370:7334", d),
+            "*".repeat(39)
+        );
+        for s in [
+            "12:30:45",
+            "1.2.3",
+            "999.1.1.1",
+            "std::vector",
+            "a::b",
+            "10:30 - 11:45",
+            "Note: see",
+        ] {
             assert_eq!(masked(s, d), s, "false positive on {s:?}");
         }
         // relaxed
@@ -878,16 +920,31 @@ mod tests {
     #[test]
     fn secrets() {
         for (s, want) in [
-            ("Authorization: Bearer abcDEF123456ghiJKL", "Authorization: Bearer ******************"),
-            ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc!", "key ********************************!"),
-            ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", "****************************************"),
+            (
+                "Authorization: Bearer abcDEF123456ghiJKL",
+                "Authorization: Bearer ******************",
+            ),
+            (
+                "key sk_live_4eC39HqLyjWDarjtT1zdp7dc!",
+                "key ********************************!",
+            ),
+            (
+                "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+                "****************************************",
+            ),
             ("AKIAIOSFODNN7EXAMPLE", "********************"),
         ] {
             assert_eq!(masked(s, RELAXED), want);
         }
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
-        assert_eq!(masked(&format!("t={jwt}&x"), RELAXED), format!("t={}&x", "*".repeat(jwt.len())));
-        assert_eq!(masked("x 9fK2mQ7zL1pV8sR4tW6yB3nC5dE0aG ok", RELAXED), "x ****************************** ok");
+        assert_eq!(
+            masked(&format!("t={jwt}&x"), RELAXED),
+            format!("t={}&x", "*".repeat(jwt.len()))
+        );
+        assert_eq!(
+            masked("x 9fK2mQ7zL1pV8sR4tW6yB3nC5dE0aG ok", RELAXED),
+            "x ****************************** ok"
+        );
         for s in [
             "ThisIsMyVeryLongCamelCaseIdentifier2024",
             "running-shoes-for-women-size-10",
@@ -902,13 +959,33 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(masked("Total 49.90 EUR, 3 items", Detect::ALL), "Total **.** EUR, * items");
-        assert!(matches!(scrub("no digits here", Detect::ALL), Cow::Borrowed(_)));
+        assert_eq!(
+            masked("Total 49.90 EUR, 3 items", Detect::ALL),
+            "Total **.** EUR, * items"
+        );
+        assert!(matches!(
+            scrub("no digits here", Detect::ALL),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
     fn lengths_kept_and_no_panic_on_odd_input() {
-        for s in ["", "@", "%40", "%4", "+", "(", "eyJ", "DE89", "::", "1.", "ü@ü.üü", "+((((", "4111 1111 1111 1111"] {
+        for s in [
+            "",
+            "@",
+            "%40",
+            "%4",
+            "+",
+            "(",
+            "eyJ",
+            "DE89",
+            "::",
+            "1.",
+            "ü@ü.üü",
+            "+((((",
+            "4111 1111 1111 1111",
+        ] {
             let m = scrub(s, Detect::ALL);
             assert_eq!(m.chars().count(), s.chars().count());
         }

@@ -166,7 +166,10 @@ impl MaskPolicy {
             }
             if let Some(rec) = obj.get("record").and_then(Value::as_object) {
                 for k in rec.keys() {
-                    if !matches!(k.as_str(), "forms" | "numbers" | "emails" | "ips" | "canvas") {
+                    if !matches!(
+                        k.as_str(),
+                        "forms" | "numbers" | "emails" | "ips" | "canvas"
+                    ) {
                         errs.push(PolicyError {
                             path: format!("record.{k}"),
                             message: "unknown field (known: forms, numbers, emails, ips, canvas)"
@@ -212,15 +215,65 @@ pub fn normalize_key(k: &str) -> String {
 
 /// Built-in denylist, matched as substrings of the normalized key.
 const SENSITIVE_SUBSTR: &[&str] = &[
-    "password", "passwd", "passphrase", "secret", "token", "auth", "apikey", "accesskey",
-    "privatekey", "session", "cookie", "email", "mail", "ssn", "socialsecurity", "creditcard",
-    "card", "cvv", "cvc", "iban", "phone", "mobile", "signature", "credential", "bearer", "jwt",
-    "birth", "passport", "ccnum", "ccexp", "cccsc", "taxid", "address", "postcode", "zipcode",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "auth",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "session",
+    "cookie",
+    "email",
+    "mail",
+    "ssn",
+    "socialsecurity",
+    "creditcard",
+    "card",
+    "cvv",
+    "cvc",
+    "iban",
+    "phone",
+    "mobile",
+    "signature",
+    "credential",
+    "bearer",
+    "jwt",
+    "birth",
+    "passport",
+    "ccnum",
+    "ccexp",
+    "cccsc",
+    "taxid",
+    "address",
+    "postcode",
+    "zipcode",
 ];
 /// Built-in denylist, matched against the whole normalized key.
 const SENSITIVE_EXACT: &[&str] = &[
-    "pwd", "pass", "pw", "sid", "pin", "otp", "tel", "key", "sig", "code", "ip", "dob", "zip",
-    "name", "firstname", "lastname", "fullname", "surname", "username", "user", "login",
+    "pwd",
+    "pass",
+    "pw",
+    "sid",
+    "pin",
+    "otp",
+    "tel",
+    "key",
+    "sig",
+    "code",
+    "ip",
+    "dob",
+    "zip",
+    "name",
+    "firstname",
+    "lastname",
+    "fullname",
+    "surname",
+    "username",
+    "user",
+    "login",
 ];
 
 /// Is this key (URL query parameter, JSON property, `data-*` attribute) sensitive?
@@ -314,7 +367,13 @@ mod tests {
     fn default_is_privacy_first() {
         let p: MaskPolicy = serde_json::from_value(json!({})).unwrap();
         assert_eq!(p, MaskPolicy::default());
-        assert!(!p.record.forms && !p.record.numbers && !p.record.emails && !p.record.ips && !p.record.canvas);
+        assert!(
+            !p.record.forms
+                && !p.record.numbers
+                && !p.record.emails
+                && !p.record.ips
+                && !p.record.canvas
+        );
         assert!(p.validate().is_ok());
     }
 
@@ -342,9 +401,12 @@ mod tests {
         assert!(paths.contains(&"record.fomrs"), "{e:?}");
         assert!(paths.contains(&"rules[0].selector"), "{e:?}");
         assert!(paths.contains(&"colour"), "{e:?}");
-        let e = MaskPolicy::from_json(&json!({"rules": [{"selector": "a", "action": "hide"}]})).unwrap_err();
+        let e = MaskPolicy::from_json(&json!({"rules": [{"selector": "a", "action": "hide"}]}))
+            .unwrap_err();
         assert_eq!(e.len(), 1);
-        let many: Vec<_> = (0..21).map(|i| json!({"selector": format!(".c{i}"), "action": "mask"})).collect();
+        let many: Vec<_> = (0..21)
+            .map(|i| json!({"selector": format!(".c{i}"), "action": "mask"}))
+            .collect();
         let e = MaskPolicy::from_json(&json!({ "rules": many })).unwrap_err();
         assert_eq!(e[0].path, "rules");
     }
@@ -353,8 +415,14 @@ mod tests {
     fn invalid_mask_rule_is_strict() {
         let p = MaskPolicy {
             rules: vec![
-                Rule { selector: "a:hover".into(), action: Action::Mask },
-                Rule { selector: ".ok".into(), action: Action::Unmask },
+                Rule {
+                    selector: "a:hover".into(),
+                    action: Action::Mask,
+                },
+                Rule {
+                    selector: ".ok".into(),
+                    action: Action::Unmask,
+                },
             ],
             ..Default::default()
         };
@@ -363,7 +431,10 @@ mod tests {
         assert!(c.matcher.is_empty());
         // An invalid unmask rule is merely skipped.
         let p = MaskPolicy {
-            rules: vec![Rule { selector: "a:hover".into(), action: Action::Unmask }],
+            rules: vec![Rule {
+                selector: "a:hover".into(),
+                action: Action::Unmask,
+            }],
             ..Default::default()
         };
         assert!(!Compiled::new(&p).strict);
@@ -371,10 +442,32 @@ mod tests {
 
     #[test]
     fn sensitive_keys() {
-        for k in ["password", "user_password", "api_key", "apiKey", "X-Auth-Token", "sid", "session_id", "email", "cc_number", "card", "Cookie", "access_token"] {
+        for k in [
+            "password",
+            "user_password",
+            "api_key",
+            "apiKey",
+            "X-Auth-Token",
+            "sid",
+            "session_id",
+            "email",
+            "cc_number",
+            "card",
+            "Cookie",
+            "access_token",
+        ] {
             assert!(is_sensitive_key(k, &[]), "{k}");
         }
-        for k in ["page", "utm_source", "q", "lang", "step", "sort", "color", "consider"] {
+        for k in [
+            "page",
+            "utm_source",
+            "q",
+            "lang",
+            "step",
+            "sort",
+            "color",
+            "consider",
+        ] {
             assert!(!is_sensitive_key(k, &[]), "{k}");
         }
         assert!(is_sensitive_key("customerRef", &["customer_ref".into()]));

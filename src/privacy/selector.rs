@@ -208,7 +208,9 @@ impl Parser<'_> {
                 self.i += 1;
                 0u8
             }
-            Some(c @ (b'~' | b'^' | b'$' | b'*' | b'|')) if self.s.get(self.i + 1) == Some(&b'=') => {
+            Some(c @ (b'~' | b'^' | b'$' | b'*' | b'|'))
+                if self.s.get(self.i + 1) == Some(&b'=') =>
+            {
                 self.i += 2;
                 c
             }
@@ -455,22 +457,48 @@ mod tests {
 
     #[test]
     fn nfa_matching() {
-        let items: Vec<(Complex, u8)> = [("form.checkout > input[type=text]", 1), ("div .a span", 2), ("#x", 3), ("[data-k]", 4)]
-            .iter()
-            .flat_map(|(s, t)| parse(s).unwrap().into_iter().map(move |c| (c, *t)))
-            .collect();
+        let items: Vec<(Complex, u8)> = [
+            ("form.checkout > input[type=text]", 1),
+            ("div .a span", 2),
+            ("#x", 3),
+            ("[data-k]", 4),
+        ]
+        .iter()
+        .flat_map(|(s, t)| parse(s).unwrap().into_iter().map(move |c| (c, *t)))
+        .collect();
         let m = Matcher::new(items).unwrap();
         let form = ("form", json!({"class": "checkout big"}));
         let input = ("input", json!({"type": "text"}));
         let div = ("div", json!({}));
         assert_eq!(run(&m, &[form.clone(), input.clone()]), vec![1]);
-        assert_eq!(run(&m, &[form.clone(), div.clone(), input.clone()]), Vec::<u8>::new());
+        assert_eq!(
+            run(&m, &[form.clone(), div.clone(), input.clone()]),
+            Vec::<u8>::new()
+        );
         let a = ("p", json!({"class": "a"}));
         let span = ("span", json!({}));
         assert_eq!(run(&m, &[div.clone(), a.clone(), span.clone()]), vec![2]);
-        assert_eq!(run(&m, &[div.clone(), div.clone(), a.clone(), div.clone(), span.clone()]), vec![2]);
-        assert_eq!(run(&m, &[a.clone(), div.clone(), span.clone()]), Vec::<u8>::new());
-        assert_eq!(run(&m, &[("b", json!({"id": "x", "data-k": ""}))]), vec![3, 4]);
+        assert_eq!(
+            run(
+                &m,
+                &[
+                    div.clone(),
+                    div.clone(),
+                    a.clone(),
+                    div.clone(),
+                    span.clone()
+                ]
+            ),
+            vec![2]
+        );
+        assert_eq!(
+            run(&m, &[a.clone(), div.clone(), span.clone()]),
+            Vec::<u8>::new()
+        );
+        assert_eq!(
+            run(&m, &[("b", json!({"id": "x", "data-k": ""}))]),
+            vec![3, 4]
+        );
     }
 
     #[test]

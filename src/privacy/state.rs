@@ -106,10 +106,7 @@ impl MaskState {
     /// Facts stored for `id`, if any.
     pub fn stored(&self, id: u32) -> Option<Facts> {
         let k = self.runs.partition_point(|r| r.end() <= u64::from(id));
-        self.runs
-            .get(k)
-            .filter(|r| r.start() <= id)
-            .map(Run::facts)
+        self.runs.get(k).filter(|r| r.start() <= id).map(Run::facts)
     }
 
     /// Facts for `id` as the walk should use them: stored facts, or — for an id the state
@@ -180,7 +177,12 @@ impl MaskState {
                     break;
                 }
                 if u64::from(id) > cur {
-                    push(&mut out, cur as u32, (u64::from(id) - cur) as u32, r.facts());
+                    push(
+                        &mut out,
+                        cur as u32,
+                        (u64::from(id) - cur) as u32,
+                        r.facts(),
+                    );
                 }
                 push(&mut out, id, 1, f);
                 cur = u64::from(id) + 1;
@@ -223,14 +225,22 @@ mod tests {
         assert_eq!(s.lookup(25), Facts::NONE);
         assert_eq!(s.lookup(31), f(flag::MASKED), "never-seen id is masked");
         // Clear one in the middle, add a neighbour.
-        let ups: BTreeMap<u32, Facts> = [(12, Facts::NONE), (20, f(flag::MASKED)), (5, f(flag::FORM))].into();
+        let ups: BTreeMap<u32, Facts> =
+            [(12, Facts::NONE), (20, f(flag::MASKED)), (5, f(flag::FORM))].into();
         s.merge(&ups, 30);
         assert_eq!(
             s.runs,
-            vec![Run(5, 1, flag::FORM, 0), Run(10, 2, flag::MASKED, 0), Run(13, 8, flag::MASKED, 0)]
+            vec![
+                Run(5, 1, flag::FORM, 0),
+                Run(10, 2, flag::MASKED, 0),
+                Run(13, 8, flag::MASKED, 0)
+            ]
         );
         let json = serde_json::to_string(&s).unwrap();
-        assert_eq!(json, r#"{"snap":true,"max":30,"ovf":false,"runs":[[5,1,16,0],[10,2,1,0],[13,8,1,0]]}"#);
+        assert_eq!(
+            json,
+            r#"{"snap":true,"max":30,"ovf":false,"runs":[[5,1,16,0],[10,2,1,0],[13,8,1,0]]}"#
+        );
         let back: MaskState = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
     }
@@ -248,7 +258,11 @@ mod tests {
         s.merge(&ups, 100_000);
         assert!(s.overflow);
         assert_eq!(s.runs.len(), MAX_RUNS);
-        assert_eq!(s.lookup(1), f(flag::MASKED), "unknown id masked after overflow");
+        assert_eq!(
+            s.lookup(1),
+            f(flag::MASKED),
+            "unknown id masked after overflow"
+        );
         assert!(s.approx_size() < 64 * 1024);
     }
 

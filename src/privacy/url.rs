@@ -113,7 +113,16 @@ pub fn scrub_url<'s>(url: &'s str, r: &UrlRules<'_>) -> Cow<'s, str> {
             let is_ip = !host_inner.is_empty()
                 && (host_inner.contains(':')
                     || host_inner.bytes().all(|c| c.is_ascii_digit() || c == b'.'));
-            if r.query.ips && is_ip && detect::is_sensitive(host_inner, Detect { ips: true, ..Detect::STRUCTURED }) {
+            if r.query.ips
+                && is_ip
+                && detect::is_sensitive(
+                    host_inner,
+                    Detect {
+                        ips: true,
+                        ..Detect::STRUCTURED
+                    },
+                )
+            {
                 if host.starts_with('[') {
                     out.push('[');
                     stars(&mut out, host_inner);
@@ -293,8 +302,14 @@ mod tests {
             m("https://shop.example/checkout?step=2&email=jane%40example.com&token=abc123"),
             "https://shop.example/checkout?step=2&email=******************&token=******"
         );
-        assert_eq!(m("/search?q=jane@example.com&page=3"), "/search?q=****************&page=3");
-        assert_eq!(m("/p?ref=ORD-2024-118842&sort=price"), "/p?ref=ORD-2024-118842&sort=price");
+        assert_eq!(
+            m("/search?q=jane@example.com&page=3"),
+            "/search?q=****************&page=3"
+        );
+        assert_eq!(
+            m("/p?ref=ORD-2024-118842&sort=price"),
+            "/p?ref=ORD-2024-118842&sort=price"
+        );
         assert_eq!(m("/p?card=4111111111111111"), "/p?card=****************");
         assert_eq!(m("/p?n=4111+1111+1111+1111"), "/p?n=*******************");
     }
@@ -318,15 +333,30 @@ mod tests {
 
     #[test]
     fn authority_path_fragment() {
-        assert_eq!(m("https://bob:hunter2@example.com/x"), "https://***********@example.com/x");
-        assert_eq!(m("http://192.168.0.12:8080/admin"), "http://************:8080/admin");
+        assert_eq!(
+            m("https://bob:hunter2@example.com/x"),
+            "https://***********@example.com/x"
+        );
+        assert_eq!(
+            m("http://192.168.0.12:8080/admin"),
+            "http://************:8080/admin"
+        );
         assert_eq!(m("http://[2001:db8::1]/"), "http://[***********]/");
-        assert_eq!(m("/users/jane.doe@example.com/profile"), "/users/********************/profile");
-        assert_eq!(m("/cb#access_token=abc.def&state=1"), "/cb#access_token=*******&state=1");
+        assert_eq!(
+            m("/users/jane.doe@example.com/profile"),
+            "/users/********************/profile"
+        );
+        assert_eq!(
+            m("/cb#access_token=abc.def&state=1"),
+            "/cb#access_token=*******&state=1"
+        );
         assert_eq!(m("/#/account?session=xyz"), "/#/account?session=***");
         assert_eq!(m("mailto:jane@example.com"), "mailto:****************");
         assert_eq!(m("tel:+14155550132"), "tel:************");
-        assert_eq!(m("/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"), "/reset/****************************************");
+        assert_eq!(
+            m("/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"),
+            "/reset/****************************************"
+        );
     }
 
     #[test]
