@@ -606,6 +606,13 @@ impl Walker<'_> {
         if unmask && !facts.has(flag::MASKED) {
             facts.f |= flag::UNMASKED;
         }
+        // Rich-text editors: what is typed there is user input, masked like a form value.
+        let editable = attrs
+            .and_then(|a| a.get("contenteditable"))
+            .is_some_and(|v| v.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("false")));
+        if editable && !(self.pol.record.forms || facts.has(flag::UNMASKED)) {
+            facts.f |= flag::MASKED;
+        }
         let button = tag == "input"
             && matches!(input_type.as_str(), "submit" | "button" | "reset" | "image");
         match tag.as_str() {
