@@ -124,7 +124,11 @@ fn no_planted_value_survives_default_masking() {
         let lower = m.output.to_lowercase();
         for value in &must {
             for form in forms(value) {
-                let hay = if form == form.to_lowercase() { &lower } else { &m.output };
+                let hay = if form == form.to_lowercase() {
+                    &lower
+                } else {
+                    &m.output
+                };
                 if hay.contains(&form.to_lowercase()) || m.output.contains(&form) {
                     leaks.push(format!("{}: {value:?} as {form:?}", m.name));
                 }
@@ -137,14 +141,25 @@ fn no_planted_value_survives_default_masking() {
             m.output.len(),
             m.state_bytes
         );
-        if largest.as_ref().is_none_or(|l| l.output.len() < m.output.len()) {
+        if largest
+            .as_ref()
+            .is_none_or(|l| l.output.len() < m.output.len())
+        {
             largest = Some(m);
         }
     }
     if let Some(l) = &largest {
-        eprintln!("largest fixture {}: MaskState {} bytes serialized", l.name, l.state_bytes);
+        eprintln!(
+            "largest fixture {}: MaskState {} bytes serialized",
+            l.name, l.state_bytes
+        );
     }
-    assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
 }
 
 fn standalone(hay: &str, needle: &str) -> usize {
@@ -177,7 +192,9 @@ fn near_misses_survive_with_numbers_relaxed() {
         let raw = format!("{}{}", v["page"], v["events"]);
         let m = mask_fixture(name, v, &policy);
         for nm in planted["near_misses"].as_array().unwrap() {
-            let Some(value) = nm["value"].as_str() else { continue };
+            let Some(value) = nm["value"].as_str() else {
+                continue;
+            };
             let json = serde_json::to_string(value).unwrap();
             let needle = &json[1..json.len() - 1];
             if !raw.contains(needle) {
@@ -220,7 +237,11 @@ fn masking_is_idempotent_and_keeps_structure() {
         let once = serde_json::to_string(&events).unwrap();
         let mut st2 = MaskState::default();
         mask_events(&mut events, Platform::Web, &policy, &mut st2);
-        assert_eq!(once, serde_json::to_string(&events).unwrap(), "{name}: not idempotent");
+        assert_eq!(
+            once,
+            serde_json::to_string(&events).unwrap(),
+            "{name}: not idempotent"
+        );
     }
 }
 
@@ -229,8 +250,11 @@ fn masking_is_idempotent_and_keeps_structure() {
 #[test]
 #[ignore]
 fn throughput_vs_bare_serde() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rrweb/large.default.json");
-    let Ok(bytes) = std::fs::read(path) else { return };
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rrweb/large.default.json");
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
     let v: Value = serde_json::from_slice(&bytes).unwrap();
     let body = serde_json::to_vec(&v["events"]).unwrap();
     let policy = MaskPolicy::default();
