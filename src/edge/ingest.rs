@@ -11,9 +11,14 @@ use super::session_do;
 use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding, Envelope};
 use crate::error::ApiError;
+use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+thread_local! {
+    static LIMITER: std::cell::RefCell<Limiter> = std::cell::RefCell::new(Limiter::default());
+}
 
 pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> {
     let project = projects::load(key, env).await?;
@@ -34,7 +39,15 @@ pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> 
     project.check_origin(origin.as_deref())?;
     // From here on, errors carry CORS headers so the page's SDK can read them.
     let cors_origin = origin.as_deref().filter(|o| project.origin_allowed(o));
-    match accept(key, &project, &mut req, env).await {
+    let admitted = LIMITER.with(|l| {
+        l.borrow_mut()
+            .check(key, &project.rate_limit, http::now_ms())
+    });
+    let result = match admitted {
+        Ok(()) => accept(key, &project, &mut req, env).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(reply) => {
             let mut resp = http::json(202, &reply)?;
             if let Some(o) = cors_origin {
@@ -93,8 +106,13 @@ async fn accept(
         masking: Cow::Borrowed(&project.masking),
         idle_ms: timeouts.idle_ms,
         max_ms: timeouts.max_ms,
+        fault: fault(req),
         events: env_.events,
     };
+    #[cfg(feature = "faults")]
+    if call.fault.as_deref() == Some("do_unreachable") {
+        return Err(ApiError::unavailable("session object failed; retry later"));
+    }
     call_session(key, &env_.session, &call, env).await
 }
 
@@ -118,4 +136,16 @@ fn origin_of(url: &str) -> Option<String> {
     let u = worker::Url::parse(url).ok()?;
     let o = u.origin().ascii_serialization();
     (o != "null").then_some(o)
+}
+
+/// Test-only fault injection (`X-Veilgate-Fault`), compiled in only with the `faults` feature,
+/// which production builds never enable.
+#[cfg(feature = "faults")]
+fn fault(req: &Request) -> Option<String> {
+    header(req, "X-Veilgate-Fault")
+}
+
+#[cfg(not(feature = "faults"))]
+fn fault(_req: &Request) -> Option<String> {
+    None
 }

@@ -372,12 +372,12 @@ impl SessionObject {
             )
             .await?;
         }
-        put_json(
-            &self.env,
-            &storage::chunk_key(call.project, call.session, call.seq),
-            bytes,
-        )
-        .await?;
+        injected(&call, "r2_put")?;
+        let key = storage::chunk_key(call.project, call.session, call.seq);
+        put_json(&self.env, &key, bytes).await?;
+        // A crash here leaves the chunk in R2 but the state behind: the retry rewrites the
+        // same key and commits once.
+        injected(&call, "after_r2_put")?;
 
         // Durable in R2: now record it.
         let next_alarm = {
@@ -562,6 +562,20 @@ pub async fn call(env: &Env, name: &str, path: &str, body: String) -> ApiResult<
         404 => Ok(None),
         _ => Err(error_from_reply(status, &text)),
     }
+}
+
+/// Test-only fault points (feature `faults`, never in production builds).
+#[cfg(feature = "faults")]
+fn injected(call: &IngestCall<'_>, point: &str) -> ApiResult<()> {
+    if call.fault.as_deref() == Some(point) {
+        return Err(ApiError::unavailable(format!("injected fault: {point}")));
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "faults"))]
+fn injected(_call: &IngestCall<'_>, _point: &str) -> ApiResult<()> {
+    Ok(())
 }
 
 fn reply(r: IngestReply) -> ApiResult<Response> {
