@@ -990,4 +990,26 @@ mod tests {
             assert_eq!(m.chars().count(), s.chars().count());
         }
     }
+
+    #[test]
+    fn random_strings_never_panic_and_keep_length() {
+        let alphabet: Vec<char> = "0123456789 +-()./@%:;=&?#abcdefABCDEFeyJ_~éü€\u{1F600}DEGBskghp"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 48) as usize;
+            let s: String = (0..len)
+                .map(|k| alphabet[((seed >> (k % 50)) as usize + k * 7) % alphabet.len()])
+                .collect();
+            let m = scrub(&s, Detect::ALL);
+            assert_eq!(m.chars().count(), s.chars().count(), "{s:?}");
+            let r = crate::privacy::url::UrlRules::new(Detect::ALL, &[]);
+            let _ = crate::privacy::url::scrub_url(&s, &r);
+            let _ = crate::privacy::url::scrub_srcset(&s, &r);
+        }
+    }
 }
