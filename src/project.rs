@@ -95,6 +95,13 @@ impl Project {
         if p.retention_days == 0 || p.retention_days > MAX_RETENTION_DAYS {
             return Err(format!("retention_days must be 1..={MAX_RETENTION_DAYS}"));
         }
+        p.consent
+            .validate()
+            .map_err(|errs| format!("consent: {}", errs.join("; ")))?;
+        p.masking.validate().map_err(|errs| {
+            let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            format!("masking: {}", msgs.join("; "))
+        })?;
         for h in [&p.read_token_sha256, &p.audit_token_sha256] {
             if !h.is_empty() && decode_hex32(h).is_none() {
                 return Err("token hashes must be 64 hex characters".into());
@@ -330,6 +337,19 @@ mod tests {
         assert_eq!(bearer(Some("Basic abc")), None);
         assert_eq!(bearer(Some("Bearer ")), None);
         assert_eq!(bearer(None), None);
+    }
+
+    #[test]
+    fn invalid_policies_make_the_config_unusable() {
+        let bad_masking = r#"{"name":"t","type":"web","masking":{"rules":[{"selector":"a:hover","action":"mask"}]}}"#;
+        assert!(Project::from_json(bad_masking)
+            .unwrap_err()
+            .starts_with("masking:"));
+        let bad_consent =
+            r#"{"name":"t","type":"web","consent":{"mode":"opt-in","tcf_purposes":[99]}}"#;
+        assert!(Project::from_json(bad_consent)
+            .unwrap_err()
+            .starts_with("consent:"));
     }
 
     #[test]
