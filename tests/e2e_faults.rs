@@ -182,3 +182,47 @@ fn over_the_rate_limit_is_429_with_retry_after() {
         "accepted {accepted}, limited {limited}"
     );
 }
+
+#[test]
+fn the_retention_sweep_erases_expired_sessions_and_audits_it() {
+    // The sweep's clock runs 40 days ahead; `demo` keeps recordings 30 days.
+    let w = common::start_faults(&[("FAULT_CLOCK_OFFSET_DAYS", "40")]);
+    let v = id("v");
+    let sessions = [id("s"), id("s")];
+    for s in &sessions {
+        assert_eq!(post(&w, s, &v, 0, None).status, 202);
+    }
+    // test-ratelimit keeps nothing of ours; demo-web has none: the sweep runs over all projects.
+    let r = w.request("GET", "/__scheduled?cron=17+3+*+*+*", &[], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    common::wait_until(
+        "the sweep to erase",
+        std::time::Duration::from_secs(30),
+        || {
+            sessions.iter().all(|s| {
+                w.get(&format!("/v1/projects/demo/sessions/{s}"), "demo-read")
+                    .status
+                    == 404
+            })
+        },
+    );
+    let keys = w.r2_keys();
+    for s in &sessions {
+        assert!(
+            !keys
+                .iter()
+                .any(|k| k.contains(s.as_str()) && !k.starts_with("audit/")),
+            "{s} left in R2: {keys:?}"
+        );
+    }
+    let audit = w.get("/v1/projects/demo/audit", "demo-audit").text();
+    let erasures = audit
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"erasure\"") && l.contains("\"reason\":\"retention\""))
+        .count();
+    assert_eq!(erasures, 2, "{audit}");
+    assert_eq!(
+        w.get("/v1/projects/demo/audit/verify", "demo-audit").json()["ok"],
+        true
+    );
+}

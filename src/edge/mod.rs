@@ -9,6 +9,7 @@ mod optout;
 mod projects;
 mod protocol;
 mod read_api;
+mod retention;
 mod session_do;
 
 #[allow(unused_imports)] // the macro exports it to the runtime

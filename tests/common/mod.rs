@@ -105,7 +105,7 @@ pub fn start_with(
     // setsid: own process group. The loop kills the group once the test process is gone.
     let script = format!(
         "source tools/env.sh; VEILGATE_PREBUILT=1 wrangler dev -c {config} --local --ip 127.0.0.1 \
-         --port {port} --inspector-port 0 --persist-to '{state}' {var_args} > '{log}' 2>&1 & \
+         --port {port} --inspector-port 0 --test-scheduled --persist-to '{state}' {var_args} > '{log}' 2>&1 & \
          while kill -0 {parent} 2>/dev/null && kill -0 $! 2>/dev/null; do sleep 0.5; done; kill -- -$$",
         state = state.display(),
         log = log.display(),
