@@ -949,3 +949,144 @@ mod tests {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Whole-project verification
+// ---------------------------------------------------------------------------------------
+
+/// The first broken record of one chain, named by chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainBreak {
+    pub chain: String,
+    #[serde(flatten)]
+    pub broken: Broken,
+}
+
+/// Result of verifying every chain of a project, and the session chains against the anchors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectVerification {
+    pub ok: bool,
+    pub chains: usize,
+    pub records: u64,
+    /// The first broken record of each broken chain (sorted by chain).
+    pub broken: Vec<ChainBreak>,
+    /// Whole or partial chains missing compared with their anchors.
+    pub anchor_problems: Vec<AnchorProblem>,
+    /// Objects under the audit prefix whose key is not an audit key.
+    pub stray_keys: Vec<String>,
+}
+
+/// Verify all audit objects `(key, body)` of `project`: group them by chain, verify each
+/// chain, then check the session chains against the anchor chains.
+pub fn verify_project(project: &str, objects: &[(String, String)]) -> ProjectVerification {
+    let mut by_chain: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut stray_keys = Vec::new();
+    for (k, b) in objects {
+        match parse_key(k) {
+            Some(p) if p.project == project => by_chain
+                .entry(p.chain)
+                .or_default()
+                .push((k.clone(), b.clone())),
+            _ => stray_keys.push(k.clone()),
+        }
+    }
+    let mut reports = BTreeMap::new();
+    let mut anchors = Vec::new();
+    let mut broken = Vec::new();
+    let mut records = 0;
+    for (chain, objs) in &by_chain {
+        let report = verify_chain(project, chain, objs);
+        records += report.records;
+        if let Some(b) = &report.first_broken {
+            broken.push(ChainBreak {
+                chain: chain.clone(),
+                broken: b.clone(),
+            });
+        }
+        if anchor_shard_of(chain).is_some() {
+            anchors.extend(
+                objs.iter()
+                    .filter_map(|(_, body)| AuditRecord::from_json(body).ok()),
+            );
+        } else {
+            reports.insert(chain.clone(), report);
+        }
+    }
+    let hash_at = |session: &str, n: u64| -> Option<String> {
+        by_chain.get(session)?.iter().find_map(|(k, body)| {
+            (parse_key(k)?.n == n)
+                .then(|| AuditRecord::from_json(body).ok().map(|r| r.hash))
+                .flatten()
+        })
+    };
+    let anchor_problems = verify_anchors(&anchors, &reports, &hash_at);
+    ProjectVerification {
+        ok: broken.is_empty() && anchor_problems.is_empty() && stray_keys.is_empty(),
+        chains: by_chain.len(),
+        records,
+        broken,
+        anchor_problems,
+        stray_keys,
+    }
+}
+
+#[cfg(test)]
+mod project_verification_tests {
+    use super::*;
+
+    fn chain(
+        project: &str,
+        session: &str,
+        n: usize,
+        at: u64,
+    ) -> (Vec<(String, String)>, ChainHead) {
+        let mut head = ChainHead::new(project, session);
+        let mut objs = Vec::new();
+        for i in 0..n {
+            let (rec, next) = head.next(Draft::finalize(project, session, at + i as u64, "idle"));
+            objs.push((head.key_for(&rec, &next), rec.to_json()));
+            head = next;
+        }
+        (objs, head)
+    }
+
+    #[test]
+    fn intact_project_verifies_and_tampering_is_named() {
+        let (mut objs, head_a) = chain("p", "s_aaaaaaaa", 3, 1_795_392_000_000);
+        let (b, _) = chain("p", "s_bbbbbbbb", 2, 1_795_392_000_000);
+        objs.extend(b);
+        let shard = anchor_shard("s_aaaaaaaa");
+        let mut anchor = ChainHead::new("p", &anchor_chain_id(shard));
+        let (rec, next) = anchor.next(Draft::anchor(
+            "p",
+            shard,
+            1_795_392_000_100,
+            head_a.anchor_ref(),
+        ));
+        objs.push((anchor.key_for(&rec, &next), rec.to_json()));
+        anchor = next;
+        let _ = anchor;
+        let v = verify_project("p", &objs);
+        assert!(v.ok, "{v:?}");
+        assert_eq!((v.chains, v.records), (3, 6));
+
+        // Edit one record: that record is named.
+        let mut edited = objs.clone();
+        edited[1].1 = edited[1].1.replace("\"idle\"", "\"gone\"");
+        let v = verify_project("p", &edited);
+        assert!(!v.ok);
+        assert_eq!(v.broken[0].chain, "s_aaaaaaaa");
+        assert_eq!(v.broken[0].broken.key, objs[1].0);
+
+        // Delete a whole anchored chain: the anchor notices.
+        let without: Vec<_> = objs
+            .iter()
+            .filter(|(k, _)| !k.contains("s_aaaaaaaa"))
+            .cloned()
+            .collect();
+        let v = verify_project("p", &without);
+        assert!(!v.ok);
+        assert_eq!(v.anchor_problems[0].session, "s_aaaaaaaa");
+        assert_eq!(v.anchor_problems[0].problem, Problem::Missing);
+    }
+}
