@@ -503,6 +503,38 @@ fn main() {
         format!("{{\"events\":[]}}{SEP}{{\"events\":[1,\"x\",{{}}]}}{SEP}{{\"events\":null}}"),
     );
 
+    // --- selector: the documented examples and edge cases, each with a path shape ----------
+    for (i, sel) in [
+        ".product-title, .price",
+        "#account .address",
+        "[data-widget=chat]",
+        "form input[name^=card]",
+        "div > span",
+        "body div div span a",
+        "*",
+        "input[inputType=email]",
+        "[identifier=promo]",
+        "web_view[identifier=chat] text",
+        "td > a[href$='.pdf'], li [data-user]",
+        "[class~=pii][data-email*=\"@\"]",
+        "a b c d e f g h",
+        "a:hover",
+        "a + b",
+        "[x=\\y]",
+        "[lang|=en i]",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let shape: Vec<u8> = rnd(12).into_iter().filter(|&b| b != 0xFF).collect();
+        let mut seed = format!("{sel}{SEP}").into_bytes();
+        seed.extend_from_slice(&shape);
+        o.put("selector", &format!("sel-{i:02}"), seed);
+    }
+    // Mobile wireframe events for the JSON masking target.
+    o.put("mask_events_json", "mobile", r##"[{"type":4,"data":{"href":"app://com.shop.app/Checkout?email=jane@example.com","width":390,"height":844},"timestamp":1},{"type":2,"data":{"wireframes":[{"id":1,"kind":"view","x":0,"y":0,"width":390,"height":844,"children":[{"id":3,"kind":"input","x":16,"y":120,"width":358,"height":44,"inputType":"email","value":"jane@example.com","placeholder":"Email","label":"Email address","sensitive":false,"style":{"color":"#222"}},{"id":4,"kind":"text","text":"Card 4111 1111 1111 1111","x":0,"y":0,"width":1,"height":1},{"id":5,"kind":"image","base64":"iVBORw0KGgo=","sensitive":true,"x":0,"y":0,"width":1,"height":1}]}]},"timestamp":2},{"type":3,"data":{"source":0,"adds":[{"parentId":1,"wireframe":{"id":9,"kind":"input","inputType":"password","value":"hunter2"}}],"updates":[{"wireframe":{"id":3,"kind":"input","value":"+1 415 555 0100"}}],"removes":[{"parentId":1,"id":4}]},"timestamp":3},{"type":3,"data":{"source":5,"id":9,"text":"hunter2","isChecked":false},"timestamp":4}]"##);
+    o.put("mask_events_json", "policy", format!(r##"[{{"type":2,"data":{{"node":{{"type":0,"id":1,"childNodes":[{{"type":2,"id":2,"tagName":"div","attributes":{{"class":"price","id":"account"}},"childNodes":[{{"type":3,"id":3,"textContent":"49,90 € jane@example.com"}}]}}]}}}},"timestamp":1}}]{SEP}{{"record":{{"numbers":true,"emails":true}},"rules":[{{"selector":".price","action":"unmask"}},{{"selector":"#account .address","action":"mask"}}],"sensitive_keys":["customer_ref"]}}"##));
+
     println!(
         "wrote {} seed files, {} bytes, under {}",
         o.files,

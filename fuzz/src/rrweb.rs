@@ -283,6 +283,7 @@ fn event(u: &mut Unstructured<'_>, ts: u64) -> Result<Value> {
 pub struct Recording {
     pub platform: Platform,
     pub chunks: Vec<Vec<Value>>,
+    pub policy: veilgate::privacy::MaskPolicy,
 }
 
 impl<'a> Arbitrary<'a> for Recording {
@@ -292,6 +293,7 @@ impl<'a> Arbitrary<'a> for Recording {
             1 => Platform::Android,
             _ => Platform::Web,
         };
+        let policy = policy(u)?;
         let mut ts = 1_700_000_000_000u64;
         let mut chunks = Vec::new();
         let n_chunks = u.int_in_range(1..=4u8)?;
@@ -306,33 +308,437 @@ impl<'a> Arbitrary<'a> for Recording {
                     break;
                 }
                 ts += u64::from(u.int_in_range(0..=5000u16)?);
-                events.push(event(u, ts)?);
+                events.push(if platform == Platform::Web {
+                    event(u, ts)?
+                } else {
+                    mobile_event(u, ts)?
+                });
             }
             chunks.push(events);
         }
-        Ok(Recording { platform, chunks })
+        Ok(Recording {
+            platform,
+            chunks,
+            policy,
+        })
     }
 }
 
 impl Recording {
-    pub fn into_chunks(self) -> (Vec<Vec<Value>>, Platform) {
-        (self.chunks, self.platform)
+    pub fn into_parts(self) -> (Vec<Vec<Value>>, Platform, veilgate::privacy::MaskPolicy) {
+        (self.chunks, self.platform, self.policy)
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Mobile wireframes (docs/MOBILE.md)
+// ---------------------------------------------------------------------------------------
+
+const KINDS: &[&str] = &[
+    "view",
+    "text",
+    "input",
+    "image",
+    "web_view",
+    "button",
+    "toggle",
+    "text_field",
+    "edit_text",
+    "list",
+    "bogus",
+];
+const MOBILE_INPUT_TYPES: &[&str] = &[
+    "text",
+    "email",
+    "number",
+    "phone",
+    "password",
+    "secure",
+    "pin",
+    "otp",
+    "credit_card",
+    "card",
+    "",
+];
+const TEXT_FIELDS: &[&str] = &[
+    "text",
+    "value",
+    "placeholder",
+    "label",
+    "hint",
+    "contentDescription",
+    "accessibilityLabel",
+];
+
+fn wireframe(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
+    let kind = u.choose(KINDS)?;
+    let mut w = json!({"id": id(u)?, "kind": kind, "x": 0, "y": u.int_in_range(0..=900u16)?, "width": 100, "height": 40});
+    for _ in 0..u.int_in_range(0..=3u8)? {
+        w[*u.choose(TEXT_FIELDS)?] = json!(text(u)?);
+    }
+    if u.ratio(1, 3)? {
+        w["inputType"] = json!(u.choose(MOBILE_INPUT_TYPES)?);
+    }
+    if u.ratio(1, 6)? {
+        w["sensitive"] = json!(bool::arbitrary(u)?);
+    }
+    if u.ratio(1, 6)? {
+        w["identifier"] = json!(u.choose(&["promo", "email_field", "card_number", "title"])?);
+    }
+    if u.ratio(1, 8)? {
+        w["base64"] = json!("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk");
+        w["src"] = json!(format!("https://cdn.example/u/{}.png", u.choose(PII)?));
+    }
+    if u.ratio(1, 8)? {
+        w["checked"] = json!(true);
+    }
+    if depth < 6 && u.ratio(1, 2)? {
+        let mut children = Vec::new();
+        for _ in 0..u.int_in_range(0..=3u8)? {
+            if u.is_empty() {
+                break;
+            }
+            children.push(wireframe(u, depth + 1)?);
+        }
+        w["children"] = Value::Array(children);
+    }
+    Ok(w)
+}
+
+fn mobile_event(u: &mut Unstructured<'_>, ts: u64) -> Result<Value> {
+    Ok(match u.int_in_range(0..=5u8)? {
+        0 => {
+            json!({"type": 2, "data": {"wireframes": [wireframe(u, 0)?], "initialOffset": {"top": 0, "left": 0}}, "timestamp": ts})
+        }
+        1 => {
+            let adds: Vec<Value> = (0..u.int_in_range(0..=2u8)?)
+                .map(|_| Ok(json!({"parentId": id(u)?, "wireframe": wireframe(u, 1)?})))
+                .collect::<Result<_>>()?;
+            let updates: Vec<Value> = (0..u.int_in_range(0..=2u8)?)
+                .map(|_| Ok(json!({"wireframe": wireframe(u, 1)?})))
+                .collect::<Result<_>>()?;
+            json!({"type": 3, "data": {"source": 0, "adds": adds, "updates": updates, "removes": [{"parentId": id(u)?, "id": id(u)?}]}, "timestamp": ts})
+        }
+        2 => {
+            json!({"type": 3, "data": {"source": 5, "id": id(u)?, "text": text(u)?, "isChecked": bool::arbitrary(u)?}, "timestamp": ts})
+        }
+        3 => {
+            json!({"type": 4, "data": {"href": format!("app://com.shop.app/Checkout?email={}", u.choose(PII)?), "width": 390, "height": 844}, "timestamp": ts})
+        }
+        4 => {
+            json!({"type": 5, "data": {"tag": "add_to_cart", "payload": {"email": u.choose(PII)?, "sku": text(u)?}}, "timestamp": ts})
+        }
+        _ => event(u, ts)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------
+
+const SELECTORS: &[&str] = &[
+    "input",
+    ".private",
+    "#account .address",
+    "div > span",
+    "[data-user]",
+    "[type=email]",
+    "form input[name^=card]",
+    "*",
+    "p, li",
+    "td a",
+    ".rr-mask *",
+    "[class~=pii]",
+    "[data-email$=com]",
+    "label > input",
+    "svg",
+    "web_view text",
+    "input[inputType=email]",
+    "[identifier=promo]",
+    "body div div span",
+    "h1:hover",
+    "a + b",
+    "[x",
+];
+
+/// A masking policy from fuzzer bytes: the default most of the time, else record switches,
+/// rules (valid and invalid selectors) and extra sensitive keys.
+pub fn policy(u: &mut Unstructured<'_>) -> Result<veilgate::privacy::MaskPolicy> {
+    use veilgate::privacy::{Action, MaskPolicy, Record, Rule};
+    if u.ratio(1, 2)? {
+        return Ok(MaskPolicy::default());
+    }
+    let record = Record {
+        forms: bool::arbitrary(u)?,
+        numbers: bool::arbitrary(u)?,
+        emails: bool::arbitrary(u)?,
+        ips: bool::arbitrary(u)?,
+        canvas: bool::arbitrary(u)?,
+    };
+    let mut rules = Vec::new();
+    for _ in 0..u.int_in_range(0..=5u8)? {
+        let selector = if u.ratio(1, 5)? {
+            String::arbitrary(u)?
+        } else {
+            u.choose(SELECTORS)?.to_string()
+        };
+        let action = *u.choose(&[Action::Mask, Action::Unmask, Action::Exclude])?;
+        rules.push(Rule { selector, action });
+    }
+    let sensitive_keys = if u.ratio(1, 4)? {
+        vec!["customer_ref".to_string(), "sku".to_string()]
+    } else {
+        Vec::new()
+    };
+    Ok(MaskPolicy {
+        record,
+        rules,
+        sensitive_keys,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks on masked output
+// ---------------------------------------------------------------------------------------
+
+/// Never-relaxable values (cards, IBANs, phones): a text that is exactly one of these must
+/// change under any policy, outside CSS.
+pub const NEVER_RELAXABLE: &[&str] = &[
+    "4111 1111 1111 1111",
+    "4111-1111-1111-1111",
+    "+1 415 555 0100",
+    "DE89 3704 0044 0532 0130 00",
+];
+
+/// One text seen in a tree: node id, text, and whether it sits in CSS (kept by design).
+pub struct TextAt {
+    pub id: Option<u64>,
+    pub text: String,
+    pub css: bool,
+    pub comment: bool,
+}
+
+/// Texts of an rrweb node tree (text and comment nodes), with their CSS context.
+pub fn texts(root: &Value, out: &mut Vec<TextAt>) {
+    let mut stack: Vec<(&Value, bool)> = vec![(root, false)];
+    while let Some((n, parent_css)) = stack.pop() {
+        let Some(obj) = n.as_object() else { continue };
+        match obj.get("type").and_then(Value::as_u64) {
+            Some(2) => {
+                let css = obj
+                    .get("tagName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("style"));
+                if let Some(Value::Array(c)) = obj.get("childNodes") {
+                    for ch in c {
+                        stack.push((ch, css));
+                    }
+                }
+            }
+            Some(t @ (3 | 5)) => {
+                if let Some(s) = obj.get("textContent").and_then(Value::as_str) {
+                    let is_style = obj.get("isStyle").and_then(Value::as_bool).unwrap_or(false);
+                    out.push(TextAt {
+                        id: obj.get("id").and_then(Value::as_u64),
+                        text: s.to_string(),
+                        css: t == 3 && (is_style || parent_css),
+                        comment: t == 5,
+                    });
+                }
+            }
+            _ => {
+                if let Some(Value::Array(c)) = obj.get("childNodes") {
+                    for ch in c {
+                        stack.push((ch, false));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The trees of an event: a full snapshot's node, a mutation's added nodes.
+pub fn trees(ev: &Value) -> Vec<&Value> {
+    let mut v = Vec::new();
+    let data = &ev["data"];
+    match ev.get("type").and_then(Value::as_u64) {
+        Some(2) if data.get("node").is_some() => v.push(&data["node"]),
+        Some(3) if data.get("source").and_then(Value::as_u64) == Some(0) => {
+            if let Some(Value::Array(adds)) = data.get("adds") {
+                v.extend(adds.iter().filter_map(|a| a.get("node")));
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+/// Wireframe texts (mobile).
+pub fn wire_texts(ev: &Value, out: &mut Vec<String>) {
+    fn walk(w: &Value, out: &mut Vec<String>, depth: u32) {
+        if depth > 64 {
+            return;
+        }
+        for f in TEXT_FIELDS {
+            if let Some(s) = w.get(*f).and_then(Value::as_str) {
+                out.push(s.to_string());
+            }
+        }
+        if let Some(Value::Array(c)) = w.get("children") {
+            for ch in c {
+                walk(ch, out, depth + 1);
+            }
+        }
+    }
+    let data = &ev["data"];
+    if let Some(Value::Array(ws)) = data.get("wireframes") {
+        for w in ws {
+            walk(w, out, 0);
+        }
+    }
+    for key in ["adds", "updates"] {
+        if let Some(Value::Array(a)) = data.get(key) {
+            for x in a {
+                if let Some(w) = x.get("wireframe") {
+                    walk(w, out, 0);
+                }
+            }
+        }
+    }
+}
+
+fn has_digit(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_digit())
+}
+
 /// What holds of one event before and after masking, whatever the policy: it stays an
-/// event of the same type and time.
-pub fn check_masked(before: &Value, after: &Value) {
-    if before.is_object() {
-        assert_eq!(
-            before.get("type"),
-            after.get("type"),
-            "masking changed an event's type"
+/// event of the same type and time; texts never get longer; never-relaxable values never
+/// survive outside CSS; with `default_policy`, no digit survives in any text or input value
+/// outside CSS (privacy-first masks every digit).
+pub fn check_masked(before: &Value, after: &Value, default_policy: bool) {
+    if !before.is_object() {
+        return;
+    }
+    assert_eq!(
+        before.get("type"),
+        after.get("type"),
+        "masking changed an event's type"
+    );
+    assert_eq!(
+        before.get("timestamp"),
+        after.get("timestamp"),
+        "masking changed an event's timestamp"
+    );
+
+    let (mut tb, mut ta) = (Vec::new(), Vec::new());
+    for t in trees(before) {
+        texts(t, &mut tb);
+    }
+    for t in trees(after) {
+        texts(t, &mut ta);
+    }
+    // Texts by id, where the id is unique on both sides.
+    let unique = |v: &[TextAt]| {
+        let mut m: std::collections::BTreeMap<u64, Option<usize>> =
+            std::collections::BTreeMap::new();
+        for (i, t) in v.iter().enumerate() {
+            if let Some(id) = t.id {
+                m.entry(id).and_modify(|e| *e = None).or_insert(Some(i));
+            }
+        }
+        m
+    };
+    let (ub, ua) = (unique(&tb), unique(&ta));
+    for (id, i) in &ub {
+        let (Some(i), Some(Some(j))) = (i, ua.get(id)) else {
+            continue;
+        };
+        let (b, a) = (&tb[*i], &ta[*j]);
+        assert!(
+            a.text.chars().count() <= b.text.chars().count(),
+            "masking lengthened text node {id}: {:?} -> {:?}",
+            b.text,
+            a.text
         );
-        assert_eq!(
-            before.get("timestamp"),
-            after.get("timestamp"),
-            "masking changed an event's timestamp"
-        );
+        if !b.css && NEVER_RELAXABLE.contains(&b.text.trim()) {
+            assert_ne!(
+                a.text, b.text,
+                "a never-relaxable value survived in text node {id}"
+            );
+        }
+    }
+    if default_policy {
+        for a in &ta {
+            assert!(
+                a.css || !has_digit(&a.text),
+                "a digit survived the default policy in text {:?}",
+                a.text
+            );
+        }
+        let mut wt = Vec::new();
+        wire_texts(after, &mut wt);
+        for s in &wt {
+            assert!(
+                !has_digit(s),
+                "a digit survived the default policy in a wireframe text {s:?}"
+            );
+        }
+    }
+    // Input events: the value never gets longer; default policy: no digit survives.
+    let data_b = &before["data"];
+    if before.get("type").and_then(Value::as_u64) == Some(3)
+        && data_b.get("source").and_then(Value::as_u64) == Some(5)
+    {
+        if let (Some(b), Some(a)) = (
+            data_b.get("text").and_then(Value::as_str),
+            after["data"].get("text").and_then(Value::as_str),
+        ) {
+            assert!(
+                a.chars().count() <= b.chars().count(),
+                "masking lengthened an input value"
+            );
+            if default_policy {
+                assert!(
+                    !has_digit(a),
+                    "a digit survived the default policy in an input value {a:?}"
+                );
+            }
+            if NEVER_RELAXABLE.contains(&b.trim()) {
+                assert_ne!(a, b, "a never-relaxable input value survived");
+            }
+        }
+    }
+}
+
+/// Secret inputs (`type=password`) never keep a value in a snapshot, whatever the policy.
+pub fn check_secrets(after: &Value) {
+    for t in trees(after) {
+        let mut stack = vec![t];
+        while let Some(n) = stack.pop() {
+            let Some(obj) = n.as_object() else { continue };
+            if obj
+                .get("tagName")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("input"))
+            {
+                if let Some(Value::Object(attrs)) = obj.get("attributes") {
+                    let password = attrs
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case("password"));
+                    if password {
+                        if let Some(v) = attrs.get("value").and_then(Value::as_str) {
+                            assert!(
+                                v.chars().all(|c| c == '*'),
+                                "a password input kept its value {v:?}"
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(Value::Array(c)) = obj.get("childNodes") {
+                stack.extend(c.iter());
+            }
+        }
     }
 }

@@ -85,3 +85,70 @@ pub fn has_surrogate_escape(json: &str) -> bool {
             && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
     })
 }
+
+/// Text holds a run of more than 8 colon-separated groups of 1–4 hex digits (longer than any
+/// IPv6 address).
+pub fn has_long_hex_colon_run(s: &str) -> bool {
+    let mut groups = 0usize;
+    let mut len = 0usize;
+    for b in s.bytes() {
+        if b.is_ascii_hexdigit() {
+            len += 1;
+            if len > 4 {
+                groups = 0;
+                len = 1;
+            }
+        } else if b == b':' && len > 0 {
+            groups += 1;
+            len = 0;
+        } else {
+            if len > 0 && groups + 1 > 8 {
+                return true;
+            }
+            groups = 0;
+            len = 0;
+        }
+        if groups > 8 {
+            return true;
+        }
+    }
+    len > 0 && groups + 1 > 8
+}
+
+/// Text holds a run of more than 4 dot-separated groups of 1–3 decimal digits (longer than any
+/// IPv4 address).
+pub fn has_long_dotted_decimal_run(s: &str) -> bool {
+    let mut groups = 0usize;
+    let mut len = 0usize;
+    for b in s.bytes().chain(std::iter::once(b' ')) {
+        if b.is_ascii_digit() {
+            len += 1;
+            if len > 3 {
+                groups = 0;
+                len = 1;
+            }
+        } else if b == b'.' && len > 0 {
+            groups += 1;
+            len = 0;
+        } else {
+            if len > 0 && groups + 1 > 4 {
+                return true;
+            }
+            groups = 0;
+            len = 0;
+        }
+        if groups > 4 {
+            return true;
+        }
+    }
+    false
+}
+
+/// `after` is `before` with some more characters replaced by `*` (and nothing else changed).
+pub fn only_more_stars(before: &str, after: &str) -> bool {
+    before.chars().count() == after.chars().count()
+        && before
+            .chars()
+            .zip(after.chars())
+            .all(|(b, a)| a == b || a == '*')
+}
