@@ -18,6 +18,7 @@ test: build
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --features faults -- -D warnings
 	cargo test --all-targets
 
 setup:

@@ -147,7 +147,7 @@ mod tests {
 
 /// Day-index folders (`yyyy-mm-dd`) whose sessions are past `retention_days` at `now_ms`:
 /// every day strictly before the first day still retained.
-pub fn expired_days<'a>(days: &'a [String], now_ms: u64, retention_days: u32) -> Vec<&'a str> {
+pub fn expired_days(days: &[String], now_ms: u64, retention_days: u32) -> Vec<&str> {
     let keep_from = utc_day(now_ms.saturating_sub(u64::from(retention_days) * 86_400_000));
     days.iter()
         .map(String::as_str)

@@ -92,6 +92,9 @@ async fn accept(
         env_.consent.as_ref(),
     );
     let decision = decide(&project.consent, &signals);
+    let decision_store = decision.store;
+    let empty = serde_json::value::RawValue::from_string("[]".to_string())
+        .map_err(|_| ApiError::new(500, "internal", "serialize"))?;
     let timeouts = super::config::timeouts(env, &project.session);
     let call = IngestCall {
         project: key,
@@ -107,7 +110,8 @@ async fn accept(
         idle_ms: timeouts.idle_ms,
         max_ms: timeouts.max_ms,
         fault: fault(req),
-        events: env_.events,
+        // A dropped beacon's events go no further than this worker.
+        events: if decision_store { env_.events } else { &empty },
     };
     #[cfg(feature = "faults")]
     if call.fault.as_deref() == Some("do_unreachable") {
