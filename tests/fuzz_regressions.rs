@@ -6,14 +6,23 @@ use serde_json::Value;
 use veilgate::envelope::{self, Envelope, Limits};
 
 /// F1 (fuzz target `envelope`): a beacon whose events hold a lone UTF-16 surrogate escape
-/// (`"\ud800"`, `"\udc00"`) passes `prescan` and `Envelope::parse` (the events stay raw and
-/// serde_json does not decode escapes it skips), but the session object's parse of the same
-/// events into trees (`from_slice_prescanned::<Vec<Value>>`, before masking) refuses it. An
+/// (`"\ud800"`, `"\udc00"`) or a number beyond f64 (`1e999`) passes `prescan` and
+/// `Envelope::parse` (the events stay raw, and serde_json neither decodes the escapes nor the
+/// numbers it skips), but the session object's parse of the same events into trees
+/// (`from_slice_prescanned::<Vec<Value>>`, before masking) refuses it. An
 /// envelope that `Envelope::parse` accepts must be one the masking step can read: either
 /// refuse it at the edge (`invalid_events`), or accept it all the way.
 #[test]
 fn envelope_accepts_only_events_the_session_object_can_parse() {
-    let inputs: [(&str, &[u8]); 3] = [
+    let inputs: [(&str, &[u8]); 5] = [
+        (
+            "number-out-of-range.json",
+            include_bytes!("../fuzz/regressions/envelope/number-out-of-range.json"),
+        ),
+        (
+            "number-out-of-range-found.json",
+            include_bytes!("../fuzz/regressions/envelope/number-out-of-range-found.json"),
+        ),
         (
             "lone-leading-surrogate.json",
             include_bytes!("../fuzz/regressions/envelope/lone-leading-surrogate.json"),
@@ -116,5 +125,45 @@ fn mask_url_never_adds_characters() {
             out.chars().count() <= url.chars().count(),
             "{name}: mask_url lengthened the URL: {url:?} -> {out:?}"
         );
+    }
+}
+
+/// F4 (fuzz target `mask_events_json`): fields the walk does not expect in an event are
+/// stored as they came, unmasked — a never-relaxable phone number and an email pass through
+/// in `data.note` of a full snapshot, an Input, a Mutation or a Meta event, in an unknown
+/// field of a snapshot node, and in a mobile `updates` list sent inside a full snapshot.
+/// PRIVACY.md: "whatever it cannot interpret it masks more"; ARCHITECTURE.md: "nothing
+/// unmasked is written". Unknown fields must be scrubbed (or dropped).
+#[test]
+fn mask_events_scrubs_fields_it_does_not_know() {
+    use veilgate::envelope::Platform;
+    use veilgate::privacy::{mask_events, MaskPolicy, MaskState};
+    let inputs: [(&str, &[u8]); 2] = [
+        (
+            "unknown-fields.json",
+            include_bytes!("../fuzz/regressions/mask_events_json/unknown-fields.json"),
+        ),
+        (
+            "update-in-full-snapshot-found.json",
+            include_bytes!(
+                "../fuzz/regressions/mask_events_json/update-in-full-snapshot-found.json"
+            ),
+        ),
+    ];
+    for (name, data) in inputs {
+        let mut events: Vec<Value> = serde_json::from_slice(data).unwrap();
+        for platform in [Platform::Web, Platform::Ios] {
+            let mut state = MaskState::default();
+            mask_events(&mut events, platform, &MaskPolicy::default(), &mut state);
+            let out = serde_json::to_string(&events).unwrap();
+            for planted in ["+1 415 555 0100", "jane@example.com"] {
+                let at = out.find(planted);
+                assert!(
+                    at.is_none(),
+                    "{name} ({platform:?}): {planted:?} stored unmasked: …{}…",
+                    &out[at.unwrap().saturating_sub(60)..(at.unwrap() + 40).min(out.len())]
+                );
+            }
+        }
     }
 }

@@ -125,12 +125,17 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
                     Ok(events) => events,
                     Err(e) => {
                         // KNOWN FINDING F1 (fuzz/regressions/envelope/, tests/fuzz_regressions.rs):
-                        // a lone UTF-16 surrogate escape (`\ud800`) passes Envelope::parse (events
-                        // stay raw) but not the session object's parse into trees. Tolerated here
-                        // so fuzzing goes on; VEILGATE_FUZZ_STRICT=1 makes it fail again.
+                        // events are validated only as raw JSON, which serde_json skips without
+                        // decoding escapes or numbers, so a lone UTF-16 surrogate (`\ud800`) or
+                        // a number beyond f64 (`1e999`) passes Envelope::parse but not the
+                        // session object's parse into trees. Tolerated here so fuzzing goes on;
+                        // VEILGATE_FUZZ_STRICT=1 makes it fail again.
+                        let msg = e.to_string();
+                        let known_f1 = msg.contains("surrogate")
+                            || msg.contains("hex escape")
+                            || msg.contains("number out of range");
                         assert!(
-                            !crate::util::strict()
-                                && crate::util::has_surrogate_escape(env.events.get()),
+                            !crate::util::strict() && known_f1,
                             "events accepted by Envelope::parse do not parse as trees: {e}"
                         );
                         return;
@@ -1174,7 +1179,10 @@ pub fn mask_url(data: &[u8]) {
 
 /// `needle` occurs in `hay`, every time with no address character right before or after it.
 fn standalone(hay: &str, needle: &str) -> bool {
-    let addr = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || "._%+-@".contains(c));
+    // Like the detectors: any non-ASCII character may continue an (internationalised) address.
+    let addr = |c: Option<char>| {
+        c.is_some_and(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || "._%+-@".contains(c))
+    };
     let mut found = false;
     for (i, _) in hay.match_indices(needle) {
         let before = hay[..i].chars().next_back();
