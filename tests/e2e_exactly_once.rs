@@ -172,6 +172,20 @@ fn check_session(rec: &Recording, s: &Session) -> (usize, Vec<String>) {
     assert_eq!(m.status, 200, "{}: {}", s.id, m.text());
     let m = m.json();
     let segments = m["segments"].as_array().map_or(0, Vec::len);
+    if segments > 1 {
+        // How a later segment came about: the idle time between segments as the object saw it.
+        let seg = m["segments"].as_array().unwrap();
+        let gaps: Vec<i64> = seg
+            .windows(2)
+            .map(|w| {
+                w[1]["started_at"].as_i64().unwrap_or(0) - w[0]["last_at"].as_i64().unwrap_or(0)
+            })
+            .collect();
+        println!(
+            "exactly once: {} has {segments} segments, idle ms between them {gaps:?}",
+            s.id
+        );
+    }
     if m["chunks"] != CHUNKS
         || m["seqs"] != json!(expected_seqs)
         || m["visitor"] != *s.visitor
