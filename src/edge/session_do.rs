@@ -13,7 +13,6 @@ use std::cell::RefCell;
 
 use futures_util::lock::Mutex;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 use worker::{
     durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State,
@@ -337,7 +336,7 @@ impl SessionObject {
                     (
                         Admit::Accept { new_segment },
                         stored.session.seqs.is_empty(),
-                        Some(ser(&events)?),
+                        Some(events),
                         page,
                     )
                 }
@@ -360,9 +359,7 @@ impl SessionObject {
             }
             Admit::Accept { new_segment } => new_segment,
         };
-        let events = RawValue::from_string(masked.unwrap_or_default())
-            .map_err(|_| ApiError::unavailable("serialize"))?;
-        let doc = storage::ChunkDoc {
+        let head = storage::ChunkHead {
             v: 1,
             project: call.project,
             session: call.session,
@@ -370,9 +367,9 @@ impl SessionObject {
             platform: call.platform,
             page: page.as_deref(),
             received_at: now,
-            events: &events,
         };
-        let bytes = serde_json::to_vec(&doc).map_err(|_| ApiError::unavailable("serialize"))?;
+        let bytes = storage::chunk_document(&head, &masked.unwrap_or_default())
+            .map_err(|_| ApiError::unavailable("serialize"))?;
         let size = bytes.len() as u64;
 
         if first_chunk {
