@@ -47,7 +47,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1 << 20,
-            max_decompressed_bytes: 8 << 20,
+            // A Value tree costs ~17x its JSON (BENCHMARKS.md, memory): 4 MiB keeps one
+            // beacon well inside a Workers isolate's 128 MB.
+            max_decompressed_bytes: 4 << 20,
             max_events: 10_000,
             max_depth: 512,
             max_string_bytes: 1 << 20,

@@ -430,7 +430,7 @@ fn hostile_inputs_get_clear_errors_and_the_worker_keeps_serving() {
     );
     run.rows.last_mut().unwrap().note += &format!("{gz_len} bytes on the wire");
 
-    // A gzip bomb: 256 MiB of '0' in ~260 KB; inflating stops at the 8 MiB cap.
+    // A gzip bomb: 256 MiB of '0' in ~260 KB; inflating stops at the 4 MiB cap.
     let s = id("s");
     let prefix = format!(
         "{{\"session\":\"{s}\",\"visitor\":\"{}\",\"seq\":0,\"platform\":\"web\",\"events\":[{{\"type\":5,\"data\":{{\"x\":\"",
