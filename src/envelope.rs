@@ -142,7 +142,15 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
     let mut escaped = false;
     let mut string_start = 0usize;
     let mut paired_low = usize::MAX;
+    let mut number_start: Option<usize> = None;
     for (i, &b) in json.iter().enumerate() {
+        if let Some(start) = number_start {
+            if matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                continue;
+            }
+            number_start = None;
+            check_number(&json[start..i])?;
+        }
         if in_string {
             if escaped {
                 escaped = false;
@@ -180,13 +188,38 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
+            b'-' | b'0'..=b'9' => number_start = Some(i),
             _ => {}
         }
+    }
+    if let Some(start) = number_start {
+        check_number(&json[start..])?;
     }
     if in_string && json.len() - string_start > limits.max_string_bytes {
         return Err(string_too_long(limits));
     }
     Ok(())
+}
+
+/// A number token outside strings. serde_json skips numbers it does not decode (raw events)
+/// but refuses one beyond f64 when it builds a tree: refuse it here too. Only long tokens or
+/// ones with an exponent can overflow, so the common short ones are not parsed.
+fn check_number(token: &[u8]) -> Result<(), ApiError> {
+    if token.len() <= 15 && !token.iter().any(|&c| c == b'e' || c == b'E') {
+        return Ok(());
+    }
+    let finite = std::str::from_utf8(token)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .is_none_or(f64::is_finite);
+    if finite {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "malformed_json",
+            "a number is out of range",
+        ))
+    }
 }
 
 /// `json[at..]` starts the 4 hex digits of a `\u` escape. `paired_low` is where the hex of
@@ -522,6 +555,28 @@ mod tests {
             r#"{"a":"\ud83d\ude00"}"#,
             r#"{"a":"\u00e9\\udc00"}"#,
             r#"{"a":"\\ud800"}"#,
+        ] {
+            prescan(good.as_bytes(), &limits).unwrap();
+            let _: serde_json::Value = serde_json::from_str(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_refused_before_parsing() {
+        let limits = Limits::default();
+        let huge = format!("[1{}]", "0".repeat(400));
+        for bad in ["[1e999]", "[-1E400]", "{\"a\":[0, 2e+309]}", huge.as_str()] {
+            assert_eq!(
+                prescan(bad.as_bytes(), &limits).unwrap_err().code,
+                "malformed_json",
+                "{bad}"
+            );
+            assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
+        }
+        for good in [
+            "[1e308, -2.5e-300, 12345678901234567890, 0.000001]",
+            "{\"a\":\"1e999\"}",
+            "1e5",
         ] {
             prescan(good.as_bytes(), &limits).unwrap();
             let _: serde_json::Value = serde_json::from_str(good).unwrap();
