@@ -47,7 +47,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1 << 20,
-            max_decompressed_bytes: 8 << 20,
+            // A Value tree costs ~17x its JSON (BENCHMARKS.md, memory): 4 MiB keeps one
+            // beacon well inside a Workers isolate's 128 MB.
+            max_decompressed_bytes: 4 << 20,
             max_events: 10_000,
             max_depth: 512,
             max_string_bytes: 1 << 20,
@@ -139,10 +141,28 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
     let mut in_string = false;
     let mut escaped = false;
     let mut string_start = 0usize;
+    let mut paired_low = usize::MAX;
+    let mut number_start: Option<usize> = None;
     for (i, &b) in json.iter().enumerate() {
+        if let Some(start) = number_start {
+            if matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                continue;
+            }
+            number_start = None;
+            check_number(&json[start..i])?;
+        }
         if in_string {
             if escaped {
                 escaped = false;
+                // serde_json skips strings it does not decode (raw events, ignored fields)
+                // without checking their escapes, but refuses a lone surrogate when it builds
+                // a tree. Refuse it here, so what the edge accepts the session object can read.
+                if b == b'u' && lone_surrogate(json, i + 1, &mut paired_low) {
+                    return Err(ApiError::bad_request(
+                        "malformed_json",
+                        "a string holds an unpaired UTF-16 surrogate escape",
+                    ));
+                }
             } else if b == b'\\' {
                 escaped = true;
             } else if b == b'"' {
@@ -168,13 +188,60 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
+            b'-' | b'0'..=b'9' => number_start = Some(i),
             _ => {}
         }
+    }
+    if let Some(start) = number_start {
+        check_number(&json[start..])?;
     }
     if in_string && json.len() - string_start > limits.max_string_bytes {
         return Err(string_too_long(limits));
     }
     Ok(())
+}
+
+/// A number token outside strings. serde_json skips numbers it does not decode (raw events)
+/// but refuses one beyond f64 when it builds a tree: refuse it here too. Only long tokens or
+/// ones with an exponent can overflow, so the common short ones are not parsed.
+fn check_number(token: &[u8]) -> Result<(), ApiError> {
+    if token.len() <= 15 && !token.iter().any(|&c| c == b'e' || c == b'E') {
+        return Ok(());
+    }
+    let finite = std::str::from_utf8(token)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .is_none_or(f64::is_finite);
+    if finite {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "malformed_json",
+            "a number is out of range",
+        ))
+    }
+}
+
+/// `json[at..]` starts the 4 hex digits of a `\u` escape. `paired_low` is where the hex of
+/// the low half of the last well-formed pair starts. Returns whether this escape is a lone
+/// surrogate, and updates `paired_low` when it opens a well-formed pair.
+fn lone_surrogate(json: &[u8], at: usize, paired_low: &mut usize) -> bool {
+    let hex4 = |from: usize| -> Option<u16> {
+        let digits = json.get(from..from + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    match hex4(at) {
+        Some(0xD800..=0xDBFF) => {
+            let paired = json.get(at + 4..at + 6) == Some(b"\\u")
+                && matches!(hex4(at + 6), Some(0xDC00..=0xDFFF));
+            if paired {
+                *paired_low = at + 6;
+            }
+            !paired
+        }
+        Some(0xDC00..=0xDFFF) => *paired_low != at,
+        _ => false,
+    }
 }
 
 fn string_too_long(limits: &Limits) -> ApiError {
@@ -466,6 +533,54 @@ mod tests {
         prescan(ok.as_bytes(), &Limits::default()).unwrap();
         let v: serde_json::Value = from_slice_prescanned(ok.as_bytes()).unwrap();
         assert!(v.is_array());
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused_before_parsing() {
+        let limits = Limits::default();
+        for bad in [
+            r#"{"a":"\\ud83d\ude00"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\udc00x"}"#,
+            r#"{"a":"\ud800\u0041"}"#,
+            r#"{"\udfff":1}"#,
+        ] {
+            assert_eq!(
+                prescan(bad.as_bytes(), &limits).unwrap_err().code,
+                "malformed_json",
+                "{bad}"
+            );
+        }
+        for good in [
+            r#"{"a":"\ud83d\ude00"}"#,
+            r#"{"a":"\u00e9\\udc00"}"#,
+            r#"{"a":"\\ud800"}"#,
+        ] {
+            prescan(good.as_bytes(), &limits).unwrap();
+            let _: serde_json::Value = serde_json::from_str(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_refused_before_parsing() {
+        let limits = Limits::default();
+        let huge = format!("[1{}]", "0".repeat(400));
+        for bad in ["[1e999]", "[-1E400]", "{\"a\":[0, 2e+309]}", huge.as_str()] {
+            assert_eq!(
+                prescan(bad.as_bytes(), &limits).unwrap_err().code,
+                "malformed_json",
+                "{bad}"
+            );
+            assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
+        }
+        for good in [
+            "[1e308, -2.5e-300, 12345678901234567890, 0.000001]",
+            "{\"a\":\"1e999\"}",
+            "1e5",
+        ] {
+            prescan(good.as_bytes(), &limits).unwrap();
+            let _: serde_json::Value = serde_json::from_str(good).unwrap();
+        }
     }
 
     #[test]

@@ -89,8 +89,8 @@ struct Session {
 /// What it took to get one beacon acknowledged.
 #[derive(Default)]
 struct Effort {
-    /// Retries after 429/503 (`Retry-After`).
-    retried_status: usize,
+    /// Retries after 429/503 (`Retry-After`): status and error code of each.
+    retried_status: Vec<String>,
     /// Retries after a transport failure (reset, timeout), with the errors seen.
     transport: Vec<String>,
 }
@@ -113,8 +113,15 @@ fn send(body: &[u8]) -> (Reply, Effort) {
             }
             Err(e) => panic!("{e} (after {:?})", effort.transport),
         };
-        if (r.status == 503 || r.status == 429) && effort.retried_status < 10 {
-            effort.retried_status += 1;
+        if (r.status == 503 || r.status == 429) && effort.retried_status.len() < 10 {
+            let code = serde_json::from_slice::<Value>(&r.body).ok().and_then(|v| {
+                v["error"]["code"]
+                    .as_str()
+                    .map(|c| format!("{c}: {}", v["error"]["message"]))
+            });
+            effort
+                .retried_status
+                .push(format!("{} {}", r.status, code.unwrap_or_default()));
             let secs: u64 = r
                 .header("Retry-After")
                 .and_then(|s| s.parse().ok())
@@ -165,6 +172,20 @@ fn check_session(rec: &Recording, s: &Session) -> (usize, Vec<String>) {
     assert_eq!(m.status, 200, "{}: {}", s.id, m.text());
     let m = m.json();
     let segments = m["segments"].as_array().map_or(0, Vec::len);
+    if segments > 1 {
+        // How a later segment came about: the idle time between segments as the object saw it.
+        let seg = m["segments"].as_array().unwrap();
+        let gaps: Vec<i64> = seg
+            .windows(2)
+            .map(|w| {
+                w[1]["started_at"].as_i64().unwrap_or(0) - w[0]["last_at"].as_i64().unwrap_or(0)
+            })
+            .collect();
+        println!(
+            "exactly once: {} has {segments} segments, idle ms between them {gaps:?}",
+            s.id
+        );
+    }
     if m["chunks"] != CHUNKS
         || m["seqs"] != json!(expected_seqs)
         || m["visitor"] != *s.visitor
@@ -254,9 +275,10 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     worker();
 
     let next = AtomicUsize::new(0);
-    let retries = AtomicUsize::new(0);
+    let retries = Mutex::new(Vec::<String>::new());
     let failures = Mutex::new(Vec::<String>::new());
     let transport = Mutex::new(Vec::<String>::new());
+    let arrivals = Mutex::new(vec![Vec::<f64>::new(); SESSIONS]);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..THREADS {
@@ -266,7 +288,8 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
                     break;
                 };
                 let (r, effort) = send(&sessions[s].bodies[seq]);
-                retries.fetch_add(effort.retried_status, Ordering::Relaxed);
+                arrivals.lock().unwrap()[s].push(started.elapsed().as_secs_f64());
+                retries.lock().unwrap().extend(effort.retried_status);
                 transport.lock().unwrap().extend(effort.transport);
                 let want = json!({"stored": true, "seq": seq});
                 if r.status != 202 || serde_json::from_slice::<Value>(&r.body).ok() != Some(want) {
@@ -283,15 +306,31 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     let elapsed = started.elapsed();
     let failures = failures.into_inner().unwrap();
     let transport = transport.into_inner().unwrap();
+    let retries = retries.into_inner().unwrap();
+    // Idle gaps longer than IDLE_SECS within a session legitimately open a new segment.
+    let gapped = arrivals
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .filter(|t| {
+            let mut t = t.clone();
+            t.sort_by(f64::total_cmp);
+            t.windows(2).any(|w| w[1] - w[0] > IDLE_SECS as f64)
+        })
+        .count();
+    let mut retry_kinds = BTreeMap::<&str, usize>::new();
+    for r in &retries {
+        *retry_kinds.entry(r.as_str()).or_insert(0) += 1;
+    }
     let sent = queue.len();
     println!(
         "exactly once: {SESSIONS} sessions x {CHUNKS} chunks = {} beacons + {} duplicates = {sent} \
-         requests from {THREADS} threads in {:.1} s ({:.0} req/s), {} retries after 429/503, {} after transport errors {:?}, {} failures",
+         requests from {THREADS} threads in {:.1} s ({:.0} req/s), {} retries after 429/503 {retry_kinds:?}, {} after transport errors {:?}, {} failures",
         SESSIONS * CHUNKS,
         SESSIONS * TWICE,
         elapsed.as_secs_f64(),
         sent as f64 / elapsed.as_secs_f64(),
-        retries.load(Ordering::Relaxed),
+        retries.len(),
         transport.len(),
         transport.iter().take(3).collect::<Vec<_>>(),
         failures.len(),
@@ -362,7 +401,8 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     }
     println!(
         "exactly once: {objects} chunk objects in local R2 for {} acknowledged chunks, {} blobs; \
-         sessions by segment count {segments:?}; verified in {:.1} s",
+         sessions by segment count {segments:?} ({gapped} sessions had a gap over {IDLE_SECS} s \
+         between replies); verified in {:.1} s",
         SESSIONS * CHUNKS,
         blobs.values().sum::<usize>(),
         verify.elapsed().as_secs_f64()
