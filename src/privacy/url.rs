@@ -123,13 +123,12 @@ pub fn scrub_url<'s>(url: &'s str, r: &UrlRules<'_>) -> Cow<'s, str> {
                     },
                 )
             {
-                if host.starts_with('[') {
-                    out.push('[');
-                    stars(&mut out, host_inner);
-                    out.push(']');
-                } else {
-                    stars(&mut out, host);
-                }
+                // Brackets are kept exactly as they came (an unclosed `[` gets no `]`):
+                // masking never adds or removes characters.
+                let lead = host.len() - host.trim_start_matches('[').len();
+                out.push_str(&host[..lead]);
+                stars(&mut out, host_inner);
+                out.push_str(&host[lead + host_inner.len()..]);
                 out.push_str(&hostport[host.len()..]);
                 changed = true;
             } else {
