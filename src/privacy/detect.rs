@@ -105,14 +105,18 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
     // End of the last dotted digit run searched for IPv4 addresses: a run is searched once,
     // from its first group, for every address in it (linear on long runs).
     let mut ip4_done = 0;
+    // End of the last match: the next character starts a word, as it will once the match is
+    // masked (`*` is no word character), so a second pass finds nothing new.
+    let mut last_end = 0;
     while i < n {
         let c = b[i];
-        let boundary = i == 0 || !is_word(b[i - 1]);
+        let boundary = i == 0 || !is_word(b[i - 1]) || i == last_end;
         if c == b'@' {
             if d.emails {
                 if let Some(sp) = email_at(b, i, 1) {
                     out.push(sp);
                     i = sp.1;
+                    last_end = i;
                     continue;
                 }
             }
@@ -124,6 +128,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
             if let Some(sp) = email_at(b, i, 3) {
                 out.push(sp);
                 i = sp.1;
+                last_end = i;
                 continue;
             }
         }
@@ -132,6 +137,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                 if let Some(end) = ipv6_at(b, i) {
                     out.push((i, end));
                     i = end;
+                    last_end = i;
                     continue;
                 }
             }
@@ -140,6 +146,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                 ip4_done = run_end;
                 if let Some(end) = last {
                     i = end;
+                    last_end = i;
                     continue;
                 }
             }
@@ -147,6 +154,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                 if let Some(sp) = numeric_at(b, i) {
                     out.push(sp);
                     i = sp.1;
+                    last_end = i;
                     continue;
                 }
             }
@@ -154,6 +162,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                 if let Some((sp, mask)) = word_at(b, i, d) {
                     if mask {
                         out.push(sp);
+                        last_end = sp.1;
                     }
                     i = sp.1.max(i + 1);
                     continue;
