@@ -343,7 +343,7 @@ fn ipv4_str(s: &str) -> bool {
 /// Every IPv4 address in the dotted digit run (`1.2.3.4.5…`) starting at `i`: each window of
 /// 4 consecutive groups that are octets (≤ 255, no leading zero; the run's last group not
 /// glued to a letter) is pushed to `out`, overlapping windows merged. Returns the run's end
-/// and the end of the last address found.
+/// and the end of the first streak of addresses found.
 fn ipv4_run(b: &[u8], i: usize, out: &mut Vec<Span>) -> (usize, Option<usize>) {
     // Start of the current streak of consecutive valid octets, and its length.
     let mut streak_start = i;
@@ -373,7 +373,9 @@ fn ipv4_run(b: &[u8], i: usize, out: &mut Vec<Span>) -> (usize, Option<usize>) {
             } else if let (true, Some(sp)) = (streak > 4, out.last_mut()) {
                 sp.1 = j;
             }
-            if streak >= 4 {
+            if streak >= 4 && last.is_none_or(|e| e == gs.saturating_sub(1)) {
+                // The end of the first streak: the groups after it are read again by the
+                // caller (a card or phone may sit between two addresses).
                 last = Some(j);
             }
         } else {
@@ -464,11 +466,13 @@ fn scan_cluster(b: &[u8], i: usize) -> Option<Cluster> {
     if cl.len == 0 {
         return None;
     }
+    // A last group glued to a letter (`…1111abc`) is part of a word, not of the number: the
+    // cluster ends before it (a shorter text read later gives the same answer).
     let end = cl.groups[cl.len - 1].1;
     if end < b.len() && (b[end].is_ascii_alphabetic() || b[end] == b'_') {
-        return None;
+        cl.len -= 1;
     }
-    Some(cl)
+    (cl.len > 0).then_some(cl)
 }
 
 /// A card or phone number starting at `i` (the first group of the cluster read from there).

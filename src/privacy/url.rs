@@ -358,6 +358,23 @@ mod tests {
         );
     }
 
+    /// F3: masking keeps the URL's characters: an unclosed or doubled bracket stays as it was.
+    #[test]
+    fn ip_hosts_keep_their_brackets() {
+        assert_eq!(m("https://[7.0.0.1"), "https://[*******");
+        assert_eq!(m("http://[[2001:db8::1]]/x"), "http://[[***********]]/x");
+        assert_eq!(m("http://[2001:db8::1/x"), "http://[***********/x");
+        for u in [
+            "https://[7.0.0.1",
+            "http://[27.0.0.1:43117/a?b=1",
+            "http://[::1",
+        ] {
+            let once = m(u);
+            assert_eq!(once.chars().count(), u.chars().count(), "{u}");
+            assert_eq!(m(&once), once, "{u}");
+        }
+    }
+
     #[test]
     fn srcset() {
         let r = rules();
