@@ -199,32 +199,32 @@ fn email_at(b: &[u8], at: usize, at_len: usize) -> Option<Span> {
     }
     let mut j = at + at_len;
     let mut labels = 0;
-    let mut last_label = (j, j);
+    // The longest domain ending in a top-level label (alphabetic, 2+ chars): in
+    // `jane@example.com.0.0.1` the address is `jane@example.com`, whatever follows it.
+    let mut best: Option<usize> = None;
     loop {
         let ls = j;
         while j < b.len() && is_label(b[j]) && j - ls < 63 {
             j += 1;
         }
         if j == ls {
-            // Empty label: the domain ended at the previous dot.
-            j = last_label.1;
             break;
         }
         labels += 1;
-        last_label = (ls, j);
+        let tld = &b[ls..j];
+        if labels >= 2
+            && tld.len() >= 2
+            && tld.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80)
+        {
+            best = Some(j);
+        }
         if j + 1 < b.len() && b[j] == b'.' && is_label(b[j + 1]) {
             j += 1;
             continue;
         }
         break;
     }
-    let tld = b.get(last_label.0..last_label.1)?;
-    let tld_ok = tld.len() >= 2 && tld.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80);
-    if labels >= 2 && tld_ok {
-        Some((start, j))
-    } else {
-        None
-    }
+    best.map(|e| (start, e))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -849,6 +849,12 @@ mod tests {
         assert_eq!(masked("q=jane%40example.com", d), "q=******************");
         assert_eq!(masked("josé@exämple.de.", d), "***************.");
         assert_eq!(masked("@handle and foo@ bar", d), "@handle and foo@ bar");
+        // The address ends at its top-level label, whatever follows (idempotent).
+        assert_eq!(
+            masked("jane@example.com.0.0.1 x", d),
+            "****************.0.0.1 x"
+        );
+        assert_eq!(masked("jane@example.com.x", d), "****************.x");
         // relaxed: emails pass
         assert_eq!(masked("jane@example.com", RELAXED), "jane@example.com");
     }
