@@ -102,14 +102,21 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
     // Texts without any digit, '@', ':' or long word cannot match anything: cheap pre-check
     // is implicit in the scan below (every branch looks at one byte first).
     let mut i = 0;
+    // End of the last dotted digit run searched for IPv4 addresses: a run is searched once,
+    // from its first group, for every address in it (linear on long runs).
+    let mut ip4_done = 0;
+    // End of the last match: the next character starts a word, as it will once the match is
+    // masked (`*` is no word character), so a second pass finds nothing new.
+    let mut last_end = 0;
     while i < n {
         let c = b[i];
-        let boundary = i == 0 || !is_word(b[i - 1]);
+        let boundary = i == 0 || !is_word(b[i - 1]) || i == last_end;
         if c == b'@' {
             if d.emails {
                 if let Some(sp) = email_at(b, i, 1) {
                     out.push(sp);
                     i = sp.1;
+                    last_end = i;
                     continue;
                 }
             }
@@ -121,6 +128,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
             if let Some(sp) = email_at(b, i, 3) {
                 out.push(sp);
                 i = sp.1;
+                last_end = i;
                 continue;
             }
         }
@@ -129,13 +137,24 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                 if let Some(end) = ipv6_at(b, i) {
                     out.push((i, end));
                     i = end;
+                    last_end = i;
+                    continue;
+                }
+            }
+            if d.ips && c.is_ascii_digit() && i >= ip4_done {
+                let (run_end, last) = ipv4_run(b, i, out);
+                ip4_done = run_end;
+                if let Some(end) = last {
+                    i = end;
+                    last_end = i;
                     continue;
                 }
             }
             if c.is_ascii_digit() || c == b'+' || c == b'(' {
-                if let Some(sp) = numeric_at(b, i, d) {
+                if let Some(sp) = numeric_at(b, i) {
                     out.push(sp);
                     i = sp.1;
+                    last_end = i;
                     continue;
                 }
             }
@@ -143,6 +162,7 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
                 if let Some((sp, mask)) = word_at(b, i, d) {
                     if mask {
                         out.push(sp);
+                        last_end = sp.1;
                     }
                     i = sp.1.max(i + 1);
                     continue;
@@ -179,37 +199,40 @@ fn email_at(b: &[u8], at: usize, at_len: usize) -> Option<Span> {
     }
     let mut j = at + at_len;
     let mut labels = 0;
-    let mut last_label = (j, j);
+    // The longest domain ending in a top-level label (alphabetic, 2+ chars): in
+    // `jane@example.com.0.0.1` the address is `jane@example.com`, whatever follows it.
+    let mut best: Option<usize> = None;
     loop {
         let ls = j;
         while j < b.len() && is_label(b[j]) && j - ls < 63 {
             j += 1;
         }
         if j == ls {
-            // Empty label: the domain ended at the previous dot.
-            j = last_label.1;
             break;
         }
         labels += 1;
-        last_label = (ls, j);
+        let tld = &b[ls..j];
+        if labels >= 2
+            && tld.len() >= 2
+            && tld.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80)
+        {
+            best = Some(j);
+        }
         if j + 1 < b.len() && b[j] == b'.' && is_label(b[j + 1]) {
             j += 1;
             continue;
         }
         break;
     }
-    let tld = b.get(last_label.0..last_label.1)?;
-    let tld_ok = tld.len() >= 2 && tld.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80);
-    if labels >= 2 && tld_ok {
-        Some((start, j))
-    } else {
-        None
-    }
+    best.map(|e| (start, e))
 }
 
 // ---------------------------------------------------------------------------------------------
 // IPv6
 
+/// End of the IPv6 address starting at `i`. In a colon-separated run longer than one
+/// address (`a:b:…` with more than 8 groups) this is the longest address the run starts with;
+/// the caller resumes after it, so every address in the run is found.
 fn ipv6_at(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i;
     while j < b.len() && (b[j].is_ascii_hexdigit() || b[j] == b':' || b[j] == b'.') && j - i < 46 {
@@ -219,23 +242,34 @@ fn ipv6_at(b: &[u8], i: usize) -> Option<usize> {
     while j > i && b[j - 1] == b'.' {
         j -= 1;
     }
-    if j < b.len() && is_word(b[j]) {
-        return None;
-    }
     let tok = std::str::from_utf8(b.get(i..j)?).ok()?;
     if tok.bytes().filter(|&c| c == b':').count() < 2 {
         return None;
     }
-    let trimmed = if tok.ends_with(':') && !tok.ends_with("::") {
-        &tok[..tok.len() - 1]
-    } else {
-        tok
-    };
-    if valid_ipv6(trimmed) {
-        Some(i + trimmed.len())
-    } else {
-        None
+    if j >= b.len() || !is_word(b[j]) {
+        let trimmed = if tok.ends_with(':') && !tok.ends_with("::") {
+            &tok[..tok.len() - 1]
+        } else {
+            tok
+        };
+        if valid_ipv6(trimmed) {
+            return Some(i + trimmed.len());
+        }
     }
+    // The run goes on (or is cut by the length cap): the longest prefix ending right before
+    // a single ':' that is an address.
+    let mut k = tok.len();
+    while let Some(p) = tok[..k].rfind(':') {
+        k = p;
+        if k == 0 {
+            break;
+        }
+        let cand = &tok[..k];
+        if cand.bytes().filter(|&c| c == b':').count() >= 2 && valid_ipv6(cand) {
+            return Some(i + k);
+        }
+    }
+    None
 }
 
 fn valid_ipv6(s: &str) -> bool {
@@ -306,8 +340,57 @@ fn ipv4_str(s: &str) -> bool {
     n == 4
 }
 
+/// Every IPv4 address in the dotted digit run (`1.2.3.4.5…`) starting at `i`: each window of
+/// 4 consecutive groups that are octets (≤ 255, no leading zero; the run's last group not
+/// glued to a letter) is pushed to `out`, overlapping windows merged. Returns the run's end
+/// and the end of the first streak of addresses found.
+fn ipv4_run(b: &[u8], i: usize, out: &mut Vec<Span>) -> (usize, Option<usize>) {
+    // Start of the current streak of consecutive valid octets, and its length.
+    let mut streak_start = i;
+    let mut streak = 0usize;
+    let mut last: Option<usize> = None;
+    let mut j = i;
+    loop {
+        let gs = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let g = &b[gs..j];
+        let glued = j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_');
+        let octet = !g.is_empty()
+            && g.len() <= 3
+            && (g.len() == 1 || g[0] != b'0')
+            && g.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0')) <= 255
+            && !glued;
+        if octet {
+            if streak == 0 {
+                streak_start = gs;
+            }
+            streak += 1;
+            // Every window of 4 octets in the streak: one span from the streak's start.
+            if streak == 4 {
+                out.push((streak_start, j));
+            } else if let (true, Some(sp)) = (streak > 4, out.last_mut()) {
+                sp.1 = j;
+            }
+            if streak >= 4 && last.is_none_or(|e| e == gs.saturating_sub(1)) {
+                // The end of the first streak: the groups after it are read again by the
+                // caller (a card or phone may sit between two addresses).
+                last = Some(j);
+            }
+        } else {
+            streak = 0;
+        }
+        if j + 1 < b.len() && b[j] == b'.' && b[j + 1].is_ascii_digit() {
+            j += 1;
+        } else {
+            return (j, last);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
-// Numeric clusters: cards, phones, IPv4
+// Numeric clusters: cards, phones
 
 const MAX_GROUPS: usize = 24;
 
@@ -358,7 +441,8 @@ fn scan_cluster(b: &[u8], i: usize) -> Option<Cluster> {
             break;
         }
         if cl.len == MAX_GROUPS {
-            return None;
+            // A longer run: its first groups (the rest is read from later group starts).
+            break;
         }
         cl.groups[cl.len] = (gs, j);
         cl.seps[cl.len] = sep;
@@ -382,30 +466,31 @@ fn scan_cluster(b: &[u8], i: usize) -> Option<Cluster> {
     if cl.len == 0 {
         return None;
     }
+    // A last group glued to a letter (`…1111abc`) is part of a word, not of the number: the
+    // cluster ends before it (a shorter text read later gives the same answer).
     let end = cl.groups[cl.len - 1].1;
     if end < b.len() && (b[end].is_ascii_alphabetic() || b[end] == b'_') {
-        return None;
+        cl.len -= 1;
     }
-    Some(cl)
+    (cl.len > 0).then_some(cl)
 }
 
-fn numeric_at(b: &[u8], i: usize, d: Detect) -> Option<Span> {
-    let cl = scan_cluster(b, i)?;
-    let end = cl.groups[cl.len - 1].1;
-    if d.ips && !cl.plus && !cl.paren_first {
-        if let Ok(s) = std::str::from_utf8(&b[i..end]) {
-            if ipv4_str(s) {
-                return Some((i, end));
-            }
-        }
-    }
+/// A card or phone number starting at `i` (the first group of the cluster read from there).
+/// Matches starting at later groups are found when the scan reaches them: `find` tries every
+/// group start, so a run of several numbers has each of them masked, not only its tail.
+fn numeric_at(b: &[u8], i: usize) -> Option<Span> {
+    let mut cl = scan_cluster(b, i)?;
     if !after_iban_head(b, i) {
         if let Some(sp) = card_in(b, &cl) {
             return Some(sp);
         }
     }
-    if let Some(sp) = phone(b, &cl) {
-        return Some(sp);
+    // The longest leading groups that form a phone number.
+    while cl.len > 0 {
+        if let Some(sp) = phone(b, &cl) {
+            return Some(sp);
+        }
+        cl.len -= 1;
     }
     None
 }
@@ -441,36 +526,17 @@ fn luhn(b: &[u8], cl: &Cluster, from: usize, to: usize) -> bool {
 }
 
 fn card_in(b: &[u8], cl: &Cluster) -> Option<Span> {
-    if cl.plus || cl.paren_first {
+    if cl.plus || cl.paren_first || b[cl.groups[0].0] == b'0' {
         return None;
     }
-    // Windows of consecutive groups, longest first.
-    let mut best: Option<Span> = None;
-    for from in 0..cl.len {
-        if from > 0 && !matches!(cl.seps[from], [b' ', 0] | [b'-', 0]) {
-            continue;
-        }
-        for to in (from + 1..=cl.len).rev() {
-            let n = cl.digits(from, to);
-            if !(13..=19).contains(&n) {
-                continue;
-            }
-            if !card_grouping(cl, from, to) {
-                continue;
-            }
-            if b[cl.groups[from].0] == b'0' {
-                continue;
-            }
-            if luhn(b, cl, from, to) {
-                let sp = (cl.groups[from].0, cl.groups[to - 1].1);
-                if best.is_none_or(|bs| sp.1 - sp.0 > bs.1 - bs.0) {
-                    best = Some(sp);
-                }
-                break;
-            }
+    // Windows from the first group only (see `numeric_at`), longest first.
+    for to in (1..=cl.len).rev() {
+        let n = cl.digits(0, to);
+        if (13..=19).contains(&n) && card_grouping(cl, 0, to) && luhn(b, cl, 0, to) {
+            return Some((cl.groups[0].0, cl.groups[to - 1].1));
         }
     }
-    best
+    None
 }
 
 fn card_grouping(cl: &Cluster, from: usize, to: usize) -> bool {
@@ -783,6 +849,12 @@ mod tests {
         assert_eq!(masked("q=jane%40example.com", d), "q=******************");
         assert_eq!(masked("josé@exämple.de.", d), "***************.");
         assert_eq!(masked("@handle and foo@ bar", d), "@handle and foo@ bar");
+        // The address ends at its top-level label, whatever follows (idempotent).
+        assert_eq!(
+            masked("jane@example.com.0.0.1 x", d),
+            "****************.0.0.1 x"
+        );
+        assert_eq!(masked("jane@example.com.x", d), "****************.x");
         // relaxed: emails pass
         assert_eq!(masked("jane@example.com", RELAXED), "jane@example.com");
     }
@@ -915,6 +987,74 @@ mod tests {
         }
         // relaxed
         assert_eq!(masked("192.168.1.20", RELAXED), "192.168.1.20");
+    }
+
+    /// F2: a run of more groups than one address has every address in it masked, and a
+    /// second pass changes nothing.
+    #[test]
+    fn runs_of_addresses_are_masked_whole() {
+        let ips = Detect {
+            ips: true,
+            ..RELAXED
+        };
+        let cases: &[(&str, Detect, &str)] = &[
+            ("10.0.0.1.10.0.0.2", ips, "*****************"),
+            ("a 10.0.0.1 5 times", ips, "a ******** 5 times"),
+            (
+                "10.0.0.1 4111 1111 1111 1111",
+                ips,
+                "******** *******************",
+            ),
+            ("1.2.3.4.5", ips, "*********"),
+            ("999.1.2.3.4.999", ips, "999.*******.999"),
+            ("10.0.19041.1.2", ips, "10.0.19041.1.2"),
+            ("10.0.0.1x", ips, "10.0.0.1x"),
+            ("ip 10.0.0.1.", ips, "ip ********."),
+            ("1:2:3:4:5:6:7:8:9", ips, "***************:9"),
+            (
+                "020 7946 0958 4111 1111 1111 1111",
+                RELAXED,
+                "************* *******************",
+            ),
+            (
+                "0111-0111-0111-0111-0111-0111-0111",
+                RELAXED,
+                "**************-**************-0111",
+            ),
+        ];
+        for &(s, d, want) in cases {
+            let once = masked(s, d);
+            assert_eq!(once, want, "{s:?}");
+            assert_eq!(masked(&once, d), once, "not idempotent on {s:?}");
+        }
+        let hex16 = vec!["4311"; 16].join(":");
+        let once = masked(&hex16, ips);
+        assert_eq!(once, format!("{0}:{0}", "*".repeat(39)));
+        // Long runs (beyond the cluster caps) are masked all along, in linear time.
+        for unit in ["127.0.0.", "0111-", "4311:", "1.", "1000."] {
+            let s = unit.repeat(20_000);
+            let once = masked(
+                &s,
+                Detect {
+                    ips: true,
+                    ..RELAXED
+                },
+            );
+            assert_eq!(once.chars().count(), s.chars().count());
+            assert_eq!(
+                masked(
+                    &once,
+                    Detect {
+                        ips: true,
+                        ..RELAXED
+                    }
+                ),
+                once,
+                "{unit}"
+            );
+        }
+        let s = "127.0.0.".repeat(100);
+        assert!(!masked(&s, ips)[..700].bytes().any(|c| c.is_ascii_digit()));
     }
 
     #[test]

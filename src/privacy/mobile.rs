@@ -17,84 +17,94 @@ use super::detect;
 use super::policy::Action;
 use super::selector::Element;
 use super::state::{flag, Facts};
-use super::walk::{Walker, MAX_DEPTH};
+use super::walk::{Kind, Walker, MAX_DEPTH};
 
 fn as_id(v: Option<&Value>) -> Option<u32> {
     v.and_then(Value::as_u64)
         .and_then(|x| u32::try_from(x).ok())
 }
 
-pub(crate) fn is_mobile_snapshot(data: &Value) -> bool {
-    data.get("wireframes").is_some_and(Value::is_array)
-}
-
-pub(crate) fn is_mobile_mutation(data: &Value) -> bool {
-    data.get("updates").is_some()
-        || data
-            .get("adds")
-            .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|x| x.get("wireframe").is_some()))
-}
-
-pub(crate) fn snapshot(w: &mut Walker<'_>, data: &mut Value) {
-    w.reset_for_snapshot();
-    if let Some(Value::Array(frames)) = data.get_mut("wireframes") {
-        for f in frames.iter_mut() {
-            walk(w, f, Facts::NONE, 0);
-        }
+/// The `wireframes` of a full snapshot (the state was reset by the caller).
+pub(crate) fn frames(w: &mut Walker<'_>, frames: &mut [Value]) {
+    for f in frames.iter_mut() {
+        walk(w, f, Facts::NONE, 0);
     }
 }
 
-pub(crate) fn mutation(w: &mut Walker<'_>, data: &mut Value) {
-    let Value::Object(m) = data else { return };
-    if let Some(Value::Array(adds)) = m.get_mut("adds") {
-        let old = std::mem::take(adds);
-        for mut add in old {
-            let pf = match as_id(add.get("parentId")) {
-                Some(p) => w.facts(p),
-                // Top-level wireframe of a screen.
-                None => Facts::NONE,
-            };
-            if pf.has(flag::BLOCKED | flag::BLOCK_ROOT) {
-                if let Some(fr) = add.get_mut("wireframe") {
-                    drop_subtree(w, fr);
-                }
-                w.report.entries_dropped += 1;
-                continue;
-            }
-            if let Some(fr) = add.get_mut("wireframe") {
-                walk(w, fr, pf, 1);
-            }
-            adds.push(add);
+/// One mutation `adds` entry with a `wireframe`: false when it is dropped (added under a
+/// blocked node).
+pub(crate) fn add(w: &mut Walker<'_>, add: &mut Value) -> bool {
+    let pf = match as_id(add.get("parentId")) {
+        Some(p) => w.facts(p),
+        // Top-level wireframe of a screen.
+        None => Facts::NONE,
+    };
+    if pf.has(flag::BLOCKED | flag::BLOCK_ROOT) {
+        if let Some(fr) = add.get_mut("wireframe") {
+            drop_subtree(w, fr);
         }
+        w.report.entries_dropped += 1;
+        return false;
     }
-    if let Some(Value::Array(ups)) = m.get_mut("updates") {
-        let old = std::mem::take(ups);
-        for mut up in old {
-            let Some(fr) = up.get_mut("wireframe") else {
-                continue;
-            };
-            let id = as_id(fr.get("id"));
-            // An update re-describes a node in place: its own sticky facts apply, plus the
-            // masking it inherited (kept in the state for masked nodes).
-            let f = id.map_or(
-                Facts {
-                    f: flag::MASKED,
-                    q: 0,
-                },
-                |i| w.facts(i),
-            );
-            if f.has(flag::BLOCKED) {
-                w.report.entries_dropped += 1;
-                continue;
-            }
-            let parent = Facts {
-                f: f.f & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE),
-                q: 0,
-            };
-            walk(w, fr, parent, 1);
-            ups.push(up);
-        }
+    if let Some(fr) = add.get_mut("wireframe") {
+        walk(w, fr, pf, 1);
+    }
+    w.rest_value(add, known_add, inherit(pf));
+    true
+}
+
+/// One mutation `updates` entry: false when it is dropped (no wireframe, or a blocked node).
+pub(crate) fn update(w: &mut Walker<'_>, up: &mut Value) -> bool {
+    let Some(fr) = up.get_mut("wireframe") else {
+        return false;
+    };
+    let id = as_id(fr.get("id"));
+    // An update re-describes a node in place: its own sticky facts apply, plus the
+    // masking it inherited (kept in the state for masked nodes).
+    let f = id.map_or(
+        Facts {
+            f: flag::MASKED,
+            q: 0,
+        },
+        |i| w.facts(i),
+    );
+    if f.has(flag::BLOCKED) {
+        w.report.entries_dropped += 1;
+        return false;
+    }
+    let parent = Facts {
+        f: f.f & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE),
+        q: 0,
+    };
+    walk(w, fr, parent, 1);
+    w.rest_value(up, known_update, parent);
+    true
+}
+
+fn known_add(k: &str) -> Option<Kind> {
+    match k {
+        "parentId" => Some(Kind::Num),
+        "wireframe" => Some(Kind::Any),
+        _ => None,
+    }
+}
+
+fn known_update(k: &str) -> Option<Kind> {
+    match k {
+        "wireframe" => Some(Kind::Any),
+        _ => None,
+    }
+}
+
+/// Wireframe fields that are no strings (strings are all handled in `apply`).
+fn known_wireframe(k: &str) -> Option<Kind> {
+    match k {
+        "id" | "x" | "y" | "width" | "height" => Some(Kind::Num),
+        "sensitive" | "checked" => Some(Kind::Bool),
+        "children" => Some(Kind::Arr),
+        // Colours, fonts, corner radius: kept as is.
+        "style" => Some(Kind::Any),
+        _ => None,
     }
 }
 
@@ -303,6 +313,16 @@ fn apply(w: &mut Walker<'_>, m: &mut Map<String, Value>, f: Facts, input: bool) 
     if masked {
         if let Some(c) = m.get_mut("checked") {
             *c = Value::Bool(false);
+        }
+    }
+    // Every other field that is no string: the generic fallback (strings were handled above).
+    for (k, v) in m.iter_mut() {
+        if v.is_string() {
+            continue;
+        }
+        match known_wireframe(k) {
+            None => w.scrub_json(v, f),
+            Some(kind) => w.known_value(v, kind, f),
         }
     }
 }

@@ -123,13 +123,12 @@ pub fn scrub_url<'s>(url: &'s str, r: &UrlRules<'_>) -> Cow<'s, str> {
                     },
                 )
             {
-                if host.starts_with('[') {
-                    out.push('[');
-                    stars(&mut out, host_inner);
-                    out.push(']');
-                } else {
-                    stars(&mut out, host);
-                }
+                // Brackets are kept exactly as they came (an unclosed `[` gets no `]`):
+                // masking never adds or removes characters.
+                let lead = host.len() - host.trim_start_matches('[').len();
+                out.push_str(&host[..lead]);
+                stars(&mut out, host_inner);
+                out.push_str(&host[lead + host_inner.len()..]);
                 out.push_str(&hostport[host.len()..]);
                 changed = true;
             } else {
@@ -357,6 +356,23 @@ mod tests {
             m("/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"),
             "/reset/****************************************"
         );
+    }
+
+    /// F3: masking keeps the URL's characters: an unclosed or doubled bracket stays as it was.
+    #[test]
+    fn ip_hosts_keep_their_brackets() {
+        assert_eq!(m("https://[7.0.0.1"), "https://[*******");
+        assert_eq!(m("http://[[2001:db8::1]]/x"), "http://[[***********]]/x");
+        assert_eq!(m("http://[2001:db8::1/x"), "http://[***********/x");
+        for u in [
+            "https://[7.0.0.1",
+            "http://[27.0.0.1:43117/a?b=1",
+            "http://[::1",
+        ] {
+            let once = m(u);
+            assert_eq!(once.chars().count(), u.chars().count(), "{u}");
+            assert_eq!(m(&once), once, "{u}");
+        }
     }
 
     #[test]

@@ -237,6 +237,207 @@ enum AttrOut {
     Keep,
     Set(String),
     Remove,
+    /// Not a string the walk reads (an object or array under an attribute name): scrubbed
+    /// like unknown JSON.
+    Json,
+}
+
+// ---- the fields the walk interprets ------------------------------------------------------
+//
+// Every object the walk visits (event, event data, mutation entry, node, wireframe) is
+// finished by [`Walker::rest`]: a field listed here *with the type listed* was read by the
+// walk; anything else — an unknown field, or a known one holding another type — is scrubbed
+// like unknown JSON (detectors; starred inside masked content, or when a known field has the
+// wrong type). Nothing reaches storage because the walk did not expect it.
+
+/// Which fields of an object the walk interprets, and as what.
+pub(crate) type Known = fn(&str) -> Option<Kind>;
+
+/// The JSON type the walk reads a known field as.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Num,
+    Bool,
+    Str,
+    Arr,
+    Obj,
+    /// Handled by the caller whatever its type (kept, walked or replaced).
+    Any,
+    /// An object with these fields.
+    Fields(Known),
+    /// An array whose object entries have these fields (numbers allowed too).
+    Entries(Known),
+}
+
+fn known_event(k: &str) -> Option<Kind> {
+    match k {
+        "type" | "timestamp" | "delay" => Some(Kind::Num),
+        "data" => Some(Kind::Any),
+        _ => None,
+    }
+}
+
+fn known_meta(k: &str) -> Option<Kind> {
+    match k {
+        "href" => Some(Kind::Str),
+        "width" | "height" => Some(Kind::Num),
+        _ => None,
+    }
+}
+
+fn known_snapshot(k: &str) -> Option<Kind> {
+    match k {
+        "node" | "wireframes" => Some(Kind::Any),
+        "initialOffset" => Some(Kind::Fields(known_offset)),
+        _ => None,
+    }
+}
+
+fn known_offset(k: &str) -> Option<Kind> {
+    match k {
+        "top" | "left" => Some(Kind::Num),
+        _ => None,
+    }
+}
+
+fn known_mutation(k: &str) -> Option<Kind> {
+    match k {
+        "source" => Some(Kind::Num),
+        "adds" | "removes" | "texts" | "attributes" | "updates" => Some(Kind::Arr),
+        "isAttachIframe" => Some(Kind::Bool),
+        _ => None,
+    }
+}
+
+fn known_add(k: &str) -> Option<Kind> {
+    match k {
+        "parentId" | "nextId" | "previousId" => Some(Kind::Num),
+        "node" | "wireframe" => Some(Kind::Any),
+        _ => None,
+    }
+}
+
+fn known_remove(k: &str) -> Option<Kind> {
+    match k {
+        "parentId" | "id" => Some(Kind::Num),
+        "isShadow" => Some(Kind::Bool),
+        _ => None,
+    }
+}
+
+fn known_text(k: &str) -> Option<Kind> {
+    match k {
+        "id" => Some(Kind::Num),
+        "value" => Some(Kind::Str),
+        _ => None,
+    }
+}
+
+fn known_attr_entry(k: &str) -> Option<Kind> {
+    match k {
+        "id" => Some(Kind::Num),
+        "attributes" => Some(Kind::Obj),
+        _ => None,
+    }
+}
+
+fn known_input(k: &str) -> Option<Kind> {
+    match k {
+        "source" | "id" => Some(Kind::Num),
+        "text" => Some(Kind::Str),
+        "isChecked" | "userTriggered" => Some(Kind::Bool),
+        _ => None,
+    }
+}
+
+fn known_canvas(k: &str) -> Option<Kind> {
+    match k {
+        "source" | "id" | "type" => Some(Kind::Num),
+        "commands" | "args" => Some(Kind::Any),
+        "property" => Some(Kind::Str),
+        "setter" => Some(Kind::Bool),
+        _ => None,
+    }
+}
+
+/// Pointer, scroll, resize, media, selection, drag (sources 1, 2, 3, 4, 6, 7, 12, 14).
+fn known_pointer(k: &str) -> Option<Kind> {
+    match k {
+        "source" | "id" | "x" | "y" | "type" | "pointerType" | "width" | "height"
+        | "currentTime" | "volume" | "playbackRate" => Some(Kind::Num),
+        "muted" | "loop" => Some(Kind::Bool),
+        "positions" => Some(Kind::Entries(known_position)),
+        "ranges" => Some(Kind::Entries(known_range)),
+        _ => None,
+    }
+}
+
+fn known_position(k: &str) -> Option<Kind> {
+    match k {
+        "x" | "y" | "id" | "timeOffset" => Some(Kind::Num),
+        _ => None,
+    }
+}
+
+fn known_range(k: &str) -> Option<Kind> {
+    match k {
+        "start" | "startOffset" | "end" | "endOffset" => Some(Kind::Num),
+        _ => None,
+    }
+}
+
+/// StyleSheetRule, Font, StyleDeclaration, AdoptedStyleSheet, CustomElement (8, 10, 13, 15,
+/// 16): CSS, font and element names, kept.
+fn known_css(k: &str) -> Option<Kind> {
+    match k {
+        "source" | "id" | "styleId" => Some(Kind::Num),
+        "adds" | "removes" | "replace" | "replaceSync" | "family" | "fontSource" | "buffer"
+        | "descriptors" | "index" | "set" | "remove" | "styleIds" | "styles" | "define" => {
+            Some(Kind::Any)
+        }
+        _ => None,
+    }
+}
+
+fn known_asset(k: &str) -> Option<Kind> {
+    match k {
+        "url" => Some(Kind::Str),
+        "payload" => Some(Kind::Any),
+        _ => None,
+    }
+}
+
+fn known_element(k: &str) -> Option<Kind> {
+    match k {
+        "type" | "id" | "rootId" => Some(Kind::Num),
+        "tagName" => Some(Kind::Str),
+        "attributes" => Some(Kind::Obj),
+        "childNodes" => Some(Kind::Arr),
+        "isSVG" | "needBlock" | "isShadowHost" | "isShadow" | "isCustom" => Some(Kind::Bool),
+        _ => None,
+    }
+}
+
+fn known_text_node(k: &str) -> Option<Kind> {
+    match k {
+        "type" | "id" | "rootId" => Some(Kind::Num),
+        "textContent" => Some(Kind::Str),
+        "childNodes" => Some(Kind::Arr),
+        "isStyle" | "isShadow" => Some(Kind::Bool),
+        _ => None,
+    }
+}
+
+/// Document and doctype nodes: their strings (`name`, `publicId`, `systemId`,
+/// `compatMode`) go through the detectors without the digit rule (see `Walker::doc_node`).
+fn known_doc_node(k: &str) -> Option<Kind> {
+    match k {
+        "type" | "id" | "rootId" => Some(Kind::Num),
+        "childNodes" => Some(Kind::Arr),
+        "name" | "publicId" | "systemId" | "compatMode" => Some(Kind::Any),
+        "isShadow" => Some(Kind::Bool),
+        _ => None,
+    }
 }
 
 impl Walker<'_> {
@@ -377,6 +578,28 @@ impl Walker<'_> {
         }
     }
 
+    /// A string the replay needs as it is but that is no text of the page (doctype names,
+    /// attributes of no known meaning): detectors without the digit rule; starred when
+    /// masked. Anything but a string there is masked.
+    fn layout_text(&mut self, v: &mut Value, f: Facts) {
+        let Value::String(s) = v else {
+            return self.scrub_json_masked(v);
+        };
+        let out = if f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE) {
+            detect::star_text(s)
+        } else {
+            let d = Detect {
+                numbers: false,
+                ..self.text_detect(f)
+            };
+            detect::scrub(s, d)
+        };
+        if let Cow::Owned(o) = out {
+            self.report.strings_masked += 1;
+            *s = o;
+        }
+    }
+
     fn set_str(&mut self, v: &mut Value, new: Option<String>) {
         if let Some(n) = new {
             *v = Value::String(n);
@@ -407,13 +630,13 @@ impl Walker<'_> {
             return AttrOut::Keep;
         }
         let Some(s) = v.as_str() else {
-            // Numbers, booleans, style objects (attribute mutations): CSS and flags.
-            if masked && key == "style" {
-                if let Value::Object(_) = v {
-                    return AttrOut::Keep;
-                }
-            }
-            return AttrOut::Keep;
+            // Numbers, booleans, null (removed attribute), style objects (attribute mutations:
+            // CSS) are kept; any other object or array is no attribute value: scrubbed.
+            return match v {
+                Value::Object(_) if key == "style" => AttrOut::Keep,
+                Value::Object(_) | Value::Array(_) => AttrOut::Json,
+                _ => AttrOut::Keep,
+            };
         };
         if key == "style" {
             return match masked.then(|| drop_data_urls_in_css(s)) {
@@ -520,6 +743,11 @@ impl Walker<'_> {
                 }
                 AttrOut::Remove => {
                     attrs.remove(&k);
+                }
+                AttrOut::Json => {
+                    if let Some(v) = attrs.get_mut(&k) {
+                        self.scrub_json(v, f);
+                    }
                 }
                 AttrOut::Keep => {}
             }
@@ -686,12 +914,30 @@ impl Walker<'_> {
             let id = as_id(node.get("id"));
             let ty = node.get("type").and_then(Value::as_u64);
             let facts = match ty {
-                Some(2) => self.element(node, id, pf, depth),
-                Some(3) | Some(4) => self.text(node, id, pf, false),
-                Some(5) => self.text(node, id, pf, true),
+                Some(2) => {
+                    let f = self.element(node, id, pf, depth);
+                    self.rest(node, known_element, f);
+                    f
+                }
+                Some(3) | Some(4) => {
+                    let f = self.text(node, id, pf, false);
+                    self.rest(node, known_text_node, f);
+                    f
+                }
+                Some(5) => {
+                    let f = self.text(node, id, pf, true);
+                    self.rest(node, known_text_node, f);
+                    f
+                }
                 Some(0) | Some(1) => {
                     let mut f = inherit(pf);
                     f.f |= self.sticky(id);
+                    for k in ["name", "publicId", "systemId", "compatMode"] {
+                        if let Some(v) = node.get_mut(k) {
+                            self.layout_text(v, f);
+                        }
+                    }
+                    self.rest(node, known_doc_node, f);
                     f
                 }
                 _ => {
@@ -754,13 +1000,15 @@ impl Walker<'_> {
                     }
                 }
                 Value::Number(n) => {
-                    let digits = n.to_string();
-                    let hide = sensitive
-                        || (digits.len() >= 13
-                            && detect::is_sensitive(&digits, Detect::STRUCTURED));
-                    if hide {
-                        self.report.strings_masked += 1;
-                        *v = Value::String(detect::star_all(&digits));
+                    // Card numbers typed as JSON numbers: integers of 13+ digits.
+                    let long = n.as_u64().is_some_and(|x| x >= 1_000_000_000_000)
+                        || n.as_i64().is_some_and(|x| x <= -1_000_000_000_000);
+                    if sensitive || long {
+                        let digits = n.to_string();
+                        if sensitive || detect::is_sensitive(&digits, Detect::STRUCTURED) {
+                            self.report.strings_masked += 1;
+                            *v = Value::String(detect::star_all(&digits));
+                        }
                     }
                 }
                 Value::Array(a) => stack.extend(a.iter_mut().map(|x| (x, sensitive))),
@@ -794,6 +1042,50 @@ impl Walker<'_> {
         );
     }
 
+    // ---- the generic fallback ----------------------------------------------------------
+
+    /// Scrub every field of `m` the walk did not interpret (see [`Kind`]): unknown fields
+    /// with the object's facts `f`, known fields holding another type than expected masked.
+    pub(crate) fn rest(&mut self, m: &mut Map<String, Value>, known: Known, f: Facts) {
+        for (k, v) in m.iter_mut() {
+            match known(k) {
+                None => self.scrub_json(v, f),
+                Some(kind) => self.known_value(v, kind, f),
+            }
+        }
+    }
+
+    pub(crate) fn known_value(&mut self, v: &mut Value, kind: Kind, f: Facts) {
+        match (kind, &mut *v) {
+            (_, Value::Null)
+            | (Kind::Any, _)
+            | (Kind::Num, Value::Number(_))
+            | (Kind::Bool, Value::Bool(_))
+            | (Kind::Str, Value::String(_))
+            | (Kind::Arr, Value::Array(_))
+            | (Kind::Obj, Value::Object(_)) => {}
+            (Kind::Fields(k), Value::Object(m)) => self.rest(m, k, f),
+            (Kind::Entries(k), Value::Array(a)) => {
+                for x in a.iter_mut() {
+                    match x {
+                        Value::Object(m) => self.rest(m, k, f),
+                        Value::Number(_) | Value::Null => {}
+                        _ => self.scrub_json_masked(x),
+                    }
+                }
+            }
+            _ => self.scrub_json_masked(v),
+        }
+    }
+
+    /// Non-objects where the walk expects an object: every string masked.
+    pub(crate) fn rest_value(&mut self, v: &mut Value, known: Known, f: Facts) {
+        match v {
+            Value::Object(m) => self.rest(m, known, f),
+            _ => self.scrub_json_masked(v),
+        }
+    }
+
     // ---- events ------------------------------------------------------------------------
 
     pub fn event(&mut self, ev: &mut Value) {
@@ -803,29 +1095,28 @@ impl Walker<'_> {
             return;
         };
         let ty = obj.get("type").and_then(Value::as_u64);
-        let Some(data) = obj.get_mut("data") else {
-            return;
-        };
-        match ty {
-            Some(2) => self.full_snapshot(data),
-            Some(3) => self.incremental(data),
-            Some(4) => {
-                if let Some(h) = data.get_mut("href") {
-                    self.url_value(h, Facts::NONE);
-                }
+        if let Some(data) = obj.get_mut("data") {
+            match ty {
+                Some(2) => self.full_snapshot(data),
+                Some(3) => self.incremental(data),
+                Some(4) => self.meta(data),
+                Some(7) => self.asset(data),
+                // Custom ({tag, payload}), Plugin, Annotation, DomContentLoaded, Load and
+                // unknown types: every string.
+                _ => self.scrub_json(data, Facts::NONE),
             }
-            Some(5) => {
-                // Custom: { tag, payload }
-                if let Some(t) = data.get_mut("tag") {
-                    self.scrub_json(t, Facts::NONE);
-                }
-                if let Some(p) = data.get_mut("payload") {
-                    self.scrub_json(p, Facts::NONE);
-                }
-            }
-            Some(7) => self.asset(data),
-            _ => self.scrub_json(data, Facts::NONE),
         }
+        self.rest(obj, known_event, Facts::NONE);
+    }
+
+    fn meta(&mut self, data: &mut Value) {
+        let Value::Object(m) = data else {
+            return self.scrub_json_masked(data);
+        };
+        if let Some(h) = m.get_mut("href") {
+            self.url_value(h, Facts::NONE);
+        }
+        self.rest(m, known_meta, Facts::NONE);
     }
 
     /// Scrub a URL string; `None` when unchanged.
@@ -850,16 +1141,23 @@ impl Walker<'_> {
         }
     }
 
+    /// A web snapshot (`node`) or a mobile one (`wireframes`); both are walked if both come.
     fn full_snapshot(&mut self, data: &mut Value) {
-        if super::mobile::is_mobile_snapshot(data) {
-            super::mobile::snapshot(self, data);
-            return;
-        }
         self.reset_for_snapshot();
-        match data.get_mut("node") {
-            Some(root) => self.walk_tree(root, Facts::NONE, 0),
-            None => self.scrub_json_masked(data),
+        let Value::Object(m) = data else {
+            return self.scrub_json_masked(data);
+        };
+        let frames = m.get("wireframes").is_some_and(Value::is_array);
+        if !frames && !m.contains_key("node") {
+            return self.scrub_json_masked(data);
         }
+        if let Some(Value::Array(frames)) = m.get_mut("wireframes") {
+            super::mobile::frames(self, frames);
+        }
+        if let Some(root) = m.get_mut("node") {
+            self.walk_tree(root, Facts::NONE, 0);
+        }
+        self.rest(m, known_snapshot, Facts::NONE);
     }
 
     fn asset(&mut self, data: &mut Value) {
@@ -886,25 +1184,22 @@ impl Walker<'_> {
             );
             self.report.attributes_removed += 1;
         }
+        self.rest(m, known_asset, Facts::NONE);
     }
 
     fn incremental(&mut self, data: &mut Value) {
         let source = data.get("source").and_then(Value::as_u64);
         match source {
-            Some(0) => {
-                if super::mobile::is_mobile_mutation(data) {
-                    super::mobile::mutation(self, data);
-                } else {
-                    self.mutation(data);
-                }
-            }
+            Some(0) => self.mutation(data),
             Some(5) => self.input(data),
             Some(9) => self.canvas(data),
             // Pointer, scroll, resize, media, selection, drag: numbers and ids only.
-            Some(1 | 2 | 3 | 4 | 6 | 7 | 12 | 14) => {}
+            Some(1 | 2 | 3 | 4 | 6 | 7 | 12 | 14) => {
+                self.rest_value(data, known_pointer, Facts::NONE)
+            }
             // CSS (rules, declarations, adopted sheets), fonts, custom element names: kept,
             // like <style> text, so that the replay renders.
-            Some(8 | 10 | 13 | 15 | 16) => {}
+            Some(8 | 10 | 13 | 15 | 16) => self.rest_value(data, known_css, Facts::NONE),
             // Log (deprecated console capture) and anything unknown: scrub all strings.
             _ => self.scrub_json(data, Facts::NONE),
         }
@@ -938,6 +1233,9 @@ impl Walker<'_> {
                 }
             }
         }
+        if let Value::Object(m) = data {
+            self.rest(m, known_input, f);
+        }
     }
 
     fn canvas(&mut self, data: &mut Value) {
@@ -965,6 +1263,7 @@ impl Walker<'_> {
                 }
             }
         }
+        self.rest(m, known_canvas, f);
     }
 
     /// Canvas allowed: text drawn with fillText/strokeText still goes through the detectors.
@@ -993,12 +1292,20 @@ impl Walker<'_> {
         }
     }
 
+    /// A mutation: web entries (`adds` with a `node`, `texts`, `attributes`, `removes`) and
+    /// mobile ones (`adds` with a `wireframe`, `updates`), each entry by its own shape.
     fn mutation(&mut self, data: &mut Value) {
         let Value::Object(m) = data else { return };
         // Adds first: texts and attributes in the same mutation may target added nodes.
         if let Some(Value::Array(adds)) = m.get_mut("adds") {
             let old = std::mem::take(adds);
             for mut add in old {
+                if add.get("wireframe").is_some() {
+                    if super::mobile::add(self, &mut add) {
+                        adds.push(add);
+                    }
+                    continue;
+                }
                 let pf = match as_id(add.get("parentId")) {
                     Some(p) => self.facts(p),
                     None => Facts {
@@ -1017,10 +1324,21 @@ impl Walker<'_> {
                     continue;
                 }
                 match add.get_mut("node") {
-                    Some(n) => self.walk_tree(n, pf, 1),
+                    Some(n) => {
+                        self.walk_tree(n, pf, 1);
+                        self.rest_value(&mut add, known_add, inherit(pf));
+                    }
                     None => self.scrub_json_masked(&mut add),
                 }
                 adds.push(add);
+            }
+        }
+        if let Some(Value::Array(ups)) = m.get_mut("updates") {
+            let old = std::mem::take(ups);
+            for mut up in old {
+                if super::mobile::update(self, &mut up) {
+                    ups.push(up);
+                }
             }
         }
         if let Some(Value::Array(attrs)) = m.get_mut("attributes") {
@@ -1066,6 +1384,7 @@ impl Walker<'_> {
                         self.attributes("", map, f, false, false);
                     }
                 }
+                self.rest_value(&mut a, known_attr_entry, f);
                 attrs.push(a);
             }
         }
@@ -1089,9 +1408,23 @@ impl Walker<'_> {
                         self.set_str(v, new);
                     }
                 }
+                self.rest_value(&mut t, known_text, f);
                 texts.push(t);
             }
         }
+        if let Some(Value::Array(removes)) = m.get_mut("removes") {
+            for r in removes.iter_mut() {
+                let f = match as_id(r.get("id")) {
+                    Some(id) => self.facts(id),
+                    None => Facts {
+                        f: flag::MASKED,
+                        q: 0,
+                    },
+                };
+                self.rest_value(r, known_remove, f);
+            }
+        }
+        self.rest(m, known_mutation, Facts::NONE);
     }
 }
 
