@@ -1,0 +1,110 @@
+//! Benchmarks 2 (native side) and 3 (issue 6), without criterion so that the wasm bench in
+//! Node (tools/bench/wasm) runs the very same loops: per-iteration wall time, median.
+//!   cargo bench --bench core -- throughput|latency [--smoke]     → one JSON object on stdout
+//! throughput: pipeline and floor on the signup and large fixtures (MB/s of the events array).
+//! latency: every ~64 KB beacon cut from the fixtures through `beacon_path` (prescan, envelope,
+//! URL scrub, mask pipeline, chunk document), fresh masking state per beacon; p50/p99/max.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use veilgate::privacy::{MaskPolicy, MaskState};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::Fixture;
+
+fn root() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
+fn fixture(name: &str) -> Fixture {
+    let path = format!("{}/tests/fixtures/rrweb/{name}.default.json", root());
+    Fixture::from_json(name, &std::fs::read(&path).expect("fixture"))
+}
+
+fn time_iters(iters: usize, mut f: impl FnMut()) -> Vec<f64> {
+    for _ in 0..(iters / 10).max(1) {
+        f();
+    }
+    (0..iters)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_nanos() as f64
+        })
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let mode = args.iter().skip(1).find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "throughput".into());
+    let sel_json = std::fs::read_to_string(format!("{}/tools/bench/policy.selectors.json", root())).expect("policy");
+    let (selectors, sel_differs) = common::selectors_policy(&sel_json);
+    let default = MaskPolicy::default();
+    let mut out = serde_json::Map::new();
+    out.insert("selectors_policy_differs_from_default".into(), sel_differs.into());
+    match mode.as_str() {
+        "throughput" => {
+            for (name, iters) in [("signup", if smoke { 30 } else { 400 }), ("large", if smoke { 3 } else { 30 })] {
+                let f = fixture(name);
+                let mb = f.events.len() as f64 / 1e6;
+                let mut m = serde_json::Map::new();
+                m.insert("bytes".into(), f.events.len().into());
+                m.insert("iters".into(), iters.into());
+                let workloads: [(&str, &dyn Fn()); 3] = [
+                    ("baseline", &|| {
+                        black_box(common::baseline(black_box(&f.events)));
+                    }),
+                    ("mask_default", &|| {
+                        black_box(common::pipeline(black_box(&f.events), &default, &mut MaskState::default()));
+                    }),
+                    ("mask_selectors", &|| {
+                        black_box(common::pipeline(black_box(&f.events), &selectors, &mut MaskState::default()));
+                    }),
+                ];
+                for (w, run) in workloads {
+                    let mut t = time_iters(iters, run);
+                    let med = common::median(&mut t);
+                    m.insert(format!("{w}_median_ns"), med.into());
+                    m.insert(format!("{w}_mb_s"), (mb / (med / 1e9)).into());
+                }
+                out.insert(name.into(), m.into());
+            }
+        }
+        "latency" => {
+            let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"].iter().map(|n| fixture(n)).collect();
+            let beacons: Vec<Vec<u8>> = common::beacons_64k(&fx)
+                .iter()
+                .enumerate()
+                .map(|(i, ev)| common::envelope_body("s_bench_latency", i as u32, &fx[0].page, ev))
+                .collect();
+            let rounds = if smoke { 20 } else { 400 };
+            let mut path = Vec::new();
+            let mut floor = Vec::new();
+            for _ in 0..rounds {
+                for b in &beacons {
+                    let t = Instant::now();
+                    black_box(common::beacon_path(black_box(b), &default, &mut MaskState::default()));
+                    path.push(t.elapsed().as_nanos() as f64 / 1e3);
+                    let t = Instant::now();
+                    black_box(common::baseline_body(black_box(b)));
+                    floor.push(t.elapsed().as_nanos() as f64 / 1e3);
+                }
+            }
+            path.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            floor.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            out.insert("beacons".into(), beacons.len().into());
+            out.insert("beacon_bytes".into(), beacons.iter().map(|b| b.len()).collect::<Vec<_>>().into());
+            out.insert("samples".into(), path.len().into());
+            out.insert("p50_us".into(), common::pct(&path, 50.0).into());
+            out.insert("p99_us".into(), common::pct(&path, 99.0).into());
+            out.insert("max_us".into(), path.last().copied().unwrap_or(f64::NAN).into());
+            out.insert("floor_p50_us".into(), common::pct(&floor, 50.0).into());
+            out.insert("floor_p99_us".into(), common::pct(&floor, 99.0).into());
+        }
+        m => panic!("unknown mode {m}: throughput | latency"),
+    }
+    println!("{}", serde_json::Value::Object(out));
+}
