@@ -79,6 +79,18 @@ fn main() {
     let (floor_peak, floor_allocs) = peak_of(|| {
         black_box(common::baseline_body(black_box(&body)));
     });
+    let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"].iter().map(|n| fixture(n)).collect();
+    let b64 = common::beacons_64k(&fx);
+    let body64 = common::envelope_body("s_bench_memory", 1, &fx[0].page, &b64[0]);
+    let (peak64, _) = peak_of(|| {
+        black_box(common::beacon_path(black_box(&body64), &default, &mut MaskState::default()));
+    });
+    let (floor64, _) = peak_of(|| {
+        black_box(common::baseline_body(black_box(&body64)));
+    });
+    out.insert("beacon64_bytes".into(), body64.len().into());
+    out.insert("beacon64_peak_bytes".into(), peak64.into());
+    out.insert("beacon64_floor_peak_bytes".into(), floor64.into());
     out.insert("largest_beacon_bytes".into(), body.len().into());
     out.insert("peak_bytes".into(), peak.into());
     out.insert("allocations".into(), allocs.into());

@@ -79,7 +79,7 @@ w("Figures from `tools/bench/run.sh`" + (" **--smoke (few iterations: not figure
   "machine is shared and noisy, absolute numbers move, ratios much less. Raw results: `target/bench/`.\n")
 w(f"- commit `{git('rev-parse', '--short', 'HEAD')}`{' (+ uncommitted changes)' if git('status', '--porcelain', '--', 'src', 'benches', 'tools/bench') else ''}, "
   f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {platform.machine()}, "
-  f"{os.cpu_count()} cores (shared), load average before the run {open('/proc/loadavg').read().split()[0] if os.path.exists('/proc/loadavg') else '?'}")
+  f"{os.cpu_count()} cores (shared with other work), load average (1/5/15 min) at the start of the run: {open(os.path.join(RES, 'loadavg_start')).read().strip()}")
 w(f"- masking: {'**the placeholder `src/privacy` (identity)** — figures are the harness floor, not real masking' if placeholder else 'real `src/privacy`'}; "
   f"the policy with selectors (`tools/bench/policy.selectors.json`) {'differs from' if sel_differs else '**parses to the same as**'} the default")
 w(f"- native: `cargo bench` with the crate's release profile (opt-level \"s\", fat LTO, as deployed); wasm: the same code, "
@@ -130,16 +130,20 @@ w(f"{nb} beacons of {sizes} KiB (envelope bodies), cut at 64 KiB from the defaul
   "the request body and the storage writes, I/O excluded — prescan, envelope parse + validation, URL scrub, the "
   "masking pipeline (default policy, fresh state), the stored chunk document. Baseline: parse the body to a "
   f"`Value` and serialize. {core_l['samples']} samples each.\n")
-w("| runtime | p50 µs | p99 µs | max µs | baseline p50 µs | p50 ratio baseline/path | goal p99 ≤ 1 ms (wasm) |")
-w("|---|---:|---:|---:|---:|---:|---|")
+w("Wall time includes the preemption a shared machine adds; CPU time (native: the thread's CPU clock; wasm: "
+  "`process.cpuUsage()` of the Node process around the synchronous call) is what Workers limit and bill, so the "
+  "goal is judged on CPU p99.\n")
+w("| runtime | wall p50 µs | wall p99 µs | wall max µs | CPU p50 µs | CPU p99 µs | baseline p50 µs | p50 ratio baseline/path | goal CPU p99 ≤ 1 ms (wasm) |")
+w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 wl = wasm["latency"]
 for label, r in [("native", core_l), ("wasm (Node)", wl)]:
     goal = ""
     if label.startswith("wasm"):
-        ok = r["p99_us"] <= 1000
-        goal = met(ok)
-        goals.append(("3 wasm p99 ≤ 1 ms", ok, f"{r['p99_us'] / 1000:.2f} ms"))
-    w(f"| {label} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | {r['max_us']:.0f} | {r['floor_p50_us']:.0f} | {r['floor_p50_us'] / r['p50_us']:.2f} | {goal} |")
+        ok = r["cpu_p99_us"] <= 1000
+        goal = met(ok) + f" (wall p99 {r['p99_us'] / 1000:.2f} ms)"
+        goals.append(("3 wasm p99 ≤ 1 ms per 64 KB beacon (CPU)", ok, f"{r['cpu_p99_us'] / 1000:.2f} ms CPU, {r['p99_us'] / 1000:.2f} ms wall"))
+    w(f"| {label} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | {r['max_us']:.0f} | {r['cpu_p50_us']:.0f} | {r['cpu_p99_us']:.0f} | "
+      f"{r['floor_p50_us']:.0f} | {r['floor_p50_us'] / r['p50_us']:.2f} | {goal} |")
 w(f"\nCommands: `{cmds.get('3n')}`; `{cmds.get('2w')}`\n")
 
 # 4 --------------------------------------------------------------------------------------------
@@ -165,12 +169,21 @@ w("|---|---:|---:|---|---:|---:|---:|---:|")
 for label, r in [("veilgate", e2e_v), ("echo", e2e_e)]:
     other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
     w(f"| {label} | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} |")
+e2e_vs, e2e_es = load("e2e_veilgate_small.json"), load("e2e_echo_small.json")
+for label, r in [("veilgate, small beacons (diagnostic)", e2e_vs), ("echo, small beacons (diagnostic)", e2e_es)]:
+    other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
+    w(f"| {label}: {r['wire_bytes'] / 1024:.1f} KiB gzip, {r['raw_bytes'] / 1024:.0f} KiB JSON | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} |")
 ratio = e2e_v["ok_req_s"] / e2e_e["ok_req_s"]
 ok = ratio >= 0.5
 goals.append(("5 e2e req/s vs echo ≥ 0.5", ok, f"{ratio:.2f}"))
 w(f"\nRatio veilgate / echo: req/s **{ratio:.2f}** ({met(ok)}, goal ≥ 0.5); p50 latency echo/veilgate "
   f"{e2e_e['p50_ms'] / e2e_v['p50_ms']:.2f}, p99 {e2e_e['p99_ms'] / e2e_v['p99_ms']:.2f}.\n")
-w(f"Commands: `{cmds.get('5v')}`; `{cmds.get('5e')}`\n")
+w(f"Small beacons (same workers, same run, {e2e_vs['seconds']:.0f} s): veilgate / echo req/s "
+  f"{e2e_vs['ok_req_s'] / e2e_es['ok_req_s']:.2f} — the fixed cost per request (DO round trip, R2 put, DO storage "
+  "writes, alarm) against the per-byte cost (gzip, JSON passes, masking). Local workerd runs the worker and its "
+  "Durable Objects on one isolate thread and writes R2/DO state to local SQLite files, so end-to-end figures "
+  "here bound the production ones only loosely.\n")
+w(f"Commands: `{cmds.get('5v')}`; `{cmds.get('5e')}`; the same with `--wire-kb 1 --seconds {e2e_vs['seconds']:.0f}` for the small beacons\n")
 
 # 6 --------------------------------------------------------------------------------------------
 w("## 6. Operations per session (30 chunks)\n")
@@ -204,8 +217,9 @@ for label, n, price in [
     w(f"| {label} | {n:.1f} | {n / 30:.2f} | ${price * 1e6:.2f}/M | ${n * price * 1000:.4f} |")
 w(f"| **total** | | | | **${cost:.4f}** |")
 detail = ", ".join(f"`{k}` {v / s:.1f}" for k, v in sorted(c.items()))
-w(f"\nBreakdown per session: {detail}. Local R2 blob files after the run: {ops.get('r2_blob_files')} "
-  "(cross-check: overwrites of one key replace a blob).\n")
+objs = ", ".join(f"{k} {v}" for k, v in sorted(ops.get("r2_objects", {}).items()))
+w(f"\nBreakdown per session: {detail}. Cross-check, distinct objects in local R2 after the run (all {s} sessions): "
+  f"{objs} (a key written twice, e.g. the manifest, is one object).\n")
 w("R2 Class A dominates: one `put` per chunk is the floor for one object per chunk; the rest (index entries, "
   "manifest) is per session. DO rows written per chunk come from `put({session, mask})` (2 rows) and `setAlarm` "
   "(1 row) on every beacon.\n")
@@ -225,7 +239,9 @@ w("|---|---:|---:|---:|")
 w(f"| peak heap, largest beacon ({mem['largest_beacon_bytes'] / 1e6:.2f} MB: large.default.json as one beacon, `beacon_path`) "
   f"| {mem['peak_bytes'] / 1e6:.1f} MB | {mem['floor_peak_bytes'] / 1e6:.1f} MB (parse to `Value` + serialize) | "
   f"{mem['peak_bytes'] / mem['floor_peak_bytes']:.2f} |")
-w(f"| peak heap / beacon size | {mem['peak_bytes'] / mem['largest_beacon_bytes']:.1f}× | "
+w(f"| peak heap, one ~64 KB beacon ({mem['beacon64_bytes'] / 1024:.0f} KiB) | {mem['beacon64_peak_bytes'] / 1e6:.2f} MB | "
+  f"{mem['beacon64_floor_peak_bytes'] / 1e6:.2f} MB | {mem['beacon64_peak_bytes'] / mem['beacon64_floor_peak_bytes']:.2f} |")
+w(f"| peak heap / beacon size (largest) | {mem['peak_bytes'] / mem['largest_beacon_bytes']:.1f}× | "
   f"{mem['floor_peak_bytes'] / mem['largest_beacon_bytes']:.1f}× | |")
 w(f"| allocations for that beacon | {mem['allocations']:,} | {mem['floor_allocations']:,} | {mem['allocations'] / max(1, mem['floor_allocations']):.2f} |")
 w(f"| largest per-session `MaskState` (serialized JSON) | {mem['largest_mask_state_bytes']:,} B | 128 KiB (DO value limit budget used as yardstick: 2 MB hard) | {mem['largest_mask_state_bytes'] / 131072:.3f} |")

@@ -24,7 +24,9 @@ RES="$VEILGATE_ROOT/target/bench"
 rm -rf "$RES"; mkdir -p "$RES"
 SMOKE_ARG=(); [ "$SMOKE" = 1 ] && SMOKE_ARG=(--smoke)
 LOAD_SECS=20; [ "$SMOKE" = 1 ] && LOAD_SECS=3
+SMALL_SECS=8; [ "$SMOKE" = 1 ] && SMALL_SECS=2   # diagnostic: ~1 KB beacons, fixed cost per request
 T0=$(date +%s)
+cut -d' ' -f1-3 /proc/loadavg > "$RES/loadavg_start" 2>/dev/null || echo "?" > "$RES/loadavg_start"
 step() { echo "== [$(( $(date +%s) - T0 ))s] $*" >&2; }
 # Every command that produces a figure is recorded with it.
 cmdlog() { printf '%s\t%s\n' "$1" "$2" >> "$RES/commands.tsv"; }
@@ -104,12 +106,16 @@ P=$(free_port); start_worker veilgate wrangler.toml "$ST" "$P"
 curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$P/healthz"
 "${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$LOAD_SECS" --tag e2e \
   > "$RES/e2e_veilgate.json" 2> "$RES/load-veilgate.log"
+"${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag e2es \
+  > "$RES/e2e_veilgate_small.json" 2>> "$RES/load-veilgate.log"
 stop_worker "${PGIDS[-1]}"
 cmdlog 5v "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 16 --seconds $LOAD_SECS  (worker: wrangler dev --local, root wrangler.toml)"
 step "5. end to end: echo worker"
 P=$(free_port); start_worker echo bench/echo/wrangler.toml "$RES/state-echo" "$P"
 "${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$LOAD_SECS" --tag echo \
   > "$RES/e2e_echo.json" 2> "$RES/load-echo.log"
+"${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag echos \
+  > "$RES/e2e_echo_small.json" 2>> "$RES/load-echo.log"
 stop_worker "${PGIDS[-1]}"
 cmdlog 5e "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 16 --seconds $LOAD_SECS  (worker: wrangler dev --local -c bench/echo/wrangler.toml)"
 
@@ -135,9 +141,15 @@ for line in open(sys.argv[1], errors="replace"):
     for p in parts[1:]:
         if p.startswith("rows="):
             rows[kind] += int(p[5:])
-# Cross-check: objects under the local R2 state (blobs), whatever their key.
-blobs = sum(len(f) for _, _, f in os.walk(os.path.join(sys.argv[2], "v3", "r2")) if _.endswith("blobs"))
-print(json.dumps({"sessions": 2, "chunks_per_session": 30, "counts": counts, "rows": rows, "r2_blob_files": blobs}))
+# Cross-check: distinct objects in the local R2 (miniflare's object table), by key prefix.
+import glob, sqlite3
+objects = collections.Counter()
+for db in glob.glob(os.path.join(sys.argv[2], "v3", "r2", "miniflare-R2BucketObject", "*.sqlite")):
+    if os.path.basename(db).startswith("metadata"):
+        continue
+    for (key,) in sqlite3.connect(db).execute("select key from _mf_objects"):
+        objects["chunk" if "/chunks/" in key else "manifest" if key.endswith("manifest.json") else key.split("/")[0] + "/" + key.split("/")[2]] += 1
+print(json.dumps({"sessions": 2, "chunks_per_session": 30, "counts": counts, "rows": rows, "r2_objects": objects}))
 PY
 cmdlog 6 "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 1 --max-requests 60 --chunks-per-session 30  (worker: wrangler dev --local -c tools/bench/ops/wrangler.toml, logging wrapper; then 6 s for the idle alarm)"
 

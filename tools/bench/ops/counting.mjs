@@ -13,7 +13,7 @@ function wrap(target, methods) {
     get(t, k) {
       const v = Reflect.get(t, k, t);
       if (typeof v !== "function") return v;
-      if (k in methods) return (...args) => methods[k](v.bind(t), ...args);
+      if (Object.hasOwn(methods, k)) return (...args) => methods[k](v.bind(t), ...args);
       return k === "constructor" ? v : v.bind(t);
     },
   });
