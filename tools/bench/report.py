@@ -223,6 +223,12 @@ w(f"\nBreakdown per session: {detail}. Cross-check, distinct objects in local R2
 w("R2 Class A dominates: one `put` per chunk is the floor for one object per chunk; the rest (index entries, "
   "manifest) is per session. DO rows written per chunk come from `put({session, mask})` (2 rows) and `setAlarm` "
   "(1 row) on every beacon.\n")
+mm = ops.get("mean_ms", {})
+if mm:
+    w("Where a beacon's time goes (same run, one beacon at a time, mean ms as the caller sees it; workerd's clock "
+      "advances across I/O only): " + ", ".join(f"`{k}` {v:.1f}" for k, v in sorted(mm.items()))
+      + f". Beacon round trip at the client: p50 {ops_load['p50_ms']:.1f} ms. The worker request contains the DO "
+      "fetch, which contains the R2 puts and DO storage writes; the remainder of each is CPU in the isolate.\n")
 goals.append(("6 operations counted", True, f"${cost:.4f} per 1,000 sessions"))
 w("Prices (list, paid plans): Workers requests $0.30/M (developers.cloudflare.com/workers/platform/pricing; "
   "restated at developers.cloudflare.com/workflows/reference/pricing/); DO requests $0.15/M, including alarm "

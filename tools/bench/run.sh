@@ -130,7 +130,7 @@ sleep 6 # SESSION_IDLE_SECS=2 in tools/bench/ops/wrangler.toml: the alarms fire 
 stop_worker "${PGIDS[-1]}"
 python3 - "$RES/ops.log" "$ST" > "$RES/ops.json" <<'PY'
 import collections, json, os, sys
-counts, rows = collections.Counter(), collections.Counter()
+counts, rows, ms = collections.Counter(), collections.Counter(), collections.defaultdict(list)
 for line in open(sys.argv[1], errors="replace"):
     i = line.find("VGOPS ")
     if i < 0:
@@ -141,6 +141,8 @@ for line in open(sys.argv[1], errors="replace"):
     for p in parts[1:]:
         if p.startswith("rows="):
             rows[kind] += int(p[5:])
+        if p.startswith("ms="):
+            ms[kind].append(int(p[3:]))
 # Cross-check: distinct objects in the local R2 (miniflare's object table), by key prefix.
 import glob, sqlite3
 objects = collections.Counter()
@@ -149,7 +151,8 @@ for db in glob.glob(os.path.join(sys.argv[2], "v3", "r2", "miniflare-R2BucketObj
         continue
     for (key,) in sqlite3.connect(db).execute("select key from _mf_objects"):
         objects["chunk" if "/chunks/" in key else "manifest" if key.endswith("manifest.json") else key.split("/")[0] + "/" + key.split("/")[2]] += 1
-print(json.dumps({"sessions": 2, "chunks_per_session": 30, "counts": counts, "rows": rows, "r2_objects": objects}))
+mean_ms = {k: sum(v) / len(v) for k, v in ms.items()}
+print(json.dumps({"sessions": 2, "chunks_per_session": 30, "counts": counts, "rows": rows, "r2_objects": objects, "mean_ms": mean_ms}))
 PY
 cmdlog 6 "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 1 --max-requests 60 --chunks-per-session 30  (worker: wrangler dev --local -c tools/bench/ops/wrangler.toml, logging wrapper; then 6 s for the idle alarm)"
 

@@ -6,6 +6,14 @@
 import Worker, { SessionObject as Inner } from "../../../build/index.js";
 
 const log = (kind, detail = "") => console.log(`VGOPS ${kind} ${detail}`);
+// Log when the call settles, with its duration (workerd's clock advances across I/O only, so
+// this is the I/O wait as the worker sees it, in ms).
+function timed(kind, detail, f, ...a) {
+  const t = Date.now();
+  const settle = () => log(kind, `${detail} ms=${Date.now() - t}`);
+  const p = f(...a);
+  return p && typeof p.then === "function" ? p.finally(settle) : (settle(), p);
+}
 
 // Forward everything; log and forward the named methods.
 function wrap(target, methods) {
@@ -28,13 +36,13 @@ function wrapEnv(env) {
       const v = Reflect.get(t, k, t);
       if (k === "RECORDINGS") {
         const m = {};
-        for (const op of R2_CLASS_A) m[op] = (f, ...a) => (log(`r2.A.${op}`, typeof a[0] === "string" ? a[0] : ""), f(...a));
-        for (const op of R2_CLASS_B) m[op] = (f, ...a) => (log(`r2.B.${op}`, typeof a[0] === "string" ? a[0] : ""), f(...a));
+        for (const op of R2_CLASS_A) m[op] = (f, ...a) => timed(`r2.A.${op}`, typeof a[0] === "string" ? a[0] : "", f, ...a);
+        for (const op of R2_CLASS_B) m[op] = (f, ...a) => timed(`r2.B.${op}`, typeof a[0] === "string" ? a[0] : "", f, ...a);
         return wrap(v, m);
       }
       if (k === "PROJECTS") return wrap(v, { get: (f, ...a) => (log("kv.get", a[0]), f(...a)) });
       if (k === "SESSION") {
-        const stub = (s) => wrap(s, { fetch: (f, ...a) => (log("do.stub.fetch"), f(...a)) });
+        const stub = (s) => wrap(s, { fetch: (f, ...a) => timed("do.stub.fetch", "", f, ...a) });
         return wrap(v, {
           getByName: (f, ...a) => stub(f(...a)),
           get: (f, ...a) => stub(f(...a)),
@@ -52,10 +60,10 @@ function wrapState(state) {
       if (k !== "storage") return typeof v === "function" ? v.bind(t) : v;
       const rows = (a) => (typeof a[0] === "string" ? 1 : Array.isArray(a[0]) ? a[0].length : Object.keys(a[0] ?? {}).length);
       return wrap(v, {
-        put: (f, ...a) => (log("do.storage.put", `rows=${rows(a)}`), f(...a)),
+        put: (f, ...a) => timed("do.storage.put", `rows=${rows(a)}`, f, ...a),
         delete: (f, ...a) => (log("do.storage.delete", `rows=${rows(a)}`), f(...a)),
         deleteAll: (f, ...a) => (log("do.storage.deleteAll"), f(...a)),
-        setAlarm: (f, ...a) => (log("do.storage.setAlarm", "rows=1"), f(...a)),
+        setAlarm: (f, ...a) => timed("do.storage.setAlarm", "rows=1", f, ...a),
         deleteAlarm: (f, ...a) => (log("do.storage.deleteAlarm", "rows=1"), f(...a)),
         get: (f, ...a) => (log("do.storage.get", `rows=${rows(a)}`), f(...a)),
       });
@@ -82,7 +90,8 @@ export default class extends Worker {
     super(ctx, wrapEnv(env));
   }
   fetch(req) {
-    if (new URL(req.url).pathname.startsWith("/v1/")) log("worker.request", `${req.method} ${new URL(req.url).pathname}`);
-    return super.fetch(req);
+    const path = new URL(req.url).pathname;
+    if (!path.startsWith("/v1/")) return super.fetch(req);
+    return timed("worker.request", `${req.method}_${path}`, () => super.fetch(req));
   }
 }
