@@ -41,19 +41,6 @@ fn thread_cpu_ns() -> f64 {
     t.sec as f64 * 1e9 + t.nsec as f64
 }
 
-fn time_iters(iters: usize, mut f: impl FnMut()) -> Vec<f64> {
-    for _ in 0..(iters / 10).max(1) {
-        f();
-    }
-    (0..iters)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_nanos() as f64
-        })
-        .collect()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -82,11 +69,27 @@ fn main() {
                         black_box(common::pipeline(black_box(&f.events), &selectors, &mut MaskState::default()));
                     }),
                 ];
-                for (w, run) in workloads {
-                    let mut t = time_iters(iters, run);
-                    let med = common::median(&mut t);
+                // Interleaved: each round runs every workload once, so a change in machine load
+                // hits all of them alike; wall and thread-CPU time per iteration, medians.
+                let mut wall: [Vec<f64>; 3] = Default::default();
+                let mut cpu: [Vec<f64>; 3] = Default::default();
+                for round in 0..iters + (iters / 10).max(1) {
+                    for (i, (_, run)) in workloads.iter().enumerate() {
+                        let (c, t) = (thread_cpu_ns(), Instant::now());
+                        run();
+                        if round >= (iters / 10).max(1) {
+                            wall[i].push(t.elapsed().as_nanos() as f64);
+                            cpu[i].push(thread_cpu_ns() - c);
+                        }
+                    }
+                }
+                for (i, (w, _)) in workloads.iter().enumerate() {
+                    let med = common::median(&mut wall[i]);
+                    let cmed = common::median(&mut cpu[i]);
                     m.insert(format!("{w}_median_ns"), med.into());
                     m.insert(format!("{w}_mb_s"), (mb / (med / 1e9)).into());
+                    m.insert(format!("{w}_cpu_median_ns"), cmed.into());
+                    m.insert(format!("{w}_cpu_mb_s"), (mb / (cmed / 1e9)).into());
                 }
                 out.insert(name.into(), m.into());
             }

@@ -38,9 +38,9 @@ trap cleanup EXIT INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # start_worker NAME CONFIG STATE PORT → waits until GET /healthz answers 200 (≤ 120 s).
 start_worker() {
-  local name="$1" config="$2" state="$3" port="$4" log="$RES/$1.log"
+  local name="$1" config="$2" state="$3" port="$4" extra="${5:-}" log="$RES/$1.log"
   setsid bash -c "source tools/env.sh; VEILGATE_PREBUILT=1 exec wrangler dev -c '$config' --local \
-    --ip 127.0.0.1 --port $port --inspector-port 0 --persist-to '$state'" > "$log" 2>&1 < /dev/null &
+    --ip 127.0.0.1 --port $port --inspector-port 0 --persist-to '$state' $extra" > "$log" 2>&1 < /dev/null &
   local pid=$!
   PGIDS+=("$pid")
   for _ in $(seq 1 240); do
@@ -49,6 +49,31 @@ start_worker() {
     sleep 0.5
   done
   echo "$name did not start; log:" >&2; tail -30 "$log" >&2; return 1
+}
+# CPU seconds (user + system) used so far by every process of a worker's process group
+# (wrangler, workerd): the server's cost of a load run, whatever else the machine is doing.
+group_cpu() {
+  python3 - "$1" <<'PY'
+import os, subprocess, sys
+pids = subprocess.run(["pgrep", "-g", sys.argv[1]], capture_output=True, text=True).stdout.split()
+tot = 0
+for p in pids:
+    try:
+        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        tot += int(f[11]) + int(f[12])  # utime, stime (fields 14, 15)
+    except OSError:
+        pass
+print(tot / os.sysconf("SC_CLK_TCK"))
+PY
+}
+# load_run NAME OUT.json ARGS... : the load generator, with the worker group's CPU before/after.
+load_run() {
+  local name="$1" out="$2"; shift 2
+  local c0; c0=$(group_cpu "${PGIDS[-1]}")
+  "${LOAD[@]}" "$@" > "$out.raw" 2>> "$RES/load-$name.log"
+  local c1; c1=$(group_cpu "${PGIDS[-1]}")
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["server_cpu_s"]=float(sys.argv[3])-float(sys.argv[2]); json.dump(d,open(sys.argv[4],"w"))' \
+    "$out.raw" "$c0" "$c1" "$out"
 }
 stop_worker() { kill -- "-$1" 2>/dev/null || true; sleep 1; }
 
@@ -104,20 +129,24 @@ ST="$RES/state-e2e"; mkdir -p "$ST"
 bash tools/seed.sh "$ST" tools/bench/projects/bench.json
 P=$(free_port); start_worker veilgate wrangler.toml "$ST" "$P"
 curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$P/healthz"
-"${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$LOAD_SECS" --tag e2e \
-  > "$RES/e2e_veilgate.json" 2> "$RES/load-veilgate.log"
-"${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag e2es \
-  > "$RES/e2e_veilgate_small.json" 2>> "$RES/load-veilgate.log"
+load_run veilgate "$RES/e2e_veilgate.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$LOAD_SECS" --tag e2e
+load_run veilgate "$RES/e2e_veilgate_small.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag e2es
 stop_worker "${PGIDS[-1]}"
 cmdlog 5v "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 16 --seconds $LOAD_SECS  (worker: wrangler dev --local, root wrangler.toml)"
 step "5. end to end: echo worker"
 P=$(free_port); start_worker echo bench/echo/wrangler.toml "$RES/state-echo" "$P"
-"${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$LOAD_SECS" --tag echo \
-  > "$RES/e2e_echo.json" 2> "$RES/load-echo.log"
-"${LOAD[@]}" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag echos \
-  > "$RES/e2e_echo_small.json" 2>> "$RES/load-echo.log"
+load_run echo "$RES/e2e_echo.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$LOAD_SECS" --tag echo
+load_run echo "$RES/e2e_echo_small.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag echos
 stop_worker "${PGIDS[-1]}"
 cmdlog 5e "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 16 --seconds $LOAD_SECS  (worker: wrangler dev --local -c bench/echo/wrangler.toml)"
+
+step "5. diagnostic: veilgate with R2 puts acknowledged, not stored"
+ST="$RES/state-nullr2"; mkdir -p "$ST"
+bash tools/seed.sh "$ST" tools/bench/projects/bench.json
+P=$(free_port); start_worker nullr2 tools/bench/ops/wrangler.toml "$ST" "$P" "--var VG_BENCH_MODE:null-r2"
+load_run nullr2 "$RES/e2e_nullr2.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --tag e2en
+load_run nullr2 "$RES/e2e_nullr2_small.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag e2ens
+stop_worker "${PGIDS[-1]}"
 
 # --- 6. operations per session ------------------------------------------------------------------
 step "6. operations per session (2 sessions x 30 chunks, then the idle alarm)"

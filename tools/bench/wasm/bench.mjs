@@ -14,17 +14,6 @@ const w = require(join(pkgDir, "veilgate_bench_wasm.js"));
 const fixture = (n) => readFileSync(join(root, `tests/fixtures/rrweb/${n}.default.json`));
 const pct = (sorted, p) => sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
 const median = (v) => pct([...v].sort((a, b) => a - b), 50);
-function timeIters(iters, f) {
-  for (let i = 0; i < Math.max(1, Math.floor(iters / 10)); i++) f();
-  const out = [];
-  for (let i = 0; i < iters; i++) {
-    const t = process.hrtime.bigint();
-    f();
-    out.push(Number(process.hrtime.bigint() - t));
-  }
-  return out;
-}
-
 const out = { runtime: `node ${process.version}` };
 out.selectors_policy_differs_from_default = w.set_selectors(readFileSync(join(root, "tools/bench/policy.selectors.json"), "utf8"));
 const slots = {};
@@ -35,11 +24,30 @@ for (const [name, iters] of [["signup", smoke ? 30 : 400], ["large", smoke ? 3 :
   const slot = slots[name];
   const bytes = w.slot_len(slot);
   const m = { bytes, iters };
-  for (const [wl, code] of [["baseline", 0], ["mask_default", 1], ["mask_selectors", 2]]) {
-    const med = median(timeIters(iters, () => w.run(slot, code)));
+  // Interleaved rounds, wall and process CPU time per iteration, medians (as benches/core.rs).
+  const wls = [["baseline", 0], ["mask_default", 1], ["mask_selectors", 2]];
+  const warm = Math.max(1, Math.floor(iters / 10));
+  const wall = wls.map(() => []), cpu = wls.map(() => []);
+  for (let round = 0; round < iters + warm; round++) {
+    wls.forEach(([, code], i) => {
+      const c = process.cpuUsage();
+      const t = process.hrtime.bigint();
+      w.run(slot, code);
+      const dt = Number(process.hrtime.bigint() - t);
+      const dc = process.cpuUsage(c);
+      if (round >= warm) {
+        wall[i].push(dt);
+        cpu[i].push((dc.user + dc.system) * 1e3);
+      }
+    });
+  }
+  wls.forEach(([wl], i) => {
+    const med = median(wall[i]), cmed = median(cpu[i]);
     m[`${wl}_median_ns`] = med;
     m[`${wl}_mb_s`] = bytes / 1e6 / (med / 1e9);
-  }
+    m[`${wl}_cpu_median_ns`] = cmed;
+    m[`${wl}_cpu_mb_s`] = bytes / 1e6 / (cmed / 1e9);
+  });
   throughput[name] = m;
 }
 out.throughput = throughput;
