@@ -14,9 +14,11 @@ dev: build
 ## Every test: format and lint, native unit tests, end-to-end tests against wrangler dev.
 test: build
 	bash tools/setup.sh --test
+	bash tools/build.sh --faults
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --features faults -- -D warnings
 	cargo test --all-targets
 
 setup:

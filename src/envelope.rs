@@ -68,7 +68,9 @@ impl Encoding {
         let pick = |v: &str| match v.trim().to_ascii_lowercase().as_str() {
             "" | "identity" => Ok(Encoding::Identity),
             "gzip" | "x-gzip" => Ok(Encoding::Gzip),
-            _ => Err(ApiError::unsupported_encoding("supported encodings: identity, gzip")),
+            _ => Err(ApiError::unsupported_encoding(
+                "supported encodings: identity, gzip",
+            )),
         };
         let from_header = header.map(pick).transpose()?;
         let from_query = query.map(pick).transpose()?;
@@ -82,8 +84,15 @@ impl Encoding {
 /// `Content-Type` check: beacons send JSON as `application/json` or `text/plain`
 /// (the latter avoids a CORS preflight). A missing type is accepted for SDKs that omit it.
 pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
-    let Some(ct) = content_type else { return Ok(()) };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(ct) = content_type else {
+        return Ok(());
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "" | "application/json" | "text/plain" | "application/octet-stream" => Ok(()),
         _ => Err(ApiError::new(
@@ -250,11 +259,17 @@ impl<'a> Envelope<'a> {
         check_id("session", &env.session)?;
         check_id("visitor", &env.visitor)?;
         if env.seq > MAX_SEQ {
-            return Err(ApiError::bad_request("invalid_seq", format!("seq must be ≤ {MAX_SEQ}")));
+            return Err(ApiError::bad_request(
+                "invalid_seq",
+                format!("seq must be ≤ {MAX_SEQ}"),
+            ));
         }
         if let Some(page) = &env.page {
             if page.len() > MAX_URL_BYTES {
-                return Err(ApiError::bad_request("invalid_page", "page URL is too long"));
+                return Err(ApiError::bad_request(
+                    "invalid_page",
+                    "page URL is too long",
+                ));
             }
         }
         let span = validate_events(env.events, limits)?;
@@ -275,7 +290,10 @@ fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiErro
     let heads: Vec<EventHead> = from_slice_prescanned(raw.get().as_bytes()).map_err(|e| {
         ApiError::bad_request(
             "invalid_events",
-            format!("events must be an array of {{type, data, timestamp}}: {}", strip_position(&e)),
+            format!(
+                "events must be an array of {{type, data, timestamp}}: {}",
+                strip_position(&e)
+            ),
         )
     })?;
     if heads.is_empty() {
@@ -305,19 +323,28 @@ fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiErro
         }
         if h.data.is_none() && h.kind != 1 {
             // type 1 (Load) carries no data in rrweb; every other type does.
-            return Err(ApiError::bad_request("invalid_events", format!("event {i}: missing data")));
+            return Err(ApiError::bad_request(
+                "invalid_events",
+                format!("event {i}: missing data"),
+            ));
         }
         first_ts = first_ts.min(h.timestamp);
         last_ts = last_ts.max(h.timestamp);
     }
-    Ok(EventSpan { count: heads.len(), first_ts, last_ts })
+    Ok(EventSpan {
+        count: heads.len(),
+        first_ts,
+        last_ts,
+    })
 }
 
 /// Ids (session, visitor, project key) are 8–64 chars of `[A-Za-z0-9_-]`: safe in storage
 /// keys and URLs as they are.
 pub fn is_valid_id(id: &str) -> bool {
     (8..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
@@ -384,9 +411,21 @@ mod tests {
             ("\"seq\":3", "\"seq\":-1", "malformed_json"),
             ("\"seq\":3", "\"seq\":\"3\"", "malformed_json"),
             ("\"seq\":3", "\"seq\":99999999", "invalid_seq"),
-            ("\"platform\":\"web\"", "\"platform\":\"tv\"", "malformed_json"),
-            ("{\"type\":3,\"data\":{\"source\":2}", "{\"type\":9,\"data\":{}", "invalid_events"),
-            ("\"timestamp\":1700000000500", "\"timestamp\":\"x\"", "invalid_events"),
+            (
+                "\"platform\":\"web\"",
+                "\"platform\":\"tv\"",
+                "malformed_json",
+            ),
+            (
+                "{\"type\":3,\"data\":{\"source\":2}",
+                "{\"type\":9,\"data\":{}",
+                "invalid_events",
+            ),
+            (
+                "\"timestamp\":1700000000500",
+                "\"timestamp\":\"x\"",
+                "invalid_events",
+            ),
         ] {
             let json = GOOD.replace(needle, replacement);
             let err = parse(&json).unwrap_err();
@@ -399,7 +438,13 @@ mod tests {
 
     #[test]
     fn refuses_truncated_and_non_json() {
-        for body in [&GOOD[..GOOD.len() / 2], "", "not json", "[1,2]", "{\"session\":}"] {
+        for body in [
+            &GOOD[..GOOD.len() / 2],
+            "",
+            "not json",
+            "[1,2]",
+            "{\"session\":}",
+        ] {
             let err = parse(body).unwrap_err();
             assert_eq!(err.status, 400, "{body:?}");
             assert_eq!(err.code, "malformed_json");
@@ -425,11 +470,20 @@ mod tests {
 
     #[test]
     fn long_strings_are_refused() {
-        let limits = Limits { max_string_bytes: 100, ..Limits::default() };
+        let limits = Limits {
+            max_string_bytes: 100,
+            ..Limits::default()
+        };
         let s = format!("{{\"a\":\"{}\"}}", "x".repeat(101));
-        assert_eq!(prescan(s.as_bytes(), &limits).unwrap_err().code, "string_too_long");
+        assert_eq!(
+            prescan(s.as_bytes(), &limits).unwrap_err().code,
+            "string_too_long"
+        );
         let s = format!("{{\"a\":\"{}", "x".repeat(101));
-        assert_eq!(prescan(s.as_bytes(), &limits).unwrap_err().code, "string_too_long");
+        assert_eq!(
+            prescan(s.as_bytes(), &limits).unwrap_err().code,
+            "string_too_long"
+        );
         let s = format!("{{\"a\":\"{}\"}}", "x\\\"".repeat(20));
         prescan(s.as_bytes(), &limits).unwrap();
     }
@@ -452,17 +506,40 @@ mod tests {
 
     #[test]
     fn body_cap_and_encodings() {
-        let limits = Limits { max_body_bytes: 10, ..Limits::default() };
+        let limits = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
         let err = decode_body(&[b' '; 11], Encoding::Identity, &limits).unwrap_err();
         assert_eq!((err.status, err.code), (413, "body_too_large"));
-        assert_eq!(Encoding::from_request(Some("gzip"), None).unwrap(), Encoding::Gzip);
-        assert_eq!(Encoding::from_request(None, Some("gzip")).unwrap(), Encoding::Gzip);
-        assert_eq!(Encoding::from_request(None, None).unwrap(), Encoding::Identity);
-        assert_eq!(Encoding::from_request(Some("br"), None).unwrap_err().status, 415);
-        assert_eq!(Encoding::from_request(None, Some("zstd")).unwrap_err().status, 415);
+        assert_eq!(
+            Encoding::from_request(Some("gzip"), None).unwrap(),
+            Encoding::Gzip
+        );
+        assert_eq!(
+            Encoding::from_request(None, Some("gzip")).unwrap(),
+            Encoding::Gzip
+        );
+        assert_eq!(
+            Encoding::from_request(None, None).unwrap(),
+            Encoding::Identity
+        );
+        assert_eq!(
+            Encoding::from_request(Some("br"), None).unwrap_err().status,
+            415
+        );
+        assert_eq!(
+            Encoding::from_request(None, Some("zstd"))
+                .unwrap_err()
+                .status,
+            415
+        );
         assert!(check_content_type(Some("text/plain;charset=UTF-8")).is_ok());
         assert!(check_content_type(Some("application/json")).is_ok());
-        assert_eq!(check_content_type(Some("text/html")).unwrap_err().status, 415);
+        assert_eq!(
+            check_content_type(Some("text/html")).unwrap_err().status,
+            415
+        );
     }
 
     #[test]

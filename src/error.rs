@@ -15,7 +15,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
@@ -30,7 +35,11 @@ impl ApiError {
         Self::new(404, "not_found", message)
     }
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "method_not_allowed", "method not allowed on this route")
+        Self::new(
+            405,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
     }
     pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(413, code, message)
@@ -41,12 +50,19 @@ impl ApiError {
     pub fn rate_limited(code: &'static str, retry_after: u32) -> Self {
         ApiError {
             retry_after: Some(retry_after.max(1)),
-            ..Self::new(429, code, "over the project's rate limit or quota; retry later")
+            ..Self::new(
+                429,
+                code,
+                "over the project's rate limit or quota; retry later",
+            )
         }
     }
     /// Storage (R2, KV, Durable Object) failed: nothing was acknowledged, the client retries.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        ApiError { retry_after: Some(2), ..Self::new(503, "storage_unavailable", message) }
+        ApiError {
+            retry_after: Some(2),
+            ..Self::new(503, "storage_unavailable", message)
+        }
     }
 
     pub fn body(&self) -> String {
@@ -78,7 +94,10 @@ mod tests {
     #[test]
     fn retryable_errors_carry_retry_after() {
         assert_eq!(ApiError::unavailable("r2").retry_after, Some(2));
-        assert_eq!(ApiError::rate_limited("rate_limited", 0).retry_after, Some(1));
+        assert_eq!(
+            ApiError::rate_limited("rate_limited", 0).retry_after,
+            Some(1)
+        );
         assert_eq!(ApiError::rate_limited("rate_limited", 0).status, 429);
     }
 }

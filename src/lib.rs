@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod privacy;
 pub mod project;
+pub mod ratelimit;
 pub mod routes;
 pub mod session;
 pub mod storage;

@@ -71,7 +71,10 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { beacons_per_minute: 6000, chunks_per_day: 0 }
+        RateLimit {
+            beacons_per_minute: 6000,
+            chunks_per_day: 0,
+        }
     }
 }
 
@@ -92,6 +95,13 @@ impl Project {
         if p.retention_days == 0 || p.retention_days > MAX_RETENTION_DAYS {
             return Err(format!("retention_days must be 1..={MAX_RETENTION_DAYS}"));
         }
+        p.consent
+            .validate()
+            .map_err(|errs| format!("consent: {}", errs.join("; ")))?;
+        p.masking.validate().map_err(|errs| {
+            let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            format!("masking: {}", msgs.join("; "))
+        })?;
         for h in [&p.read_token_sha256, &p.audit_token_sha256] {
             if !h.is_empty() && decode_hex32(h).is_none() {
                 return Err("token hashes must be 64 hex characters".into());
@@ -104,7 +114,10 @@ impl Project {
         if self.enabled {
             Ok(())
         } else {
-            Err(ApiError::forbidden("project_disabled", "this project is disabled"))
+            Err(ApiError::forbidden(
+                "project_disabled",
+                "this project is disabled",
+            ))
         }
     }
 
@@ -126,7 +139,9 @@ impl Project {
 
     /// Whether a browser origin may send beacons / read CORS responses.
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|pattern| origin_matches(pattern, origin))
+        self.allowed_origins
+            .iter()
+            .any(|pattern| origin_matches(pattern, origin))
     }
 
     /// Beacons without `Origin` (mobile SDKs, server-side forwarders) pass: the allowlist
@@ -165,7 +180,9 @@ pub fn origin_matches(pattern: &str, origin: &str) -> bool {
                 .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
                 && origin[prefix.len()..]
                     .strip_prefix(':')
-                    .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+                    .is_some_and(|port| {
+                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                    });
     }
     origin.eq_ignore_ascii_case(pattern)
 }
@@ -200,7 +217,9 @@ fn decode_hex32(s: &str) -> Option<[u8; 32]> {
 /// Compare a presented token with a stored SHA-256 in constant time. Hashing first makes the
 /// comparison length-independent; an empty stored hash never matches (API disabled).
 pub fn token_matches(presented: &str, stored_sha256_hex: &str) -> bool {
-    let Some(stored) = decode_hex32(stored_sha256_hex) else { return false };
+    let Some(stored) = decode_hex32(stored_sha256_hex) else {
+        return false;
+    };
     let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     digest.ct_eq(&stored).into()
 }
@@ -209,7 +228,10 @@ pub fn token_matches(presented: &str, stored_sha256_hex: &str) -> bool {
 pub fn bearer(header: Option<&str>) -> Option<&str> {
     let h = header?.trim();
     let (scheme, token) = h.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// The isolate's short-lived cache of project configs, so a burst of beacons costs one KV
@@ -238,8 +260,10 @@ impl ProjectCache {
                 self.entries.clear();
             }
         }
-        self.entries
-            .insert(key.to_string(), (now_ms + ttl_ms, project.map(std::rc::Rc::new)));
+        self.entries.insert(
+            key.to_string(),
+            (now_ms + ttl_ms, project.map(std::rc::Rc::new)),
+        );
     }
 }
 
@@ -263,9 +287,15 @@ mod tests {
         assert_eq!(web.check_platform(Platform::Ios).unwrap_err().status, 403);
         let mobile = project("mobile");
         assert!(mobile.check_platform(Platform::Android).is_ok());
-        assert_eq!(mobile.check_platform(Platform::Web).unwrap_err().code, "platform_not_allowed");
+        assert_eq!(
+            mobile.check_platform(Platform::Web).unwrap_err().code,
+            "platform_not_allowed"
+        );
         let both = project("combined");
-        assert!(both.check_platform(Platform::Web).is_ok() && both.check_platform(Platform::Ios).is_ok());
+        assert!(
+            both.check_platform(Platform::Web).is_ok()
+                && both.check_platform(Platform::Ios).is_ok()
+        );
     }
 
     #[test]
@@ -285,7 +315,11 @@ mod tests {
             "http://localhost:",
             "null",
         ] {
-            assert_eq!(p.check_origin(Some(bad)).unwrap_err().code, "origin_not_allowed", "{bad}");
+            assert_eq!(
+                p.check_origin(Some(bad)).unwrap_err().code,
+                "origin_not_allowed",
+                "{bad}"
+            );
         }
         assert!(origin_matches("*", "https://anything.example"));
     }
@@ -306,10 +340,25 @@ mod tests {
     }
 
     #[test]
+    fn invalid_policies_make_the_config_unusable() {
+        let bad_masking = r#"{"name":"t","type":"web","masking":{"rules":[{"selector":"a:hover","action":"mask"}]}}"#;
+        assert!(Project::from_json(bad_masking)
+            .unwrap_err()
+            .starts_with("masking:"));
+        let bad_consent =
+            r#"{"name":"t","type":"web","consent":{"mode":"opt-in","tcf_purposes":[99]}}"#;
+        assert!(Project::from_json(bad_consent)
+            .unwrap_err()
+            .starts_with("consent:"));
+    }
+
+    #[test]
     fn config_validation() {
         assert!(Project::from_json(r#"{"name":"t","type":"web","retention_days":396}"#).is_err());
         assert!(Project::from_json(r#"{"name":"t","type":"tv"}"#).is_err());
-        assert!(Project::from_json(r#"{"name":"t","type":"web","read_token_sha256":"zz"}"#).is_err());
+        assert!(
+            Project::from_json(r#"{"name":"t","type":"web","read_token_sha256":"zz"}"#).is_err()
+        );
         let p = Project::from_json(r#"{"name":"t","type":"web"}"#).unwrap();
         assert!(p.enabled);
         assert_eq!(p.retention_days, 30);

@@ -7,25 +7,55 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Health,
-    IngestPreflight { key: String },
-    Ingest { key: String },
+    IngestPreflight {
+        key: String,
+    },
+    Ingest {
+        key: String,
+    },
     OptOut,
     OptIn,
-    ListSessions { key: String },
-    Manifest { key: String, session: String },
-    Events { key: String, session: String },
-    Chunk { key: String, session: String, seq: u32 },
-    DeleteSession { key: String, session: String },
-    DeleteVisitor { key: String, visitor: String },
-    Audit { key: String },
-    AuditVerify { key: String },
-    AuditReport { key: String },
+    ListSessions {
+        key: String,
+    },
+    Manifest {
+        key: String,
+        session: String,
+    },
+    Events {
+        key: String,
+        session: String,
+    },
+    Chunk {
+        key: String,
+        session: String,
+        seq: u32,
+    },
+    DeleteSession {
+        key: String,
+        session: String,
+    },
+    DeleteVisitor {
+        key: String,
+        visitor: String,
+    },
+    Audit {
+        key: String,
+    },
+    AuditVerify {
+        key: String,
+    },
+    AuditReport {
+        key: String,
+    },
 }
 
 /// Project keys are 1–64 chars of `[A-Za-z0-9_-]` (the seeded `demo` is four).
 pub fn is_valid_key(key: &str) -> bool {
     (1..=64).contains(&key.len())
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Resolve a request. Unknown paths are 404, known paths with another method 405.
@@ -74,7 +104,13 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                         _ => Err(ApiError::method_not_allowed()),
                     }
                 }
-                ["sessions", s, "events"] => only("GET", Route::Events { key, session: id_ok(s)? }),
+                ["sessions", s, "events"] => only(
+                    "GET",
+                    Route::Events {
+                        key,
+                        session: id_ok(s)?,
+                    },
+                ),
                 ["sessions", s, "chunks", seq] => {
                     let session = id_ok(s)?;
                     let seq = seq
@@ -88,7 +124,13 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                     if !is_valid_id(v) {
                         return Err(ApiError::not_found("no such visitor"));
                     }
-                    only("DELETE", Route::DeleteVisitor { key, visitor: v.to_string() })
+                    only(
+                        "DELETE",
+                        Route::DeleteVisitor {
+                            key,
+                            visitor: v.to_string(),
+                        },
+                    )
                 }
                 ["audit"] => only("GET", Route::Audit { key }),
                 ["audit", "verify"] => only("GET", Route::AuditVerify { key }),
@@ -106,18 +148,32 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(route("POST", "/v1/ingest/demo").unwrap(), Route::Ingest { key: "demo".into() });
+        assert_eq!(
+            route("POST", "/v1/ingest/demo").unwrap(),
+            Route::Ingest { key: "demo".into() }
+        );
         assert_eq!(
             route("OPTIONS", "/v1/ingest/demo").unwrap(),
             Route::IngestPreflight { key: "demo".into() }
         );
         assert_eq!(
-            route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/00000003").unwrap(),
-            Route::Chunk { key: "demo".into(), session: "s_12345678".into(), seq: 3 }
+            route(
+                "GET",
+                "/v1/projects/demo/sessions/s_12345678/chunks/00000003"
+            )
+            .unwrap(),
+            Route::Chunk {
+                key: "demo".into(),
+                session: "s_12345678".into(),
+                seq: 3
+            }
         );
         assert_eq!(
             route("DELETE", "/v1/projects/demo/visitors/v_12345678").unwrap(),
-            Route::DeleteVisitor { key: "demo".into(), visitor: "v_12345678".into() }
+            Route::DeleteVisitor {
+                key: "demo".into(),
+                visitor: "v_12345678".into()
+            }
         );
         assert_eq!(
             route("GET", "/v1/projects/demo/audit/verify").unwrap(),
@@ -129,13 +185,38 @@ mod tests {
     #[test]
     fn refusals() {
         assert_eq!(route("GET", "/v1/ingest/demo").unwrap_err().status, 405);
-        assert_eq!(route("PUT", "/v1/projects/demo/sessions").unwrap_err().status, 405);
+        assert_eq!(
+            route("PUT", "/v1/projects/demo/sessions")
+                .unwrap_err()
+                .status,
+            405
+        );
         assert_eq!(route("GET", "/nope").unwrap_err().status, 404);
-        assert_eq!(route("GET", "/v1/projects/demo/sessions/..%2F..").unwrap_err().status, 404);
-        assert_eq!(route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/-1").unwrap_err().status, 404);
-        assert_eq!(route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/+1").unwrap_err().status, 404);
+        assert_eq!(
+            route("GET", "/v1/projects/demo/sessions/..%2F..")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/-1")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            route("GET", "/v1/projects/demo/sessions/s_12345678/chunks/+1")
+                .unwrap_err()
+                .status,
+            404
+        );
         assert_eq!(route("POST", "/v1/ingest/de%00mo").unwrap_err().status, 401);
         assert_eq!(route("POST", "/v1/ingest/..").unwrap_err().status, 401);
-        assert_eq!(route("GET", "/v1/projects/a.b/sessions").unwrap_err().status, 401);
+        assert_eq!(
+            route("GET", "/v1/projects/a.b/sessions")
+                .unwrap_err()
+                .status,
+            401
+        );
     }
 }

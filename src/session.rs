@@ -22,7 +22,10 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { idle_ms: 15 * 60_000, max_ms: 60 * 60_000 }
+        Timeouts {
+            idle_ms: 15 * 60_000,
+            max_ms: 60 * 60_000,
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl SeqSet {
 
     /// Returns false if already present.
     pub fn insert(&mut self, seq: u32) -> bool {
-        let i = self.0.partition_point(|&(_, hi)| hi.saturating_add(1) < seq);
+        let i = self
+            .0
+            .partition_point(|&(_, hi)| hi.saturating_add(1) < seq);
         match self.0.get_mut(i) {
             Some((lo, hi)) if *lo <= seq && seq <= *hi => return false,
             Some((lo, hi)) if seq.saturating_add(1) >= *lo => {
@@ -193,7 +198,9 @@ impl SessionState {
         } else if self.seqs.len() >= u64::from(MAX_CHUNKS) {
             Admit::Full
         } else {
-            Admit::Accept { new_segment: self.segments.is_empty() || self.segment_expired(now, t) }
+            Admit::Accept {
+                new_segment: self.segments.is_empty() || self.segment_expired(now, t),
+            }
         }
     }
 
@@ -228,8 +235,14 @@ impl SessionState {
         self.updated_at = now;
         self.bytes += chunk.bytes;
         self.events += chunk.span.count as u64;
-        self.first_ts = Some(self.first_ts.map_or(chunk.span.first_ts, |t| t.min(chunk.span.first_ts)));
-        self.last_ts = Some(self.last_ts.map_or(chunk.span.last_ts, |t| t.max(chunk.span.last_ts)));
+        self.first_ts = Some(
+            self.first_ts
+                .map_or(chunk.span.first_ts, |t| t.min(chunk.span.first_ts)),
+        );
+        self.last_ts = Some(
+            self.last_ts
+                .map_or(chunk.span.last_ts, |t| t.max(chunk.span.last_ts)),
+        );
         if let Some(page) = chunk.page {
             if self.pages.len() < MAX_PAGES && !self.pages.iter().any(|p| p == page) {
                 self.pages.push(page.to_string());
@@ -247,7 +260,11 @@ impl SessionState {
             return None;
         }
         let seg = self.segments.last()?;
-        Some(seg.last_at.saturating_add(t.idle_ms).min(seg.started_at.saturating_add(t.max_ms)))
+        Some(
+            seg.last_at
+                .saturating_add(t.idle_ms)
+                .min(seg.started_at.saturating_add(t.max_ms)),
+        )
     }
 
     /// The alarm fired at `now`: finalize if the segment is idle or over its maximum.
@@ -351,20 +368,31 @@ pub fn device_from_user_agent(ua: &str) -> Device {
     } else {
         "desktop"
     };
-    Device { browser: browser.into(), os: os.into(), class: class.into() }
+    Device {
+        browser: browser.into(),
+        os: os.into(),
+        class: class.into(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const T: Timeouts = Timeouts { idle_ms: 1_000, max_ms: 10_000 };
+    const T: Timeouts = Timeouts {
+        idle_ms: 1_000,
+        max_ms: 10_000,
+    };
 
     fn chunk(seq: u32) -> ChunkRecord<'static> {
         ChunkRecord {
             seq,
             bytes: 100,
-            span: EventSpan { count: 2, first_ts: 10.0 + seq as f64, last_ts: 20.0 + seq as f64 },
+            span: EventSpan {
+                count: 2,
+                first_ts: 10.0 + seq as f64,
+                last_ts: 20.0 + seq as f64,
+            },
             page: Some("https://shop.example/"),
             device: None,
         }
@@ -407,7 +435,10 @@ mod tests {
             assert_eq!(s.insert(seq), naive.insert(seq));
             assert!(s.ranges().windows(2).all(|w| w[0].1 + 1 < w[1].0));
         }
-        assert_eq!(s.iter().collect::<Vec<_>>(), naive.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            naive.into_iter().collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -478,11 +509,17 @@ mod tests {
         let d = device_from_user_agent(
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
         );
-        assert_eq!((d.browser.as_str(), d.os.as_str(), d.class.as_str()), ("chrome", "linux", "desktop"));
+        assert_eq!(
+            (d.browser.as_str(), d.os.as_str(), d.class.as_str()),
+            ("chrome", "linux", "desktop")
+        );
         let d = device_from_user_agent(
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
         );
-        assert_eq!((d.browser.as_str(), d.os.as_str(), d.class.as_str()), ("safari", "ios", "mobile"));
+        assert_eq!(
+            (d.browser.as_str(), d.os.as_str(), d.class.as_str()),
+            ("safari", "ios", "mobile")
+        );
         let d = device_from_user_agent("");
         assert_eq!((d.browser.as_str(), d.os.as_str()), ("other", "other"));
     }

@@ -108,8 +108,14 @@ mod tests {
 
     #[test]
     fn layout_matches_the_design() {
-        assert_eq!(chunk_key("demo", "s_12345678", 7), "sessions/demo/s_12345678/chunks/00000007.json");
-        assert_eq!(manifest_key("demo", "s_12345678"), "sessions/demo/s_12345678/manifest.json");
+        assert_eq!(
+            chunk_key("demo", "s_12345678", 7),
+            "sessions/demo/s_12345678/chunks/00000007.json"
+        );
+        assert_eq!(
+            manifest_key("demo", "s_12345678"),
+            "sessions/demo/s_12345678/manifest.json"
+        );
         assert_eq!(last_segment("index/demo/days/2026-11-23/s_1/"), "s_1");
         assert_eq!(last_segment("index/demo/visitors/v/s_2"), "s_2");
     }
@@ -120,7 +126,12 @@ mod tests {
         let b = br#"{"v":1,"seq":1,"events":[{"type":3,"data":{"x":"]"},"timestamp":3}]}"#;
         let merged = merge_events([&a[..], &b[..]]).unwrap();
         let v: Vec<serde_json::Value> = serde_json::from_str(&merged).unwrap();
-        assert_eq!(v.iter().map(|e| e["timestamp"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            v.iter()
+                .map(|e| e["timestamp"].as_u64().unwrap())
+                .collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
         assert_eq!(merge_events(std::iter::empty()).unwrap(), "[]");
         assert!(merge_events([&b"{"[..]]).is_err());
     }
@@ -131,5 +142,34 @@ mod tests {
         assert_eq!(utc_day(951_782_400_000), "2000-02-29");
         assert_eq!(utc_day(1_795_392_000_000 - 1), "2026-11-22");
         assert_eq!(utc_day(1_795_392_000_000), "2026-11-23");
+    }
+}
+
+/// Day-index folders (`yyyy-mm-dd`) whose sessions are past `retention_days` at `now_ms`:
+/// every day strictly before the first day still retained.
+pub fn expired_days(days: &[String], now_ms: u64, retention_days: u32) -> Vec<&str> {
+    let keep_from = utc_day(now_ms.saturating_sub(u64::from(retention_days) * 86_400_000));
+    days.iter()
+        .map(String::as_str)
+        .filter(|d| *d < keep_from.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn only_days_before_the_window_expire() {
+        let days: Vec<String> = ["2026-10-23", "2026-10-24", "2026-11-22"]
+            .map(String::from)
+            .to_vec();
+        let now = 1_795_392_000_000 + 3_600_000; // 2026-11-23 01:00 UTC
+        assert_eq!(expired_days(&days, now, 30), vec!["2026-10-23"]);
+        assert_eq!(
+            expired_days(&days, now, 1),
+            vec!["2026-10-23", "2026-10-24"]
+        );
+        assert!(expired_days(&days, now, 395).is_empty());
     }
 }

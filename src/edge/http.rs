@@ -21,7 +21,8 @@ fn short(s: &str) -> String {
 }
 
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
-    let text = serde_json::to_string(body).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+    let text =
+        serde_json::to_string(body).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
     raw_json(status, text)
 }
 
@@ -59,7 +60,10 @@ pub fn preflight(origin: &str) -> Result<Response> {
     let h = resp.headers_mut();
     cors(h, origin);
     let _ = h.set("Access-Control-Allow-Methods", "POST, OPTIONS");
-    let _ = h.set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding");
+    let _ = h.set(
+        "Access-Control-Allow-Headers",
+        "Content-Type, Content-Encoding",
+    );
     let _ = h.set("Access-Control-Max-Age", "86400");
     Ok(resp)
 }
@@ -70,7 +74,9 @@ pub fn header(req: &worker::Request, name: &str) -> Option<String> {
 
 pub fn query_param(req: &worker::Request, name: &str) -> Option<String> {
     let url = req.url().ok()?;
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 pub fn now_ms() -> u64 {

@@ -2,34 +2,52 @@
 
 use std::borrow::Cow;
 
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Request, Response};
 
-use super::http::{self, header, query_param, storage_err};
+use super::http::{self, header, query_param};
 use super::projects;
 use super::protocol::{IngestCall, IngestReply};
+use super::session_do;
 use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding, Envelope};
 use crate::error::ApiError;
+use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+thread_local! {
+    static LIMITER: std::cell::RefCell<Limiter> = std::cell::RefCell::new(Limiter::default());
+}
 
 pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> {
     let project = projects::load(key, env).await?;
     match header(req, "Origin") {
         Some(o) if project.origin_allowed(&o) => http::preflight(&o),
-        _ => Err(ApiError::forbidden("origin_not_allowed", "this origin may not send recordings to this project")),
+        _ => Err(ApiError::forbidden(
+            "origin_not_allowed",
+            "this origin may not send recordings to this project",
+        )),
     }
 }
 
 pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> {
-    let origin = header(&req, "Origin").or_else(|| header(&req, "Referer").and_then(|r| origin_of(&r)));
+    let origin =
+        header(&req, "Origin").or_else(|| header(&req, "Referer").and_then(|r| origin_of(&r)));
     let project = projects::load(key, env).await?;
     project.check_enabled()?;
     project.check_origin(origin.as_deref())?;
     // From here on, errors carry CORS headers so the page's SDK can read them.
     let cors_origin = origin.as_deref().filter(|o| project.origin_allowed(o));
-    match accept(key, &project, &mut req, env).await {
+    let admitted = LIMITER.with(|l| {
+        l.borrow_mut()
+            .check(key, &project.rate_limit, http::now_ms())
+    });
+    let result = match admitted {
+        Ok(()) => accept(key, &project, &mut req, env).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(reply) => {
             let mut resp = http::json(202, &reply)?;
             if let Some(o) = cors_origin {
@@ -41,19 +59,29 @@ pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> 
     }
 }
 
-async fn accept(key: &str, project: &crate::project::Project, req: &mut Request, env: &Env) -> Result<IngestReply> {
+async fn accept(
+    key: &str,
+    project: &crate::project::Project,
+    req: &mut Request,
+    env: &Env,
+) -> Result<IngestReply> {
     let limits = project.limits;
     if let Some(len) = header(req, "Content-Length").and_then(|l| l.parse::<usize>().ok()) {
         if len > limits.max_body_bytes {
-            return Err(ApiError::too_large("body_too_large", format!("body exceeds {} bytes", limits.max_body_bytes)));
+            return Err(ApiError::too_large(
+                "body_too_large",
+                format!("body exceeds {} bytes", limits.max_body_bytes),
+            ));
         }
     }
     envelope::check_content_type(header(req, "Content-Type").as_deref())?;
-    let encoding = Encoding::from_request(header(req, "Content-Encoding").as_deref(), query_param(req, "enc").as_deref())?;
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_request("unreadable_body", "the request body could not be read"))?;
+    let encoding = Encoding::from_request(
+        header(req, "Content-Encoding").as_deref(),
+        query_param(req, "enc").as_deref(),
+    )?;
+    let body = req.bytes().await.map_err(|_| {
+        ApiError::bad_request("unreadable_body", "the request body could not be read")
+    })?;
     let json = envelope::decode_and_prescan(&body, encoding, &limits)?;
     let (env_, span) = Envelope::parse(&json, &limits)?;
     project.check_platform(env_.platform)?;
@@ -64,6 +92,9 @@ async fn accept(key: &str, project: &crate::project::Project, req: &mut Request,
         env_.consent.as_ref(),
     );
     let decision = decide(&project.consent, &signals);
+    let decision_store = decision.store;
+    let empty = serde_json::value::RawValue::from_string("[]".to_string())
+        .map_err(|_| ApiError::new(500, "internal", "serialize"))?;
     let timeouts = super::config::timeouts(env, &project.session);
     let call = IngestCall {
         project: key,
@@ -78,27 +109,30 @@ async fn accept(key: &str, project: &crate::project::Project, req: &mut Request,
         masking: Cow::Borrowed(&project.masking),
         idle_ms: timeouts.idle_ms,
         max_ms: timeouts.max_ms,
-        events: env_.events,
+        fault: fault(req),
+        // A dropped beacon's events go no further than this worker.
+        events: if decision_store { env_.events } else { &empty },
     };
+    #[cfg(feature = "faults")]
+    if call.fault.as_deref() == Some("do_unreachable") {
+        return Err(ApiError::unavailable("session object failed; retry later"));
+    }
     call_session(key, &env_.session, &call, env).await
 }
 
 /// Send the beacon to its session object (one per `{project}:{session}`).
-async fn call_session(key: &str, session: &str, call: &IngestCall<'_>, env: &Env) -> Result<IngestReply> {
-    let body = serde_json::to_string(call).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
-    let ns = env.durable_object("SESSION").map_err(storage_err("session object"))?;
-    let stub = ns.get_by_name(&format!("{key}:{session}")).map_err(storage_err("session object"))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = Request::new_with_init("https://session.internal/ingest", &init).map_err(storage_err("session object"))?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(storage_err("session object"))?;
-    let status = resp.status_code();
-    let text = resp.text().await.map_err(storage_err("session object"))?;
-    if status == 200 {
-        serde_json::from_str(&text).map_err(|_| ApiError::unavailable("session object answered badly"))
-    } else {
-        Err(super::session_do::error_from_reply(status, &text))
-    }
+async fn call_session(
+    key: &str,
+    session: &str,
+    call: &IngestCall<'_>,
+    env: &Env,
+) -> Result<IngestReply> {
+    let body =
+        serde_json::to_string(call).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+    let text = session_do::call(env, &format!("{key}:{session}"), "/ingest", body)
+        .await?
+        .ok_or_else(|| ApiError::unavailable("session object answered badly"))?;
+    serde_json::from_str(&text).map_err(|_| ApiError::unavailable("session object answered badly"))
 }
 
 /// `https://shop.example/checkout?x` → `https://shop.example`.
@@ -106,4 +140,16 @@ fn origin_of(url: &str) -> Option<String> {
     let u = worker::Url::parse(url).ok()?;
     let o = u.origin().ascii_serialization();
     (o != "null").then_some(o)
+}
+
+/// Test-only fault injection (`X-Veilgate-Fault`), compiled in only with the `faults` feature,
+/// which production builds never enable.
+#[cfg(feature = "faults")]
+fn fault(req: &Request) -> Option<String> {
+    header(req, "X-Veilgate-Fault")
+}
+
+#[cfg(not(feature = "faults"))]
+fn fault(_req: &Request) -> Option<String> {
+    None
 }

@@ -1,12 +1,15 @@
 //! The imperative shell (wasm32 only): moves bytes between HTTP, KV, the session Durable Object
 //! and R2. Every decision is delegated to the pure modules of the crate.
 
+mod audit_api;
 mod config;
 mod http;
 mod ingest;
+mod optout;
 mod projects;
 mod protocol;
 mod read_api;
+mod retention;
 mod session_do;
 
 #[allow(unused_imports)] // the macro exports it to the runtime
@@ -34,7 +37,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     Ok(vary_origin(resp))
 }
 
-async fn dispatch(r: Route, req: Request, env: &Env) -> std::result::Result<Response, crate::error::ApiError> {
+async fn dispatch(
+    r: Route,
+    req: Request,
+    env: &Env,
+) -> std::result::Result<Response, crate::error::ApiError> {
     match r {
         Route::Health => http::json(200, &serde_json::json!({"ok": true})),
         Route::IngestPreflight { key } => ingest::preflight(&key, &req, env).await,
@@ -43,11 +50,17 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> std::result::Result<Resp
         Route::Manifest { key, session } => read_api::manifest(&key, &session, &req, env).await,
         Route::Events { key, session } => read_api::events(&key, &session, &req, env).await,
         Route::Chunk { key, session, seq } => read_api::chunk(&key, &session, seq, &req, env).await,
-        Route::DeleteSession { key, session } => read_api::delete_session(&key, &session, &req, env).await,
-        Route::DeleteVisitor { key, visitor } => read_api::delete_visitor(&key, &visitor, &req, env).await,
-        Route::OptOut | Route::OptIn | Route::Audit { .. } | Route::AuditVerify { .. } | Route::AuditReport { .. } => {
-            Err(crate::error::ApiError::not_found("not available yet"))
+        Route::DeleteSession { key, session } => {
+            read_api::delete_session(&key, &session, &req, env).await
         }
+        Route::DeleteVisitor { key, visitor } => {
+            read_api::delete_visitor(&key, &visitor, &req, env).await
+        }
+        Route::OptOut => optout::page(true),
+        Route::OptIn => optout::page(false),
+        Route::Audit { key } => audit_api::list(&key, &req, env).await,
+        Route::AuditVerify { key } => audit_api::verify(&key, &req, env).await,
+        Route::AuditReport { key } => audit_api::report(&key, &req, env).await,
     }
 }
 

@@ -34,12 +34,23 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
         None => None,
         Some(json) => Some(Project::from_json(&json).map_err(|e| {
             worker::console_error!("project {key}: invalid config: {e}");
-            ApiError::new(503, "project_misconfigured", "this project's configuration is invalid")
+            ApiError::new(
+                503,
+                "project_misconfigured",
+                "this project's configuration is invalid",
+            )
         })?),
     };
-    let ttl = if project.is_some() { super::config::project_cache_ms(env) } else { NEGATIVE_TTL_MS };
+    let ttl = if project.is_some() {
+        super::config::project_cache_ms(env)
+    } else {
+        NEGATIVE_TTL_MS
+    };
     CACHE.with(|c| c.borrow_mut().put(key, project, now, ttl));
-    CACHE.with(|c| c.borrow().get(key, now)).flatten().ok_or_else(unknown)
+    CACHE
+        .with(|c| c.borrow().get(key, now))
+        .flatten()
+        .ok_or_else(unknown)
 }
 
 fn unknown() -> ApiError {

@@ -24,6 +24,9 @@ pub struct IngestCall<'a> {
     pub masking: std::borrow::Cow<'a, MaskPolicy>,
     pub idle_ms: u64,
     pub max_ms: u64,
+    /// Test-only fault to inject (feature `faults`); always `None` in production builds.
+    #[serde(default)]
+    pub fault: Option<String>,
     #[serde(borrow)]
     pub events: &'a RawValue,
 }

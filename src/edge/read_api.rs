@@ -1,10 +1,11 @@
 //! Read API for replay services (`Authorization: Bearer <read token>`): list, manifest, merged
 //! events, single chunk, and erasure of a session or of a visitor.
 
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Request, Response};
 
 use super::http::{self, header, now_ms, query_param, storage_err};
 use super::projects;
+use super::session_do;
 use crate::error::ApiError;
 use crate::project::{bearer, Project};
 use crate::storage;
@@ -36,7 +37,10 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
     let to = num("to").unwrap_or(now);
     let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
     if from > to || to - from > 400 * 86_400_000 {
-        return Err(ApiError::bad_request("invalid_range", "from..to must be ordered and span at most 400 days"));
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            "from..to must be ordered and span at most 400 days",
+        ));
     }
     let limit = num("limit").unwrap_or(100).clamp(1, 1000) as usize;
     // Cursor: `{day}/{last session returned}`.
@@ -45,7 +49,9 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
         Some((d, s)) => (Some(d.to_string()), Some(s.to_string())),
         None => (None, None),
     };
-    let bucket = env.bucket("RECORDINGS").map_err(storage_err("list sessions"))?;
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("list sessions"))?;
     let mut out = Vec::new();
     let mut next = None;
     let mut day_ms = from - from % 86_400_000;
@@ -60,7 +66,10 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
             _ => None,
         };
         loop {
-            let mut list = bucket.list().prefix(storage::day_index_prefix(key, &day)).limit(1000);
+            let mut list = bucket
+                .list()
+                .prefix(storage::day_index_prefix(key, &day))
+                .limit(1000);
             if let Some(s) = &start_after {
                 list = list.start_after(s.clone());
             }
@@ -85,21 +94,32 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
 }
 
 fn out_last(out: &[serde_json::Value]) -> String {
-    out.last().and_then(|v| v["session"].as_str()).unwrap_or("").to_string()
+    out.last()
+        .and_then(|v| v["session"].as_str())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The live manifest from the session object, or the stored one from R2.
-async fn load_manifest(key: &str, session: &str, project: &Project, env: &Env) -> Result<serde_json::Value> {
-    let text = match call_object(key, session, "/manifest", env).await? {
+async fn load_manifest(
+    key: &str,
+    session: &str,
+    project: &Project,
+    env: &Env,
+) -> Result<serde_json::Value> {
+    let text = match call_object(key, session, "/manifest", String::new(), env).await? {
         Some(t) => t,
         None => {
             let stored = read_bytes(env, &storage::manifest_key(key, session)).await?;
-            let Some(bytes) = stored else { return Err(ApiError::not_found("no such session")) };
-            String::from_utf8(bytes).map_err(|_| ApiError::unavailable("stored manifest unreadable"))?
+            let Some(bytes) = stored else {
+                return Err(ApiError::not_found("no such session"));
+            };
+            String::from_utf8(bytes)
+                .map_err(|_| ApiError::unavailable("stored manifest unreadable"))?
         }
     };
-    let m: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| ApiError::unavailable("stored manifest unreadable"))?;
+    let m: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| ApiError::unavailable("stored manifest unreadable"))?;
     // Past retention a session is no longer served, even before the sweep deletes it.
     let created = m["created_at"].as_u64().unwrap_or(0);
     if created + u64::from(project.retention_days) * 86_400_000 < now_ms() {
@@ -109,19 +129,14 @@ async fn load_manifest(key: &str, session: &str, project: &Project, env: &Env) -
 }
 
 /// Ask the session object; `None` when it holds no such session.
-async fn call_object(key: &str, session: &str, path: &str, env: &Env) -> Result<Option<String>> {
-    let ns = env.durable_object("SESSION").map_err(storage_err("session object"))?;
-    let stub = ns.get_by_name(&format!("{key}:{session}")).map_err(storage_err("session object"))?;
-    let mut init = RequestInit::new();
-    init.with_method(if path == "/delete" { Method::Post } else { Method::Get });
-    let req = Request::new_with_init(&format!("https://session.internal{path}"), &init)
-        .map_err(storage_err("session object"))?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(storage_err("session object"))?;
-    match resp.status_code() {
-        200 => Ok(Some(resp.text().await.map_err(storage_err("session object"))?)),
-        404 => Ok(None),
-        _ => Err(ApiError::unavailable("session object failed; retry later")),
-    }
+async fn call_object(
+    key: &str,
+    session: &str,
+    path: &str,
+    body: String,
+    env: &Env,
+) -> Result<Option<String>> {
+    session_do::call(env, &format!("{key}:{session}"), path, body).await
 }
 
 pub async fn manifest(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
@@ -135,7 +150,11 @@ pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Resul
     let m = load_manifest(key, session, &project, env).await?;
     let seqs: Vec<u32> = m["seqs"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_u64().map(|s| s as u32)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64().map(|s| s as u32))
+                .collect()
+        })
         .unwrap_or_default();
     if seqs.len() > MAX_MERGED_CHUNKS {
         return Err(ApiError::too_large(
@@ -156,33 +175,63 @@ pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Resul
     http::raw_json(200, merged)
 }
 
-pub async fn chunk(key: &str, session: &str, seq: u32, req: &Request, env: &Env) -> Result<Response> {
+pub async fn chunk(
+    key: &str,
+    session: &str,
+    seq: u32,
+    req: &Request,
+    env: &Env,
+) -> Result<Response> {
     let project = authorize(key, req, env).await?;
     load_manifest(key, session, &project, env).await?;
     let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
         return Err(ApiError::not_found("no such chunk"));
     };
-    http::raw_json(200, String::from_utf8(bytes).map_err(|_| ApiError::unavailable("stored chunk unreadable"))?)
+    http::raw_json(
+        200,
+        String::from_utf8(bytes).map_err(|_| ApiError::unavailable("stored chunk unreadable"))?,
+    )
 }
 
-pub async fn delete_session(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
+pub async fn delete_session(
+    key: &str,
+    session: &str,
+    req: &Request,
+    env: &Env,
+) -> Result<Response> {
     authorize(key, req, env).await?;
-    let deleted = erase_session(key, session, env).await?;
-    http::json(200, &serde_json::json!({"deleted": deleted, "session": session}))
+    let deleted = erase_session(key, session, "session_erasure", env).await?;
+    http::json(
+        200,
+        &serde_json::json!({"deleted": deleted, "session": session}),
+    )
 }
 
-pub async fn delete_visitor(key: &str, visitor: &str, req: &Request, env: &Env) -> Result<Response> {
+pub async fn delete_visitor(
+    key: &str,
+    visitor: &str,
+    req: &Request,
+    env: &Env,
+) -> Result<Response> {
     authorize(key, req, env).await?;
-    let bucket = env.bucket("RECORDINGS").map_err(storage_err("erase visitor"))?;
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("erase visitor"))?;
     let mut sessions = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut list = bucket.list().prefix(storage::visitor_index_prefix(key, visitor));
+        let mut list = bucket
+            .list()
+            .prefix(storage::visitor_index_prefix(key, visitor));
         if let Some(c) = &cursor {
             list = list.cursor(c.clone());
         }
         let page = list.execute().await.map_err(storage_err("erase visitor"))?;
-        sessions.extend(page.objects().iter().map(|o| storage::last_segment(&o.key()).to_string()));
+        sessions.extend(
+            page.objects()
+                .iter()
+                .map(|o| storage::last_segment(&o.key()).to_string()),
+        );
         cursor = page.cursor();
         if !page.truncated() || cursor.is_none() {
             break;
@@ -190,22 +239,31 @@ pub async fn delete_visitor(key: &str, visitor: &str, req: &Request, env: &Env) 
     }
     let mut erased = 0;
     for s in &sessions {
-        if erase_session(key, s, env).await? {
+        if erase_session(key, s, "visitor_erasure", env).await? {
             erased += 1;
         }
     }
-    http::json(200, &serde_json::json!({"visitor": visitor, "sessions_erased": erased}))
+    http::json(
+        200,
+        &serde_json::json!({"visitor": visitor, "sessions_erased": erased}),
+    )
 }
 
 /// Delete everything of one session: object state first (so no new chunk lands on an old
 /// index), then every R2 object under its prefix, then its index entries.
-async fn erase_session(key: &str, session: &str, env: &Env) -> Result<bool> {
-    let bucket = env.bucket("RECORDINGS").map_err(storage_err("erase session"))?;
-    let manifest_text = match call_object(key, session, "/manifest", env).await? {
+pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) -> Result<bool> {
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("erase session"))?;
+    let manifest_text = match call_object(key, session, "/manifest", String::new(), env).await? {
         Some(t) => Some(t),
-        None => read_bytes(env, &storage::manifest_key(key, session)).await?.and_then(|b| String::from_utf8(b).ok()),
+        None => read_bytes(env, &storage::manifest_key(key, session))
+            .await?
+            .and_then(|b| String::from_utf8(b).ok()),
     };
-    call_object(key, session, "/delete", env).await?;
+    let erase =
+        serde_json::json!({"project": key, "session": session, "reason": reason}).to_string();
+    call_object(key, session, "/delete", erase, env).await?;
     let mut keys = Vec::new();
     loop {
         let page = bucket
@@ -218,17 +276,25 @@ async fn erase_session(key: &str, session: &str, env: &Env) -> Result<bool> {
         if batch.is_empty() {
             break;
         }
-        bucket.delete_multiple(batch.clone()).await.map_err(storage_err("erase session"))?;
+        bucket
+            .delete_multiple(batch.clone())
+            .await
+            .map_err(storage_err("erase session"))?;
         keys.extend(batch);
     }
-    if let Some(m) = manifest_text.and_then(|t: String| serde_json::from_str::<serde_json::Value>(&t).ok()) {
+    if let Some(m) =
+        manifest_text.and_then(|t: String| serde_json::from_str::<serde_json::Value>(&t).ok())
+    {
         if let (Some(visitor), Some(created)) = (m["visitor"].as_str(), m["created_at"].as_u64()) {
             let day = storage::utc_day(created);
             let idx = vec![
                 storage::day_index_key(key, &day, session),
                 storage::visitor_index_key(key, visitor, session),
             ];
-            bucket.delete_multiple(idx).await.map_err(storage_err("erase session"))?;
+            bucket
+                .delete_multiple(idx)
+                .await
+                .map_err(storage_err("erase session"))?;
         }
     }
     Ok(!keys.is_empty())
@@ -236,10 +302,22 @@ async fn erase_session(key: &str, session: &str, env: &Env) -> Result<bool> {
 
 /// One R2 object's bytes, `None` if absent.
 async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>> {
-    let bucket = env.bucket("RECORDINGS").map_err(storage_err("read storage"))?;
-    let Some(obj) = bucket.get(key).execute().await.map_err(storage_err("read storage"))? else {
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("read storage"))?;
+    let Some(obj) = bucket
+        .get(key)
+        .execute()
+        .await
+        .map_err(storage_err("read storage"))?
+    else {
         return Ok(None);
     };
-    let Some(body) = obj.body() else { return Ok(Some(Vec::new())) };
-    body.bytes().await.map(Some).map_err(storage_err("read storage"))
+    let Some(body) = obj.body() else {
+        return Ok(Some(Vec::new()));
+    };
+    body.bytes()
+        .await
+        .map(Some)
+        .map_err(storage_err("read storage"))
 }

@@ -1,21 +1,28 @@
 //! The session Durable Object (`SESSION`, one per `{project}:{session}`): applies the consent
-//! decision, deduplicates by seq, masks with the session's masking state, writes the chunk to
-//! R2, then records it — in that order, so nothing is acknowledged before it is durable.
+//! decision and audits it, deduplicates by seq, masks with the session's masking state, writes
+//! the chunk to R2, then records it — in that order, so nothing is acknowledged before it is
+//! durable. The same class also serves the per-project audit anchor chains
+//! (`{project}:_anchor-NN`), which need the same one-writer guarantee.
 //!
-//! Concurrency: the object may interleave requests at every `await`. State lives in one
-//! `RefCell` that is never borrowed across an await; `SessionState::commit` is idempotent and
-//! masking only ever adds to the masking state, so interleaved beacons cannot lose or double
-//! anything. DO storage holds only small state (no payload): `session` and `mask`, as JSON.
+//! Requests to one object run one at a time (an async lock held across the awaits): a
+//! session's beacons come from one tab, so this costs nothing, and it keeps the audit chain,
+//! the masking state and the seq set free of interleavings. DO storage holds small state only
+//! (no payload), as JSON under `session`, `mask` and `audit`.
 
 use std::cell::RefCell;
 
+use futures_util::lock::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use worker::{durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State};
+use worker::{
+    durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State,
+};
 
 use super::http::now_ms;
 use super::protocol::{IngestCall, IngestReply};
+use crate::audit::{self, AnchorRef, ChainHead, Draft};
+use crate::consent::Decision;
 use crate::envelope::from_slice_prescanned;
 use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
@@ -29,37 +36,50 @@ struct Stored {
     max_ms: u64,
 }
 
-struct Live {
-    stored: Stored,
-    mask: MaskState,
+/// The audit chain this object writes, and the decision it last recorded. Kept through an
+/// erasure: a later beacon with the same session id continues the chain instead of
+/// overwriting its first records.
+#[derive(Clone, Serialize, Deserialize)]
+struct AuditState {
+    head: ChainHead,
+    last: Option<Decision>,
 }
 
-impl Live {
-    fn timeouts(&self) -> Timeouts {
-        Timeouts { idle_ms: self.stored.idle_ms, max_ms: self.stored.max_ms }
-    }
+#[derive(Default)]
+struct Live {
+    stored: Option<Stored>,
+    mask: MaskState,
+    audit: Option<AuditState>,
+    loaded: bool,
 }
 
 #[durable_object]
 pub struct SessionObject {
     state: State,
     env: Env,
-    live: RefCell<Option<Live>>,
+    live: RefCell<Live>,
+    lock: Mutex<()>,
 }
 
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
-        SessionObject { state, env, live: RefCell::new(None) }
+        SessionObject {
+            state,
+            env,
+            live: RefCell::new(Live::default()),
+            lock: Mutex::new(()),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let result = match req.path().as_str() {
-            "/ingest" => match req.text().await {
-                Ok(body) => self.ingest(&body).await,
-                Err(_) => Err(ApiError::bad_request("unreadable_body", "unreadable")),
-            },
+        let _turn = self.lock.lock().await;
+        let path = req.path();
+        let body = req.text().await.unwrap_or_default();
+        let result = match path.as_str() {
+            "/ingest" => self.ingest(&body).await,
             "/manifest" => self.manifest().await,
-            "/delete" => self.delete().await,
+            "/delete" => self.delete(&body).await,
+            "/anchor" => self.anchor(&body).await,
             _ => Err(ApiError::not_found("no such object route")),
         };
         match result {
@@ -69,21 +89,11 @@ impl DurableObject for SessionObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.ensure_loaded().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let now = now_ms();
-        let (changed, next) = {
-            let mut live = self.live.borrow_mut();
-            let Some(live) = live.as_mut() else { return Response::ok("no session") };
-            let t = live.timeouts();
-            (live.stored.session.on_alarm(now, t), live.stored.session.next_alarm(t))
-        };
-        if changed {
-            // An error here makes the runtime retry the alarm.
-            self.save().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-            self.write_manifest().await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-        } else if let Some(at) = next {
-            self.set_alarm(at).await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-        }
+        let _turn = self.lock.lock().await;
+        // An error makes the runtime retry the alarm.
+        self.finalize_if_due()
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         Response::ok("ok")
     }
 }
@@ -94,42 +104,74 @@ fn storage_err(op: &'static str) -> impl FnOnce(worker::Error) -> ApiError {
     super::http::storage_err(op)
 }
 
+fn ser<T: Serialize>(v: &T) -> ApiResult<String> {
+    serde_json::to_string(v).map_err(|_| ApiError::unavailable("serialize"))
+}
+
 impl SessionObject {
     async fn ensure_loaded(&self) -> ApiResult<()> {
-        if self.live.borrow().is_some() {
+        if self.live.borrow().loaded {
             return Ok(());
         }
         let storage = self.state.storage();
-        let session: Option<String> = storage.get("session").await.map_err(storage_err("session state"))?;
-        let Some(session) = session else { return Ok(()) };
-        let mask: Option<String> = storage.get("mask").await.map_err(storage_err("session state"))?;
-        let stored: Stored = serde_json::from_str(&session)
-            .map_err(|_| ApiError::unavailable("session state unreadable"))?;
-        let mask: MaskState = mask
-            .and_then(|m| serde_json::from_str(&m).ok())
-            .unwrap_or_default();
-        // Another request may have loaded it while this one awaited.
+        let session: Option<String> = storage
+            .get("session")
+            .await
+            .map_err(storage_err("session state"))?;
+        let mask: Option<String> = storage
+            .get("mask")
+            .await
+            .map_err(storage_err("session state"))?;
+        let audit: Option<String> = storage
+            .get("audit")
+            .await
+            .map_err(storage_err("session state"))?;
         let mut live = self.live.borrow_mut();
-        if live.is_none() {
-            *live = Some(Live { stored, mask });
-        }
+        live.stored = match session {
+            Some(s) => Some(
+                serde_json::from_str(&s)
+                    .map_err(|_| ApiError::unavailable("session state unreadable"))?,
+            ),
+            None => None,
+        };
+        // An unreadable masking state must not silently restart from nothing: refuse.
+        live.mask = match mask {
+            Some(m) => serde_json::from_str(&m)
+                .map_err(|_| ApiError::unavailable("masking state unreadable"))?,
+            None => MaskState::default(),
+        };
+        live.audit = match audit {
+            Some(a) => Some(
+                serde_json::from_str(&a)
+                    .map_err(|_| ApiError::unavailable("audit state unreadable"))?,
+            ),
+            None => None,
+        };
+        live.loaded = true;
         Ok(())
     }
 
-    async fn save(&self) -> ApiResult<()> {
-        let (session, mask) = {
-            let live = self.live.borrow();
-            let Some(live) = live.as_ref() else { return Ok(()) };
-            (
-                serde_json::to_string(&live.stored).map_err(|_| ApiError::unavailable("serialize"))?,
-                serde_json::to_string(&live.mask).map_err(|_| ApiError::unavailable("serialize"))?,
-            )
-        };
-        let storage = self.state.storage();
+    async fn save(&self, what: &[&'static str]) -> ApiResult<()> {
         let obj = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&obj, &"session".into(), &session.into());
-        let _ = js_sys::Reflect::set(&obj, &"mask".into(), &mask.into());
-        storage.put_multiple_raw(obj).await.map_err(storage_err("session state"))
+        {
+            let live = self.live.borrow();
+            for key in what {
+                let value = match *key {
+                    "session" => live.stored.as_ref().map(ser).transpose()?,
+                    "mask" => Some(ser(&live.mask)?),
+                    "audit" => live.audit.as_ref().map(ser).transpose()?,
+                    _ => None,
+                };
+                if let Some(v) = value {
+                    let _ = js_sys::Reflect::set(&obj, &(*key).into(), &v.into());
+                }
+            }
+        }
+        self.state
+            .storage()
+            .put_multiple_raw(obj)
+            .await
+            .map_err(storage_err("session state"))
     }
 
     async fn set_alarm(&self, at_ms: u64) -> ApiResult<()> {
@@ -144,64 +186,162 @@ impl SessionObject {
     async fn write_manifest(&self) -> ApiResult<()> {
         let (key, body) = {
             let live = self.live.borrow();
-            let Some(live) = live.as_ref() else { return Ok(()) };
-            let s = &live.stored.session;
+            let Some(st) = live.stored.as_ref() else {
+                return Ok(());
+            };
+            let s = &st.session;
             (
                 storage::manifest_key(&s.project, &s.session),
-                serde_json::to_vec(&s.manifest()).map_err(|_| ApiError::unavailable("serialize"))?,
+                ser(&s.manifest())?,
             )
         };
-        put_json(&self.env, &key, body).await
+        put_json(&self.env, &key, body.into_bytes()).await
+    }
+
+    /// Append a record to this object's audit chain: write it to R2, then persist the new
+    /// head, so a failed write leaves no gap and a crash after it cannot reuse a number.
+    async fn append_audit(&self, project: &str, chain: &str, draft: Draft) -> ApiResult<ChainHead> {
+        let head = {
+            let live = self.live.borrow();
+            live.audit
+                .as_ref()
+                .map(|a| a.head.clone())
+                .unwrap_or_else(|| ChainHead::new(project, chain))
+        };
+        let (rec, next) = head.next(draft);
+        put_json(
+            &self.env,
+            &head.key_for(&rec, &next),
+            rec.to_json().into_bytes(),
+        )
+        .await?;
+        {
+            let mut live = self.live.borrow_mut();
+            let last = live.audit.as_ref().and_then(|a| a.last.clone());
+            live.audit = Some(AuditState {
+                head: next.clone(),
+                last,
+            });
+        }
+        self.save(&["audit"]).await?;
+        Ok(next)
+    }
+
+    fn pseudonym(&self, project: &str, visitor: &str) -> Option<String> {
+        let key = self.env.secret("AUDIT_PSEUDONYM_KEY").ok()?.to_string();
+        Some(audit::visitor_pseudonym(key.as_bytes(), project, visitor))
     }
 
     async fn ingest(&self, body: &str) -> ApiResult<Response> {
         let call: IngestCall = serde_json::from_str(body)
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed session call"))?;
         let now = now_ms();
-        let t = Timeouts { idle_ms: call.idle_ms, max_ms: call.max_ms };
+        let t = Timeouts {
+            idle_ms: call.idle_ms,
+            max_ms: call.max_ms,
+        };
         self.ensure_loaded().await?;
 
-        if !call.decision.store {
-            let changed = self.note_consent(&call, now, false);
-            if changed {
-                self.save().await?;
+        // Every beacon is decided; the audit records the first decision and every change.
+        let previous = self
+            .live
+            .borrow()
+            .audit
+            .as_ref()
+            .and_then(|a| a.last.clone());
+        if call.decision.differs_from(previous.as_ref()) {
+            let visitor = self.pseudonym(call.project, call.visitor);
+            let draft = Draft::decision(
+                call.project,
+                call.session,
+                visitor.as_deref(),
+                now,
+                &call.decision,
+                Some(u64::from(call.seq)),
+            );
+            self.append_audit(call.project, call.session, draft).await?;
+            {
+                let mut live = self.live.borrow_mut();
+                if let Some(a) = live.audit.as_mut() {
+                    a.last = Some(call.decision.clone());
+                }
+                if let Some(st) = live.stored.as_mut() {
+                    st.session.consent = Some(ConsentSummary {
+                        store: call.decision.store,
+                        reason: call.decision.reason.clone(),
+                        at: now,
+                    });
+                }
             }
-            return reply(IngestReply { stored: false, seq: None, reason: Some(call.decision.reason.clone()) });
+            self.save(&["audit", "session"]).await?;
+        }
+        if !call.decision.store {
+            return reply(IngestReply {
+                stored: false,
+                seq: None,
+                reason: Some(call.decision.reason.clone()),
+            });
         }
 
-        // Decide and mask synchronously on the live state.
         let (admit, first_chunk, masked, page) = {
             let mut live = self.live.borrow_mut();
-            let live = live.get_or_insert_with(|| Live {
-                stored: Stored {
-                    session: SessionState::new(call.project, call.session, call.visitor, call.platform, now),
-                    idle_ms: t.idle_ms,
-                    max_ms: t.max_ms,
-                },
-                mask: MaskState::default(),
+            let Live { stored, mask, .. } = &mut *live;
+            let stored = stored.get_or_insert_with(|| Stored {
+                session: SessionState::new(
+                    call.project,
+                    call.session,
+                    call.visitor,
+                    call.platform,
+                    now,
+                ),
+                idle_ms: t.idle_ms,
+                max_ms: t.max_ms,
             });
-            let admit = live.stored.session.admit(call.seq, now, t);
-            if admit != (Admit::Accept { new_segment: false }) && admit != (Admit::Accept { new_segment: true }) {
-                (admit, false, None, None)
-            } else {
-                let mut events: Vec<Value> = from_slice_prescanned(call.events.get().as_bytes())
-                    .map_err(|_| ApiError::bad_request("invalid_events", "events are not valid JSON"))?;
-                // Masking state only grows, so masking a chunk that then fails to store is safe.
-                privacy::mask_events(&mut events, call.platform, &call.masking, &mut live.mask);
-                let masked = serde_json::to_string(&events).map_err(|_| ApiError::unavailable("serialize"))?;
-                let page = call.page.map(|p| privacy::mask_url(p, &call.masking));
-                (admit, live.stored.session.seqs.is_empty(), Some(masked), page)
+            if stored.session.consent.is_none() {
+                stored.session.consent = Some(ConsentSummary {
+                    store: true,
+                    reason: call.decision.reason.clone(),
+                    at: now,
+                });
+            }
+            match stored.session.admit(call.seq, now, t) {
+                Admit::Accept { new_segment } => {
+                    let mut events: Vec<Value> =
+                        from_slice_prescanned(call.events.get().as_bytes()).map_err(|_| {
+                            ApiError::bad_request("invalid_events", "events are not valid JSON")
+                        })?;
+                    // The masking state only grows, so masking a chunk that then fails to
+                    // store is safe (it can only mask more later).
+                    privacy::mask_events(&mut events, call.platform, &call.masking, mask);
+                    let page = call.page.map(|p| privacy::mask_url(p, &call.masking));
+                    (
+                        Admit::Accept { new_segment },
+                        stored.session.seqs.is_empty(),
+                        Some(ser(&events)?),
+                        page,
+                    )
+                }
+                other => (other, false, None, None),
             }
         };
         let new_segment = match admit {
-            Admit::Duplicate => return reply(IngestReply { stored: true, seq: Some(call.seq), reason: None }),
+            Admit::Duplicate => {
+                return reply(IngestReply {
+                    stored: true,
+                    seq: Some(call.seq),
+                    reason: None,
+                })
+            }
             Admit::Full => {
-                return Err(ApiError::too_large("session_too_long", "this session holds the maximum number of chunks"))
+                return Err(ApiError::too_large(
+                    "session_too_long",
+                    "this session holds the maximum number of chunks",
+                ))
             }
             Admit::Accept { new_segment } => new_segment,
         };
-        let masked = masked.unwrap_or_default();
-        let events = RawValue::from_string(masked).map_err(|_| ApiError::unavailable("serialize"))?;
+        let events = RawValue::from_string(masked.unwrap_or_default())
+            .map_err(|_| ApiError::unavailable("serialize"))?;
         let doc = storage::ChunkDoc {
             v: 1,
             project: call.project,
@@ -216,91 +356,236 @@ impl SessionObject {
         let size = bytes.len() as u64;
 
         if first_chunk {
-            // Indexes first: an index entry without chunks is harmless, chunks without an
-            // index entry would escape erasure and listing.
+            // Indexes first: an index entry without chunks is harmless; chunks without an
+            // index entry would escape listing and erasure.
             let day = storage::utc_day(now);
-            put_json(&self.env, &storage::day_index_key(call.project, &day, call.session), b"{}".to_vec()).await?;
-            put_json(&self.env, &storage::visitor_index_key(call.project, call.visitor, call.session), b"{}".to_vec())
-                .await?;
+            put_json(
+                &self.env,
+                &storage::day_index_key(call.project, &day, call.session),
+                b"{}".to_vec(),
+            )
+            .await?;
+            put_json(
+                &self.env,
+                &storage::visitor_index_key(call.project, call.visitor, call.session),
+                b"{}".to_vec(),
+            )
+            .await?;
         }
-        put_json(&self.env, &storage::chunk_key(call.project, call.session, call.seq), bytes).await?;
+        injected(&call, "r2_put")?;
+        let key = storage::chunk_key(call.project, call.session, call.seq);
+        put_json(&self.env, &key, bytes).await?;
+        // A crash here leaves the chunk in R2 but the state behind: the retry rewrites the
+        // same key and commits once.
+        injected(&call, "after_r2_put")?;
 
         // Durable in R2: now record it.
-        self.note_consent(&call, now, true);
         let next_alarm = {
             let mut live = self.live.borrow_mut();
-            let Some(live) = live.as_mut() else {
+            let Some(stored) = live.stored.as_mut() else {
                 return Err(ApiError::unavailable("session state vanished"));
             };
-            live.stored.idle_ms = t.idle_ms;
-            live.stored.max_ms = t.max_ms;
-            live.stored.session.commit(
-                ChunkRecord { seq: call.seq, bytes: size, span: call.span, page: page.as_deref(), device: call.device.clone() },
-                now,
-                t,
-            );
-            live.stored.session.next_alarm(t)
+            stored.idle_ms = t.idle_ms;
+            stored.max_ms = t.max_ms;
+            let record = ChunkRecord {
+                seq: call.seq,
+                bytes: size,
+                span: call.span,
+                page: page.as_deref(),
+                device: call.device.clone(),
+            };
+            stored.session.commit(record, now, t);
+            stored.session.next_alarm(t)
         };
-        self.save().await?;
+        self.save(&["session", "mask"]).await?;
         if let Some(at) = next_alarm {
             self.set_alarm(at).await?;
         }
         if first_chunk || new_segment {
             self.write_manifest().await?;
         }
-        reply(IngestReply { stored: true, seq: Some(call.seq), reason: None })
+        reply(IngestReply {
+            stored: true,
+            seq: Some(call.seq),
+            reason: None,
+        })
     }
 
-    /// Remember the decision applied; true if it differs from the previous one.
-    fn note_consent(&self, call: &IngestCall<'_>, now: u64, store: bool) -> bool {
-        let mut live = self.live.borrow_mut();
-        let live = live.get_or_insert_with(|| Live {
-            stored: Stored {
-                session: SessionState::new(call.project, call.session, call.visitor, call.platform, now),
-                idle_ms: call.idle_ms,
-                max_ms: call.max_ms,
-            },
-            mask: MaskState::default(),
-        });
-        let prev = live.stored.session.consent.as_ref();
-        let changed = prev.is_none_or(|c| c.store != store || c.reason != call.decision.reason);
-        if changed {
-            live.stored.session.consent =
-                Some(ConsentSummary { store, reason: call.decision.reason.clone(), at: now });
+    /// Alarm: finalize an idle (or over-long) segment, audit it and anchor the chain head.
+    async fn finalize_if_due(&self) -> ApiResult<()> {
+        self.ensure_loaded().await?;
+        let now = now_ms();
+        let (changed, next, ids) = {
+            let mut live = self.live.borrow_mut();
+            let Some(stored) = live.stored.as_mut() else {
+                return Ok(());
+            };
+            let t = Timeouts {
+                idle_ms: stored.idle_ms,
+                max_ms: stored.max_ms,
+            };
+            let changed = stored.session.on_alarm(now, t);
+            let ids = (
+                stored.session.project.clone(),
+                stored.session.session.clone(),
+            );
+            (changed, stored.session.next_alarm(t), ids)
+        };
+        if !changed {
+            if let Some(at) = next {
+                self.set_alarm(at).await?;
+            }
+            return Ok(());
         }
-        changed
+        self.save(&["session"]).await?;
+        self.write_manifest().await?;
+        let (project, session) = ids;
+        let head = self
+            .append_audit(
+                &project,
+                &session,
+                Draft::finalize(&project, &session, now, "idle"),
+            )
+            .await?;
+        anchor(&self.env, &project, &session, head.anchor_ref()).await
     }
 
     async fn manifest(&self) -> ApiResult<Response> {
         self.ensure_loaded().await?;
         let body = {
             let live = self.live.borrow();
-            match live.as_ref() {
-                Some(l) if !l.stored.session.seqs.is_empty() => {
-                    serde_json::to_string(&l.stored.session.manifest()).map_err(|_| ApiError::unavailable("serialize"))?
-                }
+            match live.stored.as_ref() {
+                Some(st) if !st.session.seqs.is_empty() => ser(&st.session.manifest())?,
                 _ => return Err(ApiError::not_found("no such session")),
             }
         };
         Response::ok(body).map_err(|_| ApiError::unavailable("response"))
     }
 
-    async fn delete(&self) -> ApiResult<Response> {
+    /// Erasure: audit it, anchor the chain, then forget the session and its masking state.
+    /// The audit chain head is kept (see `AuditState`).
+    async fn delete(&self, body: &str) -> ApiResult<Response> {
+        #[derive(Deserialize)]
+        struct Erase {
+            project: String,
+            session: String,
+            reason: String,
+        }
+        let e: Erase = serde_json::from_str(body)
+            .map_err(|_| ApiError::bad_request("invalid_call", "malformed erase call"))?;
+        self.ensure_loaded().await?;
+        let visitor = self
+            .live
+            .borrow()
+            .stored
+            .as_ref()
+            .map(|s| s.session.visitor.clone());
+        let pseudonym = visitor.and_then(|v| self.pseudonym(&e.project, &v));
+        let draft = Draft::erasure(
+            &e.project,
+            &e.session,
+            pseudonym.as_deref(),
+            now_ms(),
+            &e.reason,
+        );
+        let head = self.append_audit(&e.project, &e.session, draft).await?;
+        anchor(&self.env, &e.project, &e.session, head.anchor_ref()).await?;
         let storage = self.state.storage();
-        storage.delete_alarm().await.map_err(storage_err("session alarm"))?;
-        storage.delete_all().await.map_err(storage_err("session state"))?;
-        *self.live.borrow_mut() = None;
+        storage
+            .delete_alarm()
+            .await
+            .map_err(storage_err("session alarm"))?;
+        storage
+            .delete_multiple(vec!["session", "mask"])
+            .await
+            .map_err(storage_err("session state"))?;
+        {
+            let mut live = self.live.borrow_mut();
+            live.stored = None;
+            live.mask = MaskState::default();
+        }
+        Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
+    }
+
+    /// This object is anchor chain `{project}:_anchor-NN`: append the pinned head.
+    async fn anchor(&self, body: &str) -> ApiResult<Response> {
+        #[derive(Deserialize)]
+        struct Pin {
+            project: String,
+            shard: u32,
+            anchored: AnchorRef,
+        }
+        let p: Pin = serde_json::from_str(body)
+            .map_err(|_| ApiError::bad_request("invalid_call", "malformed anchor call"))?;
+        self.ensure_loaded().await?;
+        let chain = audit::anchor_chain_id(p.shard);
+        self.append_audit(
+            &p.project,
+            &chain,
+            Draft::anchor(&p.project, p.shard, now_ms(), p.anchored),
+        )
+        .await?;
         Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
     }
 }
 
+/// Pin a session chain's head in its project's anchor chain (one of `audit::ANCHOR_SHARDS`).
+async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) -> ApiResult<()> {
+    let shard = audit::anchor_shard(session);
+    let body =
+        serde_json::json!({"project": project, "shard": shard, "anchored": anchored}).to_string();
+    let name = format!("{project}:{}", audit::anchor_chain_id(shard));
+    call(env, &name, "/anchor", body).await.map(|_| ())
+}
+
+/// Call a session-class object by name; `Ok(None)` for its 404.
+pub async fn call(env: &Env, name: &str, path: &str, body: String) -> ApiResult<Option<String>> {
+    let ns = env
+        .durable_object("SESSION")
+        .map_err(storage_err("session object"))?;
+    let stub = ns
+        .get_by_name(name)
+        .map_err(storage_err("session object"))?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_body(Some(body.into()));
+    let req = Request::new_with_init(&format!("https://session.internal{path}"), &init)
+        .map_err(storage_err("session object"))?;
+    let mut resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(storage_err("session object"))?;
+    let status = resp.status_code();
+    let text = resp.text().await.map_err(storage_err("session object"))?;
+    match status {
+        200 => Ok(Some(text)),
+        404 => Ok(None),
+        _ => Err(error_from_reply(status, &text)),
+    }
+}
+
+/// Test-only fault points (feature `faults`, never in production builds).
+#[cfg(feature = "faults")]
+fn injected(call: &IngestCall<'_>, point: &str) -> ApiResult<()> {
+    if call.fault.as_deref() == Some(point) {
+        return Err(ApiError::unavailable(format!("injected fault: {point}")));
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "faults"))]
+fn injected(_call: &IngestCall<'_>, _point: &str) -> ApiResult<()> {
+    Ok(())
+}
+
 fn reply(r: IngestReply) -> ApiResult<Response> {
-    let text = serde_json::to_string(&r).map_err(|_| ApiError::unavailable("serialize"))?;
-    Response::ok(text).map_err(|_| ApiError::unavailable("response"))
+    Response::ok(ser(&r)?).map_err(|_| ApiError::unavailable("response"))
 }
 
 pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> ApiResult<()> {
-    let bucket = env.bucket("RECORDINGS").map_err(storage_err("recording storage"))?;
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("recording storage"))?;
     bucket
         .put(key, body)
         .http_metadata(worker::HttpMetadata {
@@ -320,9 +605,13 @@ pub fn error_from_reply(status: u16, body: &str) -> ApiError {
         .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
         .unwrap_or_default();
     match (status, code.as_str()) {
-        (413, _) => ApiError::too_large("session_too_long", "this session holds the maximum number of chunks"),
-        (400, "invalid_events") => ApiError::bad_request("invalid_events", "events are not valid JSON"),
-        (503, _) | (500, _) => ApiError::unavailable("session storage failed; retry later"),
-        _ => ApiError::unavailable("session object failed; retry later"),
+        (413, _) => ApiError::too_large(
+            "session_too_long",
+            "this session holds the maximum number of chunks",
+        ),
+        (400, "invalid_events") => {
+            ApiError::bad_request("invalid_events", "events are not valid JSON")
+        }
+        _ => ApiError::unavailable("session storage failed; retry later"),
     }
 }

@@ -1,32 +1,92 @@
-//! Server-side masking of recordings. PLACEHOLDER: the privacy work replaces this file,
-//! keeping the public contract below (types and function signatures) so the edge compiles.
+//! Server-side masking of recordings, applied before any byte is stored.
+//!
+//! Pure Rust, no worker types. The session Durable Object calls [`mask_events`] on every
+//! chunk with the project's [`MaskPolicy`] and the session's [`MaskState`], then persists the
+//! state (small, bounded) next to its other session facts. See docs/PRIVACY.md for what is
+//! masked and why, docs/MOBILE.md for the mobile event format.
+//!
+//! Layout: `policy` (config + validation), `selector` (CSS subset, NFA matcher), `detect`
+//! (PII detectors over text), `url` (URL scrubbing), `walk` (rrweb events), `mobile`
+//! (wireframe events), `state` (cross-chunk state).
 
-use serde::{Deserialize, Serialize};
+pub mod detect;
+pub mod mobile;
+pub mod policy;
+pub mod selector;
+pub mod state;
+pub mod url;
+mod walk;
+
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::envelope::Platform;
 
-/// A project's masking policy (`masking` in the project config). `Default` is privacy-first.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MaskPolicy {}
+pub use policy::{Action, MaskPolicy, PolicyError, Record, Rule};
+pub use state::MaskState;
 
-/// Masking state carried across the chunks of one session (kept in the session DO).
-/// Must stay small and bounded.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MaskState {}
+/// What one [`mask_events`] call did (for logs and metrics: counts only, no content).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MaskReport {
+    /// Events visited.
+    pub events: usize,
+    /// Strings (text, values, attributes, URLs) that were changed.
+    pub strings_masked: usize,
+    /// Attributes and payloads removed (canvas data, data: images in masked areas, …).
+    pub attributes_removed: usize,
+    /// Elements turned into blocked placeholders.
+    pub nodes_blocked: usize,
+    /// Nodes removed from inside blocked elements.
+    pub nodes_removed: usize,
+    /// Mutation entries dropped because they target blocked content.
+    pub entries_dropped: usize,
+    /// The policy had an unusable mask/exclude rule: everything was masked (fail safe).
+    pub strict: bool,
+    /// The state hit its cap: unknown nodes are masked until the next full snapshot.
+    pub state_overflow: bool,
+}
 
 /// Mask one chunk's events in place, before any byte is stored.
+///
+/// Never panics and never fails: on anything it cannot interpret it masks more, not less.
+/// `platform` is a hint; event shapes decide (a mobile app may send web-view rrweb events).
 pub fn mask_events(
-    _events: &mut [Value],
-    _platform: Platform,
-    _policy: &MaskPolicy,
-    _state: &mut MaskState,
-) {
+    events: &mut [Value],
+    platform: Platform,
+    policy: &MaskPolicy,
+    state: &mut MaskState,
+) -> MaskReport {
+    let _ = platform;
+    let compiled = policy::Compiled::new(policy);
+    let mut w = walk::Walker::new(&compiled, state);
+    for ev in events.iter_mut() {
+        w.event(ev);
+    }
+    let mut report = w.finish();
+    report.strict = compiled.strict;
+    report
 }
 
 /// Scrub a page/meta URL (sensitive query parameters, PII in path and query).
-pub fn mask_url(url: &str, _policy: &MaskPolicy) -> String {
-    url.to_string()
+pub fn mask_url(url: &str, policy: &MaskPolicy) -> String {
+    mask_url_cow(url, policy).into_owned()
+}
+
+/// [`mask_url`] without an allocation when nothing changes.
+pub fn mask_url_cow<'a>(url: &'a str, policy: &MaskPolicy) -> Cow<'a, str> {
+    let d = detect::Detect {
+        emails: !policy.record.emails,
+        ips: !policy.record.ips,
+        numbers: !policy.record.numbers,
+        entropy: true,
+    };
+    url::scrub_url(url, &url::UrlRules::new(d, &policy.sensitive_keys))
+}
+
+/// Validate a project's `masking` config object (unknown fields, rule count, selector
+/// syntax). For the glue to call when a project config is loaded or saved.
+pub fn validate_policy(masking: &Value) -> Result<MaskPolicy, Vec<PolicyError>> {
+    MaskPolicy::from_json(masking)
 }

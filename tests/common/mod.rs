@@ -18,18 +18,28 @@ pub struct Worker {
     pub state: PathBuf,
     pub log: PathBuf,
     child: Child,
+    config: String,
+    built: String,
+    vars: Vec<(String, String)>,
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
         // The child leads its own process group; workerd survives a kill of wrangler alone.
-        let _ = Command::new("kill").arg("--").arg(format!("-{}", self.child.id())).status();
+        let _ = Command::new("kill")
+            .arg("--")
+            .arg(format!("-{}", self.child.id()))
+            .status();
         let _ = self.child.wait();
     }
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One worker per test binary, shared by its tests (start-up is seconds, not milliseconds).
@@ -41,35 +51,61 @@ pub fn worker() -> &'static Worker {
 /// Start a worker with fresh state and extra `--var`s. It is stopped when the `Worker` drops,
 /// and by a watchdog when the test process exits (statics are never dropped).
 pub fn start(vars: &[(&str, &str)]) -> Worker {
+    start_with("wrangler.toml", "build/worker/shim.mjs", vars, None)
+}
+
+/// The test-only build with fault injection (`tools/build.sh --faults`).
+pub fn start_faults(vars: &[(&str, &str)]) -> Worker {
+    start_with(
+        "tests/wrangler.faults.toml",
+        "build-faults/worker/shim.mjs",
+        vars,
+        None,
+    )
+}
+
+/// `state`: reuse a state directory (a restart); `None` makes and seeds a fresh one.
+pub fn start_with(
+    config: &str,
+    built: &str,
+    vars: &[(&str, &str)],
+    state: Option<PathBuf>,
+) -> Worker {
     let root = root();
     assert!(
-        root.join("build/worker/shim.mjs").exists(),
-        "the worker is not built: run `make test` (or `make build` before `cargo test`)"
+        root.join(built).exists(),
+        "the worker is not built ({built}): run `make test` (or `make build` before `cargo test`)"
     );
-    let state = std::env::temp_dir().join(format!(
-        "veilgate-e2e-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ (free_port() as u128)
-    ));
-    std::fs::create_dir_all(&state).unwrap();
-    let mut seed = Command::new("bash");
-    seed.arg(root.join("tools/seed.sh")).arg(&state);
-    for f in std::fs::read_dir(root.join("tests/projects")).unwrap() {
-        seed.arg(f.unwrap().path());
-    }
-    let ok = seed.status().unwrap().success();
-    assert!(ok, "seeding local KV failed");
+    let state = match state {
+        Some(s) => s,
+        None => {
+            let state = std::env::temp_dir().join(format!(
+                "veilgate-e2e-{}-{}",
+                std::process::id(),
+                free_port()
+            ));
+            std::fs::create_dir_all(&state).unwrap();
+            let mut seed = Command::new("bash");
+            seed.arg(root.join("tools/seed.sh")).arg(&state);
+            for f in std::fs::read_dir(root.join("tests/projects")).unwrap() {
+                seed.arg(f.unwrap().path());
+            }
+            let ok = seed.status().unwrap().success();
+            assert!(ok, "seeding local KV failed");
+            state
+        }
+    };
 
     let port = free_port();
-    let log = state.join("wrangler.log");
-    let mut var_args = String::new();
+    let log = state.join(format!("wrangler-{port}.log"));
+    let mut var_args = String::from(" --var AUDIT_PSEUDONYM_KEY:e2e-only-pseudonym-key");
     for (k, v) in vars {
         var_args.push_str(&format!(" --var {k}:{v}"));
     }
     // setsid: own process group. The loop kills the group once the test process is gone.
     let script = format!(
-        "source tools/env.sh; VEILGATE_PREBUILT=1 wrangler dev --local --ip 127.0.0.1 --port {port} \
-         --inspector-port 0 --persist-to '{state}' {var_args} > '{log}' 2>&1 & \
+        "source tools/env.sh; VEILGATE_PREBUILT=1 wrangler dev -c {config} --local --ip 127.0.0.1 \
+         --port {port} --inspector-port 0 --test-scheduled --persist-to '{state}' {var_args} > '{log}' 2>&1 & \
          while kill -0 {parent} 2>/dev/null && kill -0 $! 2>/dev/null; do sleep 0.5; done; kill -- -$$",
         state = state.display(),
         log = log.display(),
@@ -83,18 +119,47 @@ pub fn start(vars: &[(&str, &str)]) -> Worker {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let w = Worker { base: format!("http://127.0.0.1:{port}"), state, log, child };
+    let w = Worker {
+        base: format!("http://127.0.0.1:{port}"),
+        state,
+        log,
+        child,
+        config: config.to_string(),
+        built: built.to_string(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if let Ok(r) = ureq::get(&format!("{}/healthz", w.base)).timeout(Duration::from_secs(2)).call() {
+        if let Ok(r) = ureq::get(&format!("{}/healthz", w.base))
+            .timeout(Duration::from_secs(2))
+            .call()
+        {
             if r.status() == 200 {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "worker did not start; log:\n{}", w.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "worker did not start; log:\n{}",
+            w.log_text()
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     w
+}
+
+impl Worker {
+    /// Stop this worker and start it again on the same local state (a restart of the edge).
+    pub fn restart(self) -> Worker {
+        let (config, built, state) = (self.config.clone(), self.built.clone(), self.state.clone());
+        let vars = self.vars.clone();
+        drop(self);
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        start_with(&config, &built, &vars, Some(state))
+    }
 }
 
 pub struct Reply {
@@ -109,7 +174,10 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -117,7 +185,10 @@ impl Reply {
     /// The documented error shape, returning its code.
     pub fn error_code(&self) -> String {
         let v = self.json();
-        assert!(v["error"]["message"].is_string(), "error without message: {v}");
+        assert!(
+            v["error"]["message"].is_string(),
+            "error without message: {v}"
+        );
         v["error"]["code"].as_str().expect("error.code").to_string()
     }
 }
@@ -127,8 +198,15 @@ impl Worker {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-        let mut req = ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut req =
+            ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
         for (k, v) in headers {
             req = req.set(k, v);
         }
@@ -151,8 +229,16 @@ impl Worker {
             })
             .collect();
         let mut body = Vec::new();
-        resp.into_reader().take(256 << 20).read_to_end(&mut body).unwrap();
-        Reply { status, headers, body }
+        let read = resp.into_reader().take(256 << 20).read_to_end(&mut body);
+        // A 204 has no body; ureq reports its absence as an early EOF.
+        if status != 204 {
+            read.unwrap();
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
@@ -164,7 +250,41 @@ impl Worker {
         self.request("GET", path, &[("Authorization", &auth)], None)
     }
 
-    /// Every object in local R2, as (key, bytes) — for scanning what was really stored.
+    /// Keys of the live objects in local R2 (from the local R2 metadata database).
+    pub fn r2_keys(&self) -> Vec<String> {
+        let script = r#"
+import glob, sqlite3, sys
+for f in glob.glob(sys.argv[1] + '/v3/r2/miniflare-R2BucketObject/*.sqlite'):
+    try:
+        for row in sqlite3.connect(f).execute('select key from _mf_objects'):
+            print(row[0])
+    except sqlite3.Error:
+        pass
+"#;
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&self.state)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert!(
+            !keys.is_empty(),
+            "no keys found in local R2 metadata: has its layout changed?"
+        );
+        keys
+    }
+
+    /// Every file under the worker's local state (R2 blobs, DO and KV databases), as
+    /// (path, bytes) — for scanning what was really stored.
     pub fn r2_objects(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         walk(&self.state, &mut out);
@@ -173,7 +293,9 @@ impl Worker {
 }
 
 fn walk(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -194,11 +316,20 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 pub fn id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}_{:x}{:04x}", t, N.fetch_add(1, Ordering::Relaxed))
 }
 
-pub fn beacon(session: &str, visitor: &str, seq: u64, platform: &str, events: &serde_json::Value) -> Vec<u8> {
+pub fn beacon(
+    session: &str,
+    visitor: &str,
+    seq: u64,
+    platform: &str,
+    events: &serde_json::Value,
+) -> Vec<u8> {
     serde_json::json!({
         "session": session, "visitor": visitor, "seq": seq, "platform": platform,
         "page": "http://localhost:8787/demo?step=1",
@@ -214,5 +345,106 @@ pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+impl Worker {
+    /// Send one raw HTTP/1.1 request (exactly these bytes, on its own connection) and read the
+    /// reply. For what `ureq` refuses to send (non-ASCII header bytes) and for servers that
+    /// answer before the body is read (413 on `Content-Length`): the body is written from
+    /// another thread and write errors are ignored.
+    pub fn raw(&self, request: Vec<u8>) -> Reply {
+        use std::net::TcpStream;
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let _ = writer.write_all(&request);
+            let _ = writer.flush();
+        });
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        let _ = sender.join();
+        parse_reply(&bytes)
+            .unwrap_or_else(|| panic!("no HTTP reply: {:?}", String::from_utf8_lossy(&bytes)))
+    }
+}
+
+/// A whole HTTP/1.1 request with `Host`, `Content-Length` and `Connection: close` added.
+pub fn raw_request(method: &str, path: &str, headers: &[(&str, &[u8])], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n")
+        .into_bytes();
+    for (k, v) in headers {
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn parse_reply(bytes: &[u8]) -> Option<Reply> {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let rest = &bytes[end + 4..];
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        let mut body = Vec::new();
+        let mut at = 0;
+        loop {
+            let nl = at + rest[at..].windows(2).position(|w| w == b"\r\n")?;
+            let size_text = String::from_utf8_lossy(&rest[at..nl]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(rest.get(nl + 2..nl + 2 + size)?);
+            at = nl + 2 + size + 2;
+        }
+        body
+    } else {
+        rest.to_vec()
+    };
+    Some(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Deterministic xorshift64* for shuffles and picks in load tests (no `rand` needed).
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform enough in `0..n` for tests.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
     }
 }

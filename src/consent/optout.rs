@@ -1,0 +1,94 @@
+//! veilgate's own opt-out: the first-party cookie set by `GET /v1/opt-out` and cleared by
+//! `GET /v1/opt-in`, and the two confirmation pages. Pure strings; the glue adds the
+//! headers ([`PAGE_HEADERS`] plus `Content-Security-Policy: `[`page_csp`]).
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::cookies::OPT_OUT_COOKIE;
+
+/// 13 months: 395 days.
+pub const OPT_OUT_MAX_AGE_SECS: u64 = 395 * 24 * 60 * 60;
+
+const COOKIE_ATTRS: &str = "Path=/; Secure; HttpOnly; SameSite=None";
+
+/// `Set-Cookie` value for `GET /v1/opt-out`.
+pub fn opt_out_set_cookie() -> String {
+    format!("{OPT_OUT_COOKIE}=1; Max-Age={OPT_OUT_MAX_AGE_SECS}; {COOKIE_ATTRS}")
+}
+
+/// `Set-Cookie` value for `GET /v1/opt-in`: clears the opt-out cookie.
+pub fn opt_in_clear_cookie() -> String {
+    format!("{OPT_OUT_COOKIE}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; {COOKIE_ATTRS}")
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}a.button{display:inline-block;padding:.5rem 1rem;border:1px solid #444;border-radius:4px;color:#222;text-decoration:none}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"robots\" content=\"noindex\"><title>{title}</title><style>{STYLE}</style></head>\
+<body><main><h1>{title}</h1>{body}</main></body></html>\n"
+    )
+}
+
+/// Confirmation page served by `GET /v1/opt-out`, with a way back.
+pub fn opt_out_page_html() -> String {
+    page(
+        "You are opted out of session recording",
+        "<p>This browser will not be recorded on this site for 13 months, or until you \
+opt back in. Recordings are identified by a cookie on this domain only; if you clear your \
+cookies, you will need to opt out again.</p>\
+<p><a class=\"button\" href=\"/v1/opt-in\">Opt back in</a></p>",
+    )
+}
+
+/// Confirmation page served by `GET /v1/opt-in`, with a way back.
+pub fn opt_in_page_html() -> String {
+    page(
+        "You are no longer opted out",
+        "<p>The opt-out cookie has been removed. Sessions on this site may be recorded \
+again, according to the site's consent settings.</p>\
+<p><a class=\"button\" href=\"/v1/opt-out\">Opt out of session recording</a></p>",
+    )
+}
+
+/// `Content-Security-Policy` for both pages: nothing but the one inline stylesheet.
+pub fn page_csp() -> String {
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'; \
+frame-ancestors 'none'"
+    )
+}
+
+/// Other headers the glue should send with the pages.
+pub const PAGE_HEADERS: [(&str, &str); 5] = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_values() {
+        assert_eq!(
+            opt_out_set_cookie(),
+            "veilgate_optout=1; Max-Age=34128000; Path=/; Secure; HttpOnly; SameSite=None"
+        );
+        assert!(opt_in_clear_cookie().starts_with("veilgate_optout=; Max-Age=0;"));
+    }
+
+    #[test]
+    fn pages_link_to_each_other() {
+        assert!(opt_out_page_html().contains("href=\"/v1/opt-in\""));
+        assert!(opt_in_page_html().contains("href=\"/v1/opt-out\""));
+        assert!(page_csp().contains("style-src 'sha256-"));
+    }
+}

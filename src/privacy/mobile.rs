@@ -1,0 +1,308 @@
+//! Mobile (ios/android) recordings: screens as wireframe trees in the rrweb envelope.
+//! The format is specified in docs/MOBILE.md; in short:
+//!
+//! - full snapshot `{type: 2, data: {wireframes: [Wireframe], initialOffset?}}`
+//! - mutation `{type: 3, data: {source: 0, adds: [{parentId, wireframe}],
+//!   updates: [{wireframe}], removes: [{parentId, id}]}}`
+//! - input `{type: 3, data: {source: 5, id, text, isChecked}}` (same as web)
+//! - touches, scrolls, meta (`href` = `app://bundle/Screen`), custom events: same as web
+//!
+//! `Wireframe = {id, kind: "view"|"text"|"input"|"image"|"web_view"|…, x, y, width, height,
+//! text?, value?, placeholder?, label?, inputType?, sensitive?, base64?, src?, style?,
+//! children?}`.
+
+use serde_json::{Map, Value};
+
+use super::detect;
+use super::policy::Action;
+use super::selector::Element;
+use super::state::{flag, Facts};
+use super::walk::{Walker, MAX_DEPTH};
+
+fn as_id(v: Option<&Value>) -> Option<u32> {
+    v.and_then(Value::as_u64)
+        .and_then(|x| u32::try_from(x).ok())
+}
+
+pub(crate) fn is_mobile_snapshot(data: &Value) -> bool {
+    data.get("wireframes").is_some_and(Value::is_array)
+}
+
+pub(crate) fn is_mobile_mutation(data: &Value) -> bool {
+    data.get("updates").is_some()
+        || data
+            .get("adds")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x.get("wireframe").is_some()))
+}
+
+pub(crate) fn snapshot(w: &mut Walker<'_>, data: &mut Value) {
+    w.reset_for_snapshot();
+    if let Some(Value::Array(frames)) = data.get_mut("wireframes") {
+        for f in frames.iter_mut() {
+            walk(w, f, Facts::NONE, 0);
+        }
+    }
+}
+
+pub(crate) fn mutation(w: &mut Walker<'_>, data: &mut Value) {
+    let Value::Object(m) = data else { return };
+    if let Some(Value::Array(adds)) = m.get_mut("adds") {
+        let old = std::mem::take(adds);
+        for mut add in old {
+            let pf = match as_id(add.get("parentId")) {
+                Some(p) => w.facts(p),
+                // Top-level wireframe of a screen.
+                None => Facts::NONE,
+            };
+            if pf.has(flag::BLOCKED | flag::BLOCK_ROOT) {
+                if let Some(fr) = add.get_mut("wireframe") {
+                    drop_subtree(w, fr);
+                }
+                w.report.entries_dropped += 1;
+                continue;
+            }
+            if let Some(fr) = add.get_mut("wireframe") {
+                walk(w, fr, pf, 1);
+            }
+            adds.push(add);
+        }
+    }
+    if let Some(Value::Array(ups)) = m.get_mut("updates") {
+        let old = std::mem::take(ups);
+        for mut up in old {
+            let Some(fr) = up.get_mut("wireframe") else {
+                continue;
+            };
+            let id = as_id(fr.get("id"));
+            // An update re-describes a node in place: its own sticky facts apply, plus the
+            // masking it inherited (kept in the state for masked nodes).
+            let f = id.map_or(
+                Facts {
+                    f: flag::MASKED,
+                    q: 0,
+                },
+                |i| w.facts(i),
+            );
+            if f.has(flag::BLOCKED) {
+                w.report.entries_dropped += 1;
+                continue;
+            }
+            let parent = Facts {
+                f: f.f & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE),
+                q: 0,
+            };
+            walk(w, fr, parent, 1);
+            ups.push(up);
+        }
+    }
+}
+
+fn drop_subtree(w: &mut Walker<'_>, fr: &mut Value) {
+    let mut stack = vec![fr.take()];
+    while let Some(mut v) = stack.pop() {
+        w.report.nodes_removed += 1;
+        if let Some(id) = as_id(v.get("id")) {
+            w.record(
+                id,
+                Facts {
+                    f: flag::BLOCKED | flag::MASKED,
+                    q: 0,
+                },
+            );
+        }
+        if let Some(Value::Array(c)) = v.get_mut("children") {
+            stack.append(c);
+        }
+    }
+}
+
+fn inherit(p: Facts) -> Facts {
+    let mut f = p.f & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE);
+    if p.has(flag::BLOCKED | flag::BLOCK_ROOT) {
+        f |= flag::BLOCKED | flag::MASKED;
+    }
+    if f & flag::MASKED != 0 {
+        f &= !flag::UNMASKED;
+    }
+    Facts { f, q: p.q }
+}
+
+fn is_secret(m: &Map<String, Value>) -> bool {
+    let s = |k: &str| {
+        m.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+    };
+    let t = s("inputType").unwrap_or_default();
+    matches!(
+        t.as_str(),
+        "password" | "secure" | "pin" | "otp" | "one_time_code" | "credit_card" | "card"
+    ) || ["password", "passcode", "card", "cvv", "cvc", "iban", "ssn"]
+        .iter()
+        .any(|n| {
+            ["label", "placeholder", "identifier", "name"]
+                .iter()
+                .any(|k| s(k).is_some_and(|v| v.contains(n)))
+        })
+}
+
+/// Walk one wireframe tree.
+fn walk(w: &mut Walker<'_>, root: &mut Value, parent: Facts, depth0: u32) {
+    let mut stack: Vec<(&mut Value, Facts, u32)> = vec![(root, parent, depth0)];
+    while let Some((v, pf, depth)) = stack.pop() {
+        let Value::Object(m) = v else {
+            w.scrub_json(
+                v,
+                Facts {
+                    f: flag::MASKED,
+                    q: 0,
+                },
+            );
+            continue;
+        };
+        let id = as_id(m.get("id"));
+        let kind = m
+            .get("kind")
+            .or_else(|| m.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut f = inherit(pf);
+        if let Some(i) = id {
+            if let Some(old) = w.updates.get(&i).copied().or_else(|| w.state.stored(i)) {
+                f.f |= old.f & flag::STICKY;
+            }
+        }
+        if depth > MAX_DEPTH || w.pol.strict {
+            f.f |= flag::MASKED;
+        }
+        if m.get("sensitive").and_then(Value::as_bool) == Some(true) {
+            f.f |= flag::SENSITIVE | flag::MASKED;
+        }
+        let el = Element {
+            tag: &kind,
+            attrs: Some(m),
+        };
+        let (mut mask, mut block, mut unmask) = (false, false, false);
+        f.q = w.pol.matcher.step(pf.q, &el, |a| match a {
+            Action::Mask => mask = true,
+            Action::Exclude => block = true,
+            Action::Unmask => unmask = true,
+        });
+        if !f.has(flag::BLOCKED) {
+            if block {
+                f.f |= flag::BLOCK_ROOT | flag::MASKED;
+            } else if mask {
+                f.f |= flag::MASKED;
+            }
+        }
+        if unmask && !f.has(flag::MASKED) {
+            f.f |= flag::UNMASKED;
+        }
+        let input = matches!(
+            kind.as_str(),
+            "input" | "text_field" | "textfield" | "edit_text"
+        );
+        if input {
+            f.f |= flag::FORM;
+            if is_secret(m) {
+                f.f |= flag::SECRET;
+            }
+        }
+        apply(w, m, f, input);
+        if let Some(i) = id {
+            w.record(i, f);
+        }
+        if f.has(flag::BLOCK_ROOT) {
+            if let Some(Value::Array(c)) = m.get_mut("children") {
+                let mut holder = Value::Array(std::mem::take(c));
+                if let Value::Array(items) = &mut holder {
+                    for it in items.iter_mut() {
+                        drop_subtree(w, it);
+                    }
+                }
+            }
+            w.report.nodes_blocked += 1;
+            continue;
+        }
+        if let Some(Value::Array(children)) = m.get_mut("children") {
+            for c in children.iter_mut().rev() {
+                stack.push((c, f, depth + 1));
+            }
+        }
+    }
+}
+
+/// Mask the fields of one wireframe.
+fn apply(w: &mut Walker<'_>, m: &mut Map<String, Value>, f: Facts, input: bool) {
+    let masked = f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE);
+    if f.has(flag::BLOCK_ROOT) {
+        // Placeholder: geometry and style only.
+        let before = m.len();
+        m.retain(|k, _| {
+            matches!(
+                k.as_str(),
+                "id" | "kind"
+                    | "type"
+                    | "x"
+                    | "y"
+                    | "width"
+                    | "height"
+                    | "style"
+                    | "children"
+                    | "sensitive"
+            )
+        });
+        w.report.attributes_removed += before - m.len();
+        return;
+    }
+    // Images: pixels dropped when masked/sensitive; remote sources scrubbed like URLs.
+    for k in ["base64", "src", "image"] {
+        if masked && m.contains_key(k) {
+            m.remove(k);
+            w.report.attributes_removed += 1;
+        }
+    }
+    let keys: Vec<String> = m
+        .iter()
+        .filter(|(_, v)| v.is_string())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in keys {
+        let Some(Value::String(s)) = m.get(&k) else {
+            continue;
+        };
+        let new = match k.as_str() {
+            "value" if input => w.form_value(s, f),
+            "text" if input => w.form_value(s, f),
+            "text" | "value" | "placeholder" | "label" | "hint" | "title"
+            | "contentDescription" | "accessibilityLabel" => w.text_value(s, f),
+            "src" | "href" | "url" => w.url_str(s, f),
+            "id" | "kind" | "type" | "inputType" | "style" | "identifier" | "base64" => None,
+            _ => {
+                let o = if masked {
+                    detect::star_text(s).into_owned()
+                } else {
+                    detect::scrub(
+                        s,
+                        detect::Detect {
+                            numbers: false,
+                            ..w.pol.detect(f.has(flag::UNMASKED))
+                        },
+                    )
+                    .into_owned()
+                };
+                (o != *s).then_some(o)
+            }
+        };
+        if let Some(n) = new {
+            m.insert(k, Value::String(n));
+        }
+    }
+    if masked {
+        if let Some(c) = m.get_mut("checked") {
+            *c = Value::Bool(false);
+        }
+    }
+}
