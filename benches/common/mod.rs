@@ -125,10 +125,12 @@ pub fn envelope_body(session: &str, seq: u32, page: &str, events: &[u8]) -> Vec<
     b
 }
 
-/// The policy with selectors (tools/bench/policy.selectors.json) and whether it differs from
-/// the default once parsed (with a placeholder MaskPolicy it parses to the default).
+/// The policy with selectors (tools/bench/policy.selectors.json), validated as a project config
+/// is, and whether it differs from the default once parsed.
 pub fn selectors_policy(json: &str) -> (MaskPolicy, bool) {
-    let p: MaskPolicy = serde_json::from_str(json).expect("tools/bench/policy.selectors.json parses as MaskPolicy");
+    let v: Value = serde_json::from_str(json).expect("tools/bench/policy.selectors.json is JSON");
+    let p = privacy::validate_policy(&v)
+        .unwrap_or_else(|e| panic!("tools/bench/policy.selectors.json is not a valid masking policy: {e:?}"));
     let differs = serde_json::to_string(&p).unwrap() != serde_json::to_string(&MaskPolicy::default()).unwrap();
     (p, differs)
 }

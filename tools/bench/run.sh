@@ -77,6 +77,9 @@ load_run() {
 }
 stop_worker() { kill -- "-$1" 2>/dev/null || true; sleep 1; }
 
+# The ops/diagnostic wrapper config lives in tools/bench/ops: give it the root's local-only secrets.
+[ -f .dev.vars ] && cp .dev.vars tools/bench/ops/.dev.vars
+
 # --- builds -----------------------------------------------------------------------------------
 step "build: worker (if stale)"
 if [ ! -f build/index_bg.wasm ] || [ -n "$(find src Cargo.toml Cargo.lock wrangler.toml -newer build/index_bg.wasm 2>/dev/null | head -1)" ]; then
