@@ -4,9 +4,9 @@
 // wall time, median / nearest-rank percentiles), timed with process.hrtime.bigint().
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
-const [pkgDir, root] = process.argv.slice(2);
+const [pkgDir, root] = process.argv.slice(2).map((p) => resolve(p));
 const smoke = process.argv.includes("--smoke");
 const require = createRequire(import.meta.url);
 const w = require(join(pkgDir, "veilgate_bench_wasm.js"));
