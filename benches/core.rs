@@ -130,7 +130,28 @@ fn main() {
             out.insert("floor_p50_us".into(), common::pct(&floor, 50.0).into());
             out.insert("floor_p99_us".into(), common::pct(&floor, 99.0).into());
         }
-        m => panic!("unknown mode {m}: throughput | latency"),
+        "profile" => {
+            // For perf / callgrind: the pipeline (default policy) on the ~64 KB beacons and the
+            // large fixture, round after round, for VG_PROFILE_SECS seconds (default 10).
+            let secs: f64 = std::env::var("VG_PROFILE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+            let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"].iter().map(|n| fixture(n)).collect();
+            let beacons: Vec<Vec<u8>> = common::beacons_64k(&fx)
+                .iter()
+                .enumerate()
+                .map(|(i, ev)| common::envelope_body("s_bench_profile", i as u32, &fx[0].page, ev))
+                .collect();
+            let t = Instant::now();
+            let mut rounds = 0u64;
+            while t.elapsed().as_secs_f64() < secs {
+                for b in &beacons {
+                    black_box(common::beacon_path(black_box(b), &default, &mut MaskState::default()));
+                }
+                black_box(common::pipeline(black_box(&fx[3].events), &default, &mut MaskState::default()));
+                rounds += 1;
+            }
+            out.insert("rounds".into(), rounds.into());
+        }
+        m => panic!("unknown mode {m}: throughput | latency | profile"),
     }
     println!("{}", serde_json::Value::Object(out));
 }

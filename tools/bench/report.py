@@ -163,6 +163,15 @@ w("|---|---:|---:|---:|---:|---|")
 w(f"| `{size['path']}` | {size['raw'] / 1024:.0f} KiB | {size['gzip'] / 1024:.0f} KiB | {size['gzip'] / (400 * 1024):.2f} | "
   f"{size['gzip'] / 3e6:.3f} | {met(ok)} |")
 w(f"\n(JS glue `build/index.js`: {size['js_glue_raw'] / 1024:.0f} KiB raw.) Command: `{cmds.get('4')}`\n")
+sb = load("size_breakdown.json")
+w(f"Where the size comes from — function bodies by crate in the module cargo built (`tools/bench/wasm_sizes.py "
+  f"{sb['file']}`, before wasm-bindgen and wasm-opt: {sb['code'] / 1024:.0f} KiB of code, {sb['data'] / 1024:.0f} KiB "
+  "of data segments; `<x impl>` = trait impls for types of crate x, generic code is counted where it is instantiated):\n")
+w("| crate | code KiB | share |")
+w("|---|---:|---:|")
+for c, sz in sb["by_crate"][:12]:
+    w(f"| `{c}` | {sz / 1024:.0f} | {100 * sz / sb['code']:.1f}% |")
+w("\n`veilgate` by module: " + ", ".join(f"`{m}` {sz / 1024:.0f} KiB" for m, sz in sb["veilgate_by_module"][:12]) + "\n")
 
 # 5 --------------------------------------------------------------------------------------------
 w("## 5. End to end on local workerd: veilgate vs an echo worker\n")
@@ -274,6 +283,23 @@ w(f"| largest per-session `MaskState` (serialized JSON) | {mem['largest_mask_sta
 w("\nPer fixture (masked in 64 KiB chunks with one state): " + ", ".join(
     f"{k}: {v['chunks']} chunks → {v['max_state_bytes']:,} B" for k, v in mem["mask_state"].items()) + "\n")
 w(f"Command: `{cmds.get('7')}`\n")
+
+# profile --------------------------------------------------------------------------------------
+pp = os.path.join(RES, "profile.json")
+if os.path.exists(pp):
+    prof = json.load(open(pp))
+    if "error" not in prof:
+        w("## Profile (native, perf)\n")
+        w("perf with DWARF call graphs on the default-policy pipeline (the ~64 KB beacons through the whole beacon "
+          "path, and the large fixture through the pipeline), line tables only. Inclusive share of samples:\n")
+        w("| stage | inclusive % |")
+        w("|---|---:|")
+        for k, v in prof["stages_inclusive_pct"].items():
+            w(f"| {k} | {v:.1f} |")
+        w(f"| allocator (malloc/free, self) | {prof['allocator_self_pct']:.1f} |")
+        w(f"| BTreeMap code (the `Value` object maps, self) | {prof['btreemap_self_pct']:.1f} |")
+        w("\nTop functions (self %): " + "; ".join(f"`{s_[:90]}` {p_:.1f}" for p_, s_ in prof["top_self"][:10]) + "\n")
+        w(f"Command: `{cmds.get('p')}`\n")
 
 # summary --------------------------------------------------------------------------------------
 w("## Goals\n")

@@ -123,6 +123,7 @@ raw = open(p, "rb").read()
 print(json.dumps({"path": p, "raw": len(raw), "gzip": len(gzip.compress(raw, 9)),
                   "js_glue_raw": os.path.getsize("build/index.js")}))
 PY
+python3 tools/bench/wasm_sizes.py target/wasm32-unknown-unknown/release/veilgate.wasm --top 14 --json > "$RES/size_breakdown.json"
 cmdlog 4 "bash tools/build.sh (worker-build --release); gzip -9 of $WASM"
 
 # --- 5. end to end on local workerd: veilgate vs echo ---------------------------------------------
@@ -192,6 +193,13 @@ cmdlog 6 "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 1 --m
 step "7. memory"
 cargo bench --bench memory > "$RES/memory.json" 2> "$RES/memory.log"
 cmdlog 7 "cargo bench --bench memory"
+
+# --- profile (full runs only; not one of the seven) ---------------------------------------------
+if [ "$SMOKE" = 0 ]; then
+  step "profile: perf on the native pipeline"
+  bash tools/bench/profile.sh "$RES/profile.json" 8 || echo "profile failed (not fatal)" >&2
+  cmdlog p "bash tools/bench/profile.sh target/bench/profile.json 8  (perf record --call-graph dwarf on cargo bench --bench core -- profile)"
+fi
 
 # --- report -------------------------------------------------------------------------------------
 step "report → $OUT"
