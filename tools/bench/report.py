@@ -74,11 +74,26 @@ sel_differs = core_t.get("selectors_policy_differs_from_default")
 L = []
 w = L.append
 w("# Benchmarks\n")
+w("How to run: `tools/bench/run.sh` (full, < 10 min on 2 shared cores; writes this file) or "
+  "`tools/bench/run.sh --smoke` (few iterations, ~1–1.5 min once built; writes `target/bench/BENCHMARKS.md`). "
+  "Both need `bash tools/setup.sh` (pinned worker-build, wasm-bindgen-cli, wrangler on Node 22) and build what is "
+  "stale: the worker (`tools/build.sh`), the native benches (`benches/`), the wasm bench crate (`tools/bench/wasm`). "
+  "They exit non-zero when a benchmark fails to run, never because a goal is missed. Layout: `benches/` (criterion "
+  "masking, core loops, load generator, memory; shared pipeline in `benches/common`), `tools/bench/` (run.sh, "
+  "report.py, wasm crate + Node script, ops wrapper, size and profile helpers), `bench/echo/` (the echo worker).\n")
 w("Figures from `tools/bench/run.sh`" + (" **--smoke (few iterations: not figures to quote)**" if SMOKE else "")
   + " (`make bench`). Every figure is a ratio against a baseline measured in the same run: the "
   "machine is shared and noisy, absolute numbers move, ratios much less. Raw results: `target/bench/`.\n")
-w(f"- commit `{git('rev-parse', '--short', 'HEAD')}`{' (+ uncommitted changes)' if git('status', '--porcelain', '--', 'src', 'benches', 'tools/bench') else ''}, "
-  f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {platform.machine()}, "
+def meta(name, default):
+    try:
+        return open(os.path.join(RES, name)).read().strip() or default
+    except OSError:
+        return default
+
+
+commit = meta("commit", git("rev-parse", "--short", "HEAD"))
+started = meta("started", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+w(f"- commit `{commit.split()[0]}`{' (+ uncommitted changes)' if 'uncommitted' in commit else ''}, run started {started}, {platform.machine()}, "
   f"{os.cpu_count()} cores (shared with other work), load average (1/5/15 min) at the start of the run: {open(os.path.join(RES, 'loadavg_start')).read().strip()}")
 w(f"- masking: {'**the placeholder `src/privacy` (identity)** — figures are the harness floor, not real masking' if placeholder else 'real `src/privacy`'}; "
   f"the policy with selectors (`tools/bench/policy.selectors.json`) {'differs from' if sel_differs else '**parses to the same as**'} the default")
@@ -115,7 +130,8 @@ w(f"\nCommands: `{cmds.get('1')}`; `{cmds.get('2n')}`\n")
 w("## 2. Masking in wasm (Node) vs native\n")
 w("The same pipeline (`benches/common`) compiled to wasm32 (`tools/bench/wasm`, wasm-bindgen `--target nodejs`) "
   "and run in Node 22; native side: the same loops in `benches/core.rs` in the same script run "
-  "(per-iteration wall time, median). Ratio = wasm MB/s / native MB/s.\n")
+  "(interleaved rounds, per-iteration CPU and wall time, medians; wasm CPU = `process.cpuUsage()`). "
+  "Ratio = wasm MB/s / native MB/s, judged on CPU time.\n")
 w("| fixture | workload | native CPU MB/s | wasm CPU MB/s | wasm / native (CPU) | wasm / native (wall) | goal ≥ 0.5 | wasm: ratio to its own floor |")
 w("|---|---|---:|---:|---:|---:|---|---:|")
 for name in ["signup", "large"]:
@@ -249,9 +265,14 @@ detail = ", ".join(f"`{k}` {v / s:.1f}" for k, v in sorted(c.items()))
 objs = ", ".join(f"{k} {v}" for k, v in sorted(ops.get("r2_objects", {}).items()))
 w(f"\nBreakdown per session: {detail}. Cross-check, distinct objects in local R2 after the run (all {s} sessions): "
   f"{objs} (a key written twice, e.g. the manifest, is one object).\n")
-w("R2 Class A dominates: one `put` per chunk is the floor for one object per chunk; the rest (index entries, "
-  "manifest) is per session. DO rows written per chunk come from `put({session, mask})` (2 rows) and `setAlarm` "
-  "(1 row) on every beacon.\n")
+pbc = ops.get("r2_puts_by_class", {})
+w("R2 puts per session by key: " + ", ".join(f"{k} {v / s:.1f}" for k, v in sorted(pbc.items()))
+  + "; DO requests by path: " + ", ".join(f"`{k}` {v / s:.1f}" for k, v in sorted(ops.get("do_fetch_by_path", {}).items()))
+  + " (+ the alarm); DO rows written per session: " + ", ".join(f"`{k}` {v / s:.1f}" for k, v in sorted(rows.items()) if k != "do.storage.get")
+  + ". R2 Class A is the largest cost: one put per chunk is the floor for one object per chunk. The DO rows are "
+  "the next: the session object writes its state (`put` of 2 keys) and re-arms its alarm (`setAlarm`) on every "
+  "beacon — about 3 rows per chunk; keeping the mask state in the same row as the session state, or re-arming the "
+  "alarm only when the idle deadline moves by more than some slack, would cut them.\n")
 mm = ops.get("mean_ms", {})
 if mm:
     w("Where a beacon's time goes (same run, one beacon at a time, mean ms as the caller sees it; workerd's clock "
@@ -279,9 +300,16 @@ w(f"| peak heap, one ~64 KB beacon ({mem['beacon64_bytes'] / 1024:.0f} KiB) | {m
 w(f"| peak heap / beacon size (largest) | {mem['peak_bytes'] / mem['largest_beacon_bytes']:.1f}× | "
   f"{mem['floor_peak_bytes'] / mem['largest_beacon_bytes']:.1f}× | |")
 w(f"| allocations for that beacon | {mem['allocations']:,} | {mem['floor_allocations']:,} | {mem['allocations'] / max(1, mem['floor_allocations']):.2f} |")
-w(f"| largest per-session `MaskState` (serialized JSON) | {mem['largest_mask_state_bytes']:,} B | 128 KiB (DO value limit budget used as yardstick: 2 MB hard) | {mem['largest_mask_state_bytes'] / 131072:.3f} |")
+large_events = core_t["large"]["bytes"]
+w(f"| largest per-session `MaskState` (serialized JSON, after each 64 KiB chunk) | {mem['largest_mask_state_bytes']:,} B | "
+  f"{large_events / 1e6:.2f} MB recorded (large fixture's events) | {mem['largest_mask_state_bytes'] / large_events:.6f} |")
 w("\nPer fixture (masked in 64 KiB chunks with one state): " + ", ".join(
     f"{k}: {v['chunks']} chunks → {v['max_state_bytes']:,} B" for k, v in mem["mask_state"].items()) + "\n")
+w(f"The Value tree costs ~{mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f}× the JSON it holds (native, 64-bit; "
+  "wasm32's pointers are half as wide, so less there). At the 8 MiB decompressed cap a single beacon would need "
+  f"~{8 * mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f} MiB natively — against the 128 MB memory limit of a "
+  "Workers isolate, shared by every request and Durable Object in it. DO storage values are capped at 2 MB; the "
+  "masking state stays far below.\n")
 w(f"Command: `{cmds.get('7')}`\n")
 
 # profile --------------------------------------------------------------------------------------

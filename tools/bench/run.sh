@@ -26,6 +26,8 @@ SMOKE_ARG=(); [ "$SMOKE" = 1 ] && SMOKE_ARG=(--smoke)
 LOAD_SECS=20; [ "$SMOKE" = 1 ] && LOAD_SECS=3
 SMALL_SECS=8; [ "$SMOKE" = 1 ] && SMALL_SECS=2   # diagnostic: ~1 KB beacons, fixed cost per request
 T0=$(date +%s)
+{ git rev-parse --short HEAD; [ -n "$(git status --porcelain -- src benches tools/bench Cargo.toml)" ] && echo " (+ uncommitted changes)"; } 2>/dev/null | tr -d '\n' > "$RES/commit" || true
+date -u '+%Y-%m-%d %H:%M UTC' > "$RES/started"
 cut -d' ' -f1-3 /proc/loadavg > "$RES/loadavg_start" 2>/dev/null || echo "?" > "$RES/loadavg_start"
 step() { echo "== [$(( $(date +%s) - T0 ))s] $*" >&2; }
 # Every command that produces a figure is recorded with it.
@@ -161,32 +163,7 @@ P=$(free_port); start_worker ops tools/bench/ops/wrangler.toml "$ST" "$P"
   --chunks-per-session 30 --tag ops > "$RES/ops_load.json" 2> "$RES/load-ops.log"
 sleep 6 # SESSION_IDLE_SECS=2 in tools/bench/ops/wrangler.toml: the alarms fire and finalize
 stop_worker "${PGIDS[-1]}"
-python3 - "$RES/ops.log" "$ST" > "$RES/ops.json" <<'PY'
-import collections, json, os, sys
-counts, rows, ms = collections.Counter(), collections.Counter(), collections.defaultdict(list)
-for line in open(sys.argv[1], errors="replace"):
-    i = line.find("VGOPS ")
-    if i < 0:
-        continue
-    parts = line[i + 6:].split()
-    kind = parts[0]
-    counts[kind] += 1
-    for p in parts[1:]:
-        if p.startswith("rows="):
-            rows[kind] += int(p[5:])
-        if p.startswith("ms="):
-            ms[kind].append(int(p[3:]))
-# Cross-check: distinct objects in the local R2 (miniflare's object table), by key prefix.
-import glob, sqlite3
-objects = collections.Counter()
-for db in glob.glob(os.path.join(sys.argv[2], "v3", "r2", "miniflare-R2BucketObject", "*.sqlite")):
-    if os.path.basename(db).startswith("metadata"):
-        continue
-    for (key,) in sqlite3.connect(db).execute("select key from _mf_objects"):
-        objects["chunk" if "/chunks/" in key else "manifest" if key.endswith("manifest.json") else key.split("/")[0] + "/" + key.split("/")[2]] += 1
-mean_ms = {k: sum(v) / len(v) for k, v in ms.items()}
-print(json.dumps({"sessions": 2, "chunks_per_session": 30, "counts": counts, "rows": rows, "r2_objects": objects, "mean_ms": mean_ms}))
-PY
+python3 tools/bench/ops_count.py "$RES/ops.log" "$ST" > "$RES/ops.json"
 cmdlog 6 "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 1 --max-requests 60 --chunks-per-session 30  (worker: wrangler dev --local -c tools/bench/ops/wrangler.toml, logging wrapper; then 6 s for the idle alarm)"
 
 # --- 7. memory ----------------------------------------------------------------------------------
