@@ -43,16 +43,36 @@ fn thread_cpu_ns() -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let smoke = args.iter().any(|a| a == "--smoke");
-    let mode = args.iter().skip(1).find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "throughput".into());
-    let sel_json = std::fs::read_to_string(format!("{}/tools/bench/policy.selectors.json", root())).expect("policy");
+    // `cargo test --all-targets` runs this binary without `--bench`: a quick check that it
+    // works (tiny fixture, two iterations), not a measurement.
+    let test = !args.iter().any(|a| a == "--bench");
+    let smoke = test || args.iter().any(|a| a == "--smoke");
+    let mode = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .cloned()
+        .unwrap_or_else(|| "throughput".into());
+    let sel_json = std::fs::read_to_string(format!("{}/tools/bench/policy.selectors.json", root()))
+        .expect("policy");
     let (selectors, sel_differs) = common::selectors_policy(&sel_json);
     let default = MaskPolicy::default();
     let mut out = serde_json::Map::new();
-    out.insert("selectors_policy_differs_from_default".into(), sel_differs.into());
+    out.insert(
+        "selectors_policy_differs_from_default".into(),
+        sel_differs.into(),
+    );
     match mode.as_str() {
         "throughput" => {
-            for (name, iters) in [("signup", if smoke { 30 } else { 400 }), ("large", if smoke { 3 } else { 30 })] {
+            let sets = if test {
+                vec![("signup", 2)]
+            } else {
+                vec![
+                    ("signup", if smoke { 30 } else { 400 }),
+                    ("large", if smoke { 3 } else { 30 }),
+                ]
+            };
+            for (name, iters) in sets {
                 let f = fixture(name);
                 let mb = f.events.len() as f64 / 1e6;
                 let mut m = serde_json::Map::new();
@@ -63,10 +83,18 @@ fn main() {
                         black_box(common::baseline(black_box(&f.events)));
                     }),
                     ("mask_default", &|| {
-                        black_box(common::pipeline(black_box(&f.events), &default, &mut MaskState::default()));
+                        black_box(common::pipeline(
+                            black_box(&f.events),
+                            &default,
+                            &mut MaskState::default(),
+                        ));
                     }),
                     ("mask_selectors", &|| {
-                        black_box(common::pipeline(black_box(&f.events), &selectors, &mut MaskState::default()));
+                        black_box(common::pipeline(
+                            black_box(&f.events),
+                            &selectors,
+                            &mut MaskState::default(),
+                        ));
                     }),
                 ];
                 // Interleaved: each round runs every workload once, so a change in machine load
@@ -95,20 +123,33 @@ fn main() {
             }
         }
         "latency" => {
-            let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"].iter().map(|n| fixture(n)).collect();
+            let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"]
+                .iter()
+                .map(|n| fixture(n))
+                .collect();
             let beacons: Vec<Vec<u8>> = common::beacons_64k(&fx)
                 .iter()
                 .enumerate()
                 .map(|(i, ev)| common::envelope_body("s_bench_latency", i as u32, &fx[0].page, ev))
                 .collect();
-            let rounds = if smoke { 20 } else { 400 };
+            let rounds = if test {
+                1
+            } else if smoke {
+                20
+            } else {
+                400
+            };
             let mut path = Vec::new();
             let mut path_cpu = Vec::new();
             let mut floor = Vec::new();
             for _ in 0..rounds {
                 for b in &beacons {
                     let (c, t) = (thread_cpu_ns(), Instant::now());
-                    black_box(common::beacon_path(black_box(b), &default, &mut MaskState::default()));
+                    black_box(common::beacon_path(
+                        black_box(b),
+                        &default,
+                        &mut MaskState::default(),
+                    ));
                     path.push(t.elapsed().as_nanos() as f64 / 1e3);
                     path_cpu.push((thread_cpu_ns() - c) / 1e3);
                     let t = Instant::now();
@@ -120,11 +161,17 @@ fn main() {
                 v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             }
             out.insert("beacons".into(), beacons.len().into());
-            out.insert("beacon_bytes".into(), beacons.iter().map(|b| b.len()).collect::<Vec<_>>().into());
+            out.insert(
+                "beacon_bytes".into(),
+                beacons.iter().map(|b| b.len()).collect::<Vec<_>>().into(),
+            );
             out.insert("samples".into(), path.len().into());
             out.insert("p50_us".into(), common::pct(&path, 50.0).into());
             out.insert("p99_us".into(), common::pct(&path, 99.0).into());
-            out.insert("max_us".into(), path.last().copied().unwrap_or(f64::NAN).into());
+            out.insert(
+                "max_us".into(),
+                path.last().copied().unwrap_or(f64::NAN).into(),
+            );
             out.insert("cpu_p50_us".into(), common::pct(&path_cpu, 50.0).into());
             out.insert("cpu_p99_us".into(), common::pct(&path_cpu, 99.0).into());
             out.insert("floor_p50_us".into(), common::pct(&floor, 50.0).into());
@@ -133,8 +180,14 @@ fn main() {
         "profile" => {
             // For perf / callgrind: the pipeline (default policy) on the ~64 KB beacons and the
             // large fixture, round after round, for VG_PROFILE_SECS seconds (default 10).
-            let secs: f64 = std::env::var("VG_PROFILE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
-            let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"].iter().map(|n| fixture(n)).collect();
+            let secs: f64 = std::env::var("VG_PROFILE_SECS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10.0);
+            let fx: Vec<Fixture> = ["signup", "checkout", "account", "large"]
+                .iter()
+                .map(|n| fixture(n))
+                .collect();
             let beacons: Vec<Vec<u8>> = common::beacons_64k(&fx)
                 .iter()
                 .enumerate()
@@ -144,9 +197,17 @@ fn main() {
             let mut rounds = 0u64;
             while t.elapsed().as_secs_f64() < secs {
                 for b in &beacons {
-                    black_box(common::beacon_path(black_box(b), &default, &mut MaskState::default()));
+                    black_box(common::beacon_path(
+                        black_box(b),
+                        &default,
+                        &mut MaskState::default(),
+                    ));
                 }
-                black_box(common::pipeline(black_box(&fx[3].events), &default, &mut MaskState::default()));
+                black_box(common::pipeline(
+                    black_box(&fx[3].events),
+                    &default,
+                    &mut MaskState::default(),
+                ));
                 rounds += 1;
             }
             out.insert("rounds".into(), rounds.into());

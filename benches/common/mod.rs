@@ -71,7 +71,11 @@ pub struct Fixture {
 impl Fixture {
     pub fn from_json(name: &str, json: &[u8]) -> Fixture {
         let d: FixtureDoc = envelope::from_slice_prescanned(json).expect("fixture");
-        Fixture { name: name.into(), page: d.page, events: d.events.get().as_bytes().to_vec() }
+        Fixture {
+            name: name.into(),
+            page: d.page,
+            events: d.events.get().as_bytes().to_vec(),
+        }
     }
 
     /// Each event's raw JSON text.
@@ -110,7 +114,10 @@ pub fn beacons_64k(fixtures: &[Fixture]) -> Vec<Vec<u8>> {
     for f in fixtures {
         all.extend(f.event_texts().into_iter().filter(|e| e.len() + 2 <= MAX));
     }
-    cut(&all, MAX).into_iter().filter(|c| c.len() >= 48 * 1024).collect()
+    cut(&all, MAX)
+        .into_iter()
+        .filter(|c| c.len() >= 48 * 1024)
+        .collect()
 }
 
 /// A beacon body (the ingest envelope) around a raw events array.
@@ -129,9 +136,11 @@ pub fn envelope_body(session: &str, seq: u32, page: &str, events: &[u8]) -> Vec<
 /// is, and whether it differs from the default once parsed.
 pub fn selectors_policy(json: &str) -> (MaskPolicy, bool) {
     let v: Value = serde_json::from_str(json).expect("tools/bench/policy.selectors.json is JSON");
-    let p = privacy::validate_policy(&v)
-        .unwrap_or_else(|e| panic!("tools/bench/policy.selectors.json is not a valid masking policy: {e:?}"));
-    let differs = serde_json::to_string(&p).unwrap() != serde_json::to_string(&MaskPolicy::default()).unwrap();
+    let p = privacy::validate_policy(&v).unwrap_or_else(|e| {
+        panic!("tools/bench/policy.selectors.json is not a valid masking policy: {e:?}")
+    });
+    let differs = serde_json::to_string(&p).unwrap()
+        != serde_json::to_string(&MaskPolicy::default()).unwrap();
     (p, differs)
 }
 

@@ -71,7 +71,12 @@ pub fn run(slot: u32, workload: u32) -> usize {
             1 => common::pipeline(b, &MaskPolicy::default(), &mut MaskState::default()).len(),
             2 => SELECTORS.with(|p| {
                 let p = p.borrow();
-                common::pipeline(b, p.as_ref().expect("set_selectors first"), &mut MaskState::default()).len()
+                common::pipeline(
+                    b,
+                    p.as_ref().expect("set_selectors first"),
+                    &mut MaskState::default(),
+                )
+                .len()
             }),
             3 => common::beacon_path(b, &MaskPolicy::default(), &mut MaskState::default()),
             4 => common::baseline_body(b).len(),
@@ -84,7 +89,9 @@ pub fn run(slot: u32, workload: u32) -> usize {
 /// a whole batch.
 #[wasm_bindgen]
 pub fn mask_bench(bytes: &[u8], iters: u32) -> usize {
-    (0..iters).map(|_| common::pipeline(bytes, &MaskPolicy::default(), &mut MaskState::default()).len()).sum()
+    (0..iters)
+        .map(|_| common::pipeline(bytes, &MaskPolicy::default(), &mut MaskState::default()).len())
+        .sum()
 }
 
 #[wasm_bindgen]
