@@ -47,7 +47,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1 << 20,
-            max_decompressed_bytes: 8 << 20,
+            // A Value tree costs ~17x its JSON (BENCHMARKS.md, memory): 4 MiB keeps one
+            // beacon well inside a Workers isolate's 128 MB.
+            max_decompressed_bytes: 4 << 20,
             max_events: 10_000,
             max_depth: 512,
             max_string_bytes: 1 << 20,
@@ -139,10 +141,20 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
     let mut in_string = false;
     let mut escaped = false;
     let mut string_start = 0usize;
+    let mut paired_low = usize::MAX;
     for (i, &b) in json.iter().enumerate() {
         if in_string {
             if escaped {
                 escaped = false;
+                // serde_json skips strings it does not decode (raw events, ignored fields)
+                // without checking their escapes, but refuses a lone surrogate when it builds
+                // a tree. Refuse it here, so what the edge accepts the session object can read.
+                if b == b'u' && lone_surrogate(json, i + 1, &mut paired_low) {
+                    return Err(ApiError::bad_request(
+                        "malformed_json",
+                        "a string holds an unpaired UTF-16 surrogate escape",
+                    ));
+                }
             } else if b == b'\\' {
                 escaped = true;
             } else if b == b'"' {
@@ -175,6 +187,28 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
         return Err(string_too_long(limits));
     }
     Ok(())
+}
+
+/// `json[at..]` starts the 4 hex digits of a `\u` escape. `paired_low` is where the hex of
+/// the low half of the last well-formed pair starts. Returns whether this escape is a lone
+/// surrogate, and updates `paired_low` when it opens a well-formed pair.
+fn lone_surrogate(json: &[u8], at: usize, paired_low: &mut usize) -> bool {
+    let hex4 = |from: usize| -> Option<u16> {
+        let digits = json.get(from..from + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    match hex4(at) {
+        Some(0xD800..=0xDBFF) => {
+            let paired = json.get(at + 4..at + 6) == Some(b"\\u")
+                && matches!(hex4(at + 6), Some(0xDC00..=0xDFFF));
+            if paired {
+                *paired_low = at + 6;
+            }
+            !paired
+        }
+        Some(0xDC00..=0xDFFF) => *paired_low != at,
+        _ => false,
+    }
 }
 
 fn string_too_long(limits: &Limits) -> ApiError {
@@ -466,6 +500,32 @@ mod tests {
         prescan(ok.as_bytes(), &Limits::default()).unwrap();
         let v: serde_json::Value = from_slice_prescanned(ok.as_bytes()).unwrap();
         assert!(v.is_array());
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused_before_parsing() {
+        let limits = Limits::default();
+        for bad in [
+            r#"{"a":"\\ud83d\ude00"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\udc00x"}"#,
+            r#"{"a":"\ud800\u0041"}"#,
+            r#"{"\udfff":1}"#,
+        ] {
+            assert_eq!(
+                prescan(bad.as_bytes(), &limits).unwrap_err().code,
+                "malformed_json",
+                "{bad}"
+            );
+        }
+        for good in [
+            r#"{"a":"\ud83d\ude00"}"#,
+            r#"{"a":"\u00e9\\udc00"}"#,
+            r#"{"a":"\\ud800"}"#,
+        ] {
+            prescan(good.as_bytes(), &limits).unwrap();
+            let _: serde_json::Value = serde_json::from_str(good).unwrap();
+        }
     }
 
     #[test]

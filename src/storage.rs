@@ -47,11 +47,11 @@ pub fn last_segment(key: &str) -> &str {
     key.trim_end_matches('/').rsplit('/').next().unwrap_or("")
 }
 
-/// One stored beacon: `sessions/{project}/{session}/chunks/{seq:08}.json`.
-/// `events` are masked before this is built; nothing else in it comes from the client
-/// unmasked (`page` is masked too).
+/// One stored beacon: `sessions/{project}/{session}/chunks/{seq:08}.json`, the fields below
+/// followed by `events`. Events are masked before the document is built; nothing else in it
+/// comes from the client unmasked (`page` is masked too).
 #[derive(Serialize)]
-pub struct ChunkDoc<'a> {
+pub struct ChunkHead<'a> {
     pub v: u32,
     pub project: &'a str,
     pub session: &'a str,
@@ -59,7 +59,20 @@ pub struct ChunkDoc<'a> {
     pub platform: Platform,
     pub page: Option<&'a str>,
     pub received_at: u64,
-    pub events: &'a RawValue,
+}
+
+/// The chunk document's bytes, with `events` written straight into it (no intermediate string
+/// that would be copied and validated again).
+pub fn chunk_document(
+    head: &ChunkHead<'_>,
+    events: &[serde_json::Value],
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = serde_json::to_vec(head)?;
+    out.pop(); // the head's closing brace
+    out.extend_from_slice(b",\"events\":");
+    serde_json::to_writer(&mut out, events)?;
+    out.push(b'}');
+    Ok(out)
 }
 
 /// Concatenate the `events` of chunk documents (already in seq order) into one JSON array,
@@ -118,6 +131,29 @@ mod tests {
         );
         assert_eq!(last_segment("index/demo/days/2026-11-23/s_1/"), "s_1");
         assert_eq!(last_segment("index/demo/visitors/v/s_2"), "s_2");
+    }
+
+    #[test]
+    fn chunk_documents_are_json_with_events_last() {
+        let head = ChunkHead {
+            v: 1,
+            project: "demo",
+            session: "s_12345678",
+            seq: 3,
+            platform: Platform::Web,
+            page: Some("https://shop.example/?q=*"),
+            received_at: 7,
+        };
+        let events = vec![serde_json::json!({"type": 4, "data": {"x": "\"}"}, "timestamp": 1})];
+        let bytes = chunk_document(&head, &events).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["seq"], 3);
+        assert_eq!(v["page"], "https://shop.example/?q=*");
+        assert_eq!(v["events"][0]["data"]["x"], "\"}");
+        assert_eq!(
+            merge_events([&bytes[..]]).unwrap(),
+            serde_json::to_string(&events).unwrap()
+        );
     }
 
     #[test]

@@ -7,10 +7,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{beacon, id, worker, Reply, XorShift};
+use common::{beacon, id, Reply, Worker, XorShift};
 use serde_json::{json, Value};
 
 const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
@@ -20,6 +20,15 @@ const CHUNKS: usize = 30;
 const TWICE: usize = CHUNKS / 5;
 const THREADS: usize = 16;
 const BASE_TS: u64 = 1_800_000_000_000;
+/// Long enough that a session under load stays in one segment (a round of all sessions takes
+/// a few seconds), short enough to wait for every manifest to be finalized by its alarm.
+const IDLE_SECS: u64 = 8;
+
+/// This binary's worker: fresh local state, sessions finalized after `IDLE_SECS` idle.
+fn worker() -> &'static Worker {
+    static W: OnceLock<Worker> = OnceLock::new();
+    W.get_or_init(|| common::start(&[("SESSION_IDLE_SECS", &IDLE_SECS.to_string())]))
+}
 
 /// Real events from a recording: its Meta, its full snapshot and the incremental events.
 struct Recording {
@@ -77,18 +86,42 @@ struct Session {
     order: Vec<usize>,
 }
 
-/// Post a beacon as a flaky network's SDK would: retry on 429/503 after `Retry-After`.
-/// Returns the final reply and how many retries it took.
-fn send(body: &[u8]) -> (Reply, usize) {
-    let mut retries = 0;
+/// What it took to get one beacon acknowledged.
+#[derive(Default)]
+struct Effort {
+    /// Retries after 429/503 (`Retry-After`): status and error code of each.
+    retried_status: Vec<String>,
+    /// Retries after a transport failure (reset, timeout), with the errors seen.
+    transport: Vec<String>,
+}
+
+/// Post a beacon as a flaky network's SDK would: retry on 429/503 after `Retry-After` and on a
+/// transport failure (the first attempt may have been stored: the retry is a duplicate).
+fn send(body: &[u8]) -> (Reply, Effort) {
+    let mut effort = Effort::default();
     loop {
-        let r = worker().post(
+        let r = match worker().try_post(
             "/v1/ingest/demo",
             &[LOCAL, ("Content-Type", "text/plain;charset=UTF-8")],
             body,
-        );
-        if (r.status == 503 || r.status == 429) && retries < 10 {
-            retries += 1;
+        ) {
+            Ok(r) => r,
+            Err(e) if effort.transport.len() < 5 => {
+                effort.transport.push(e);
+                std::thread::sleep(Duration::from_millis(500));
+                continue;
+            }
+            Err(e) => panic!("{e} (after {:?})", effort.transport),
+        };
+        if (r.status == 503 || r.status == 429) && effort.retried_status.len() < 10 {
+            let code = serde_json::from_slice::<Value>(&r.body).ok().and_then(|v| {
+                v["error"]["code"]
+                    .as_str()
+                    .map(|c| format!("{c}: {}", v["error"]["message"]))
+            });
+            effort
+                .retried_status
+                .push(format!("{} {}", r.status, code.unwrap_or_default()));
             let secs: u64 = r
                 .header("Retry-After")
                 .and_then(|s| s.parse().ok())
@@ -96,7 +129,7 @@ fn send(body: &[u8]) -> (Reply, usize) {
             std::thread::sleep(Duration::from_secs(secs.min(5)));
             continue;
         }
-        return (r, retries);
+        return (r, effort);
     }
 }
 
@@ -129,6 +162,84 @@ fn chunk_blobs(sessions: &BTreeSet<String>) -> BTreeMap<(String, u64), usize> {
         }
     }
     out
+}
+
+/// Manifest and merged events of one session after the load: (segments, problems).
+fn check_session(rec: &Recording, s: &Session) -> (usize, Vec<String>) {
+    let expected_seqs: Vec<usize> = (0..CHUNKS).collect();
+    let mut problems = Vec::new();
+    let m = worker().get(&format!("/v1/projects/demo/sessions/{}", s.id), "demo-read");
+    assert_eq!(m.status, 200, "{}: {}", s.id, m.text());
+    let m = m.json();
+    let segments = m["segments"].as_array().map_or(0, Vec::len);
+    if segments > 1 {
+        // How a later segment came about: the idle time between segments as the object saw it.
+        let seg = m["segments"].as_array().unwrap();
+        let gaps: Vec<i64> = seg
+            .windows(2)
+            .map(|w| {
+                w[1]["started_at"].as_i64().unwrap_or(0) - w[0]["last_at"].as_i64().unwrap_or(0)
+            })
+            .collect();
+        println!(
+            "exactly once: {} has {segments} segments, idle ms between them {gaps:?}",
+            s.id
+        );
+    }
+    if m["chunks"] != CHUNKS
+        || m["seqs"] != json!(expected_seqs)
+        || m["visitor"] != *s.visitor
+        || m["complete"] != true
+    {
+        problems.push(format!(
+            "{}: manifest chunks {} seqs {}",
+            s.id, m["chunks"], m["seqs"]
+        ));
+    }
+    let merged = worker().get(
+        &format!("/v1/projects/demo/sessions/{}/events", s.id),
+        "demo-read",
+    );
+    assert_eq!(merged.status, 200, "{}: {}", s.id, merged.text());
+    let merged = merged.json();
+    let merged = merged.as_array().unwrap();
+    let markers: Vec<(u64, String)> = merged
+        .iter()
+        .filter(|e| e["type"] == 5 && e["data"]["tag"] == "chunk")
+        .map(|e| {
+            let p = &e["data"]["payload"];
+            (p["n"].as_u64().unwrap(), p["word"].as_str().unwrap().into())
+        })
+        .collect();
+    let want_markers: Vec<(u64, String)> = (0..CHUNKS).map(|n| (n as u64, letters(n))).collect();
+    if markers != want_markers {
+        problems.push(format!("{}: markers in order {markers:?}", s.id));
+    }
+    let stamps: Vec<u64> = merged
+        .iter()
+        .map(|e| e["timestamp"].as_u64().unwrap())
+        .collect();
+    let want_stamps: Vec<u64> = (0..CHUNKS)
+        .flat_map(|seq| {
+            chunk_events(rec, seq)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["timestamp"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if stamps != want_stamps {
+        problems.push(format!("{}: timestamps out of seq order", s.id));
+    }
+    // Masking did its work on the recorded events (the fixture's planted values).
+    let text = serde_json::to_string(merged).unwrap();
+    for planted in ["jane.url.planted@example.com", "plantedtok_5f3a9c1e7b"] {
+        if text.contains(planted) {
+            problems.push(format!("{}: {planted} not masked", s.id));
+        }
+    }
+    (segments, problems)
 }
 
 #[test]
@@ -164,8 +275,10 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     worker();
 
     let next = AtomicUsize::new(0);
-    let retries = AtomicUsize::new(0);
+    let retries = Mutex::new(Vec::<String>::new());
     let failures = Mutex::new(Vec::<String>::new());
+    let transport = Mutex::new(Vec::<String>::new());
+    let arrivals = Mutex::new(vec![Vec::<f64>::new(); SESSIONS]);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..THREADS {
@@ -174,8 +287,10 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
                 let Some(&(s, seq)) = queue.get(i) else {
                     break;
                 };
-                let (r, n) = send(&sessions[s].bodies[seq]);
-                retries.fetch_add(n, Ordering::Relaxed);
+                let (r, effort) = send(&sessions[s].bodies[seq]);
+                arrivals.lock().unwrap()[s].push(started.elapsed().as_secs_f64());
+                retries.lock().unwrap().extend(effort.retried_status);
+                transport.lock().unwrap().extend(effort.transport);
                 let want = json!({"stored": true, "seq": seq});
                 if r.status != 202 || serde_json::from_slice::<Value>(&r.body).ok() != Some(want) {
                     failures.lock().unwrap().push(format!(
@@ -190,77 +305,76 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     });
     let elapsed = started.elapsed();
     let failures = failures.into_inner().unwrap();
+    let transport = transport.into_inner().unwrap();
+    let retries = retries.into_inner().unwrap();
+    // Idle gaps longer than IDLE_SECS within a session legitimately open a new segment.
+    let gapped = arrivals
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .filter(|t| {
+            let mut t = t.clone();
+            t.sort_by(f64::total_cmp);
+            t.windows(2).any(|w| w[1] - w[0] > IDLE_SECS as f64)
+        })
+        .count();
+    let mut retry_kinds = BTreeMap::<&str, usize>::new();
+    for r in &retries {
+        *retry_kinds.entry(r.as_str()).or_insert(0) += 1;
+    }
     let sent = queue.len();
     println!(
         "exactly once: {SESSIONS} sessions x {CHUNKS} chunks = {} beacons + {} duplicates = {sent} \
-         requests from {THREADS} threads in {:.1} s ({:.0} req/s), {} retries after 429/503, {} failures",
+         requests from {THREADS} threads in {:.1} s ({:.0} req/s), {} retries after 429/503 {retry_kinds:?}, {} after transport errors {:?}, {} failures",
         SESSIONS * CHUNKS,
         SESSIONS * TWICE,
         elapsed.as_secs_f64(),
         sent as f64 / elapsed.as_secs_f64(),
-        retries.load(Ordering::Relaxed),
+        retries.len(),
+        transport.len(),
+        transport.iter().take(3).collect::<Vec<_>>(),
         failures.len(),
     );
     assert!(failures.is_empty(), "{failures:#?}");
 
+    // Every session goes idle now: its alarm finalizes the manifest.
+    let finalizing = Instant::now();
+    let mut pending: Vec<&Session> = sessions.iter().collect();
+    common::wait_until(
+        "every manifest complete",
+        Duration::from_secs(IDLE_SECS + 90),
+        || {
+            pending.retain(|s| {
+                let m = worker().get(&format!("/v1/projects/demo/sessions/{}", s.id), "demo-read");
+                m.status != 200 || m.json()["complete"] != true
+            });
+            pending.is_empty()
+        },
+    );
+    println!(
+        "exactly once: every manifest complete {:.1} s after the last beacon",
+        finalizing.elapsed().as_secs_f64()
+    );
+
+    // Read back from 4 threads (a replay service reads sessions in parallel too).
     let verify = Instant::now();
-    let expected_seqs: Vec<usize> = (0..CHUNKS).collect();
+    let next = AtomicUsize::new(0);
+    let checked = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                while let Some(s) = sessions.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = check_session(&rec, s);
+                    checked.lock().unwrap().push(result);
+                }
+            });
+        }
+    });
+    let mut segments = BTreeMap::<usize, usize>::new();
     let mut problems = Vec::new();
-    for s in &sessions {
-        let m = worker().get(&format!("/v1/projects/demo/sessions/{}", s.id), "demo-read");
-        assert_eq!(m.status, 200, "{}: {}", s.id, m.text());
-        let m = m.json();
-        if m["chunks"] != CHUNKS || m["seqs"] != json!(expected_seqs) || m["visitor"] != *s.visitor
-        {
-            problems.push(format!(
-                "{}: manifest chunks {} seqs {}",
-                s.id, m["chunks"], m["seqs"]
-            ));
-        }
-        let merged = worker().get(
-            &format!("/v1/projects/demo/sessions/{}/events", s.id),
-            "demo-read",
-        );
-        assert_eq!(merged.status, 200, "{}: {}", s.id, merged.text());
-        let merged = merged.json();
-        let merged = merged.as_array().unwrap();
-        let markers: Vec<(u64, String)> = merged
-            .iter()
-            .filter(|e| e["type"] == 5 && e["data"]["tag"] == "chunk")
-            .map(|e| {
-                let p = &e["data"]["payload"];
-                (p["n"].as_u64().unwrap(), p["word"].as_str().unwrap().into())
-            })
-            .collect();
-        let want_markers: Vec<(u64, String)> =
-            (0..CHUNKS).map(|n| (n as u64, letters(n))).collect();
-        if markers != want_markers {
-            problems.push(format!("{}: markers in order {markers:?}", s.id));
-        }
-        let stamps: Vec<u64> = merged
-            .iter()
-            .map(|e| e["timestamp"].as_u64().unwrap())
-            .collect();
-        let want_stamps: Vec<u64> = (0..CHUNKS)
-            .flat_map(|seq| {
-                chunk_events(&rec, seq)
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["timestamp"].as_u64().unwrap())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        if stamps != want_stamps {
-            problems.push(format!("{}: timestamps out of seq order", s.id));
-        }
-        // Masking did its work on the recorded events (the fixture's planted values).
-        let text = serde_json::to_string(merged).unwrap();
-        for planted in ["jane.url.planted@example.com", "plantedtok_5f3a9c1e7b"] {
-            if text.contains(planted) {
-                problems.push(format!("{}: {planted} not masked", s.id));
-            }
-        }
+    for (n, p) in checked.into_inner().unwrap() {
+        *segments.entry(n).or_insert(0) += 1;
+        problems.extend(p);
     }
 
     let keys = chunk_keys_by_session();
@@ -287,7 +401,8 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     }
     println!(
         "exactly once: {objects} chunk objects in local R2 for {} acknowledged chunks, {} blobs; \
-         verified in {:.1} s",
+         sessions by segment count {segments:?} ({gapped} sessions had a gap over {IDLE_SECS} s \
+         between replies); verified in {:.1} s",
         SESSIONS * CHUNKS,
         blobs.values().sum::<usize>(),
         verify.elapsed().as_secs_f64()

@@ -13,7 +13,6 @@ use std::cell::RefCell;
 
 use futures_util::lock::Mutex;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 use worker::{
     durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State,
@@ -34,6 +33,10 @@ struct Stored {
     session: SessionState,
     idle_ms: u64,
     max_ms: u64,
+    /// When the pending alarm fires, if one is set. Setting an alarm is a storage write, so
+    /// it is set once and moved forward by the alarm itself, not on every beacon.
+    #[serde(default)]
+    alarm_at: Option<u64>,
 }
 
 /// The audit chain this object writes, and the decision it last recorded. Kept through an
@@ -49,6 +52,9 @@ struct AuditState {
 struct Live {
     stored: Option<Stored>,
     mask: MaskState,
+    /// The masking state as last written: most chunks leave it unchanged, and an unchanged
+    /// state is not written again.
+    mask_saved: String,
     audit: Option<AuditState>,
     loaded: bool,
 }
@@ -135,6 +141,7 @@ impl SessionObject {
             None => None,
         };
         // An unreadable masking state must not silently restart from nothing: refuse.
+        live.mask_saved = mask.clone().unwrap_or_default();
         live.mask = match mask {
             Some(m) => serde_json::from_str(&m)
                 .map_err(|_| ApiError::unavailable("masking state unreadable"))?,
@@ -153,12 +160,19 @@ impl SessionObject {
 
     async fn save(&self, what: &[&'static str]) -> ApiResult<()> {
         let obj = js_sys::Object::new();
+        let mut new_mask = None;
         {
             let live = self.live.borrow();
             for key in what {
                 let value = match *key {
                     "session" => live.stored.as_ref().map(ser).transpose()?,
-                    "mask" => Some(ser(&live.mask)?),
+                    "mask" => {
+                        let m = ser(&live.mask)?;
+                        (m != live.mask_saved).then(|| {
+                            new_mask = Some(m.clone());
+                            m
+                        })
+                    }
                     "audit" => live.audit.as_ref().map(ser).transpose()?,
                     _ => None,
                 };
@@ -171,7 +185,11 @@ impl SessionObject {
             .storage()
             .put_multiple_raw(obj)
             .await
-            .map_err(storage_err("session state"))
+            .map_err(storage_err("session state"))?;
+        if let Some(m) = new_mask {
+            self.live.borrow_mut().mask_saved = m;
+        }
+        Ok(())
     }
 
     async fn set_alarm(&self, at_ms: u64) -> ApiResult<()> {
@@ -296,6 +314,7 @@ impl SessionObject {
                 ),
                 idle_ms: t.idle_ms,
                 max_ms: t.max_ms,
+                alarm_at: None,
             });
             if stored.session.consent.is_none() {
                 stored.session.consent = Some(ConsentSummary {
@@ -317,7 +336,7 @@ impl SessionObject {
                     (
                         Admit::Accept { new_segment },
                         stored.session.seqs.is_empty(),
-                        Some(ser(&events)?),
+                        Some(events),
                         page,
                     )
                 }
@@ -340,9 +359,7 @@ impl SessionObject {
             }
             Admit::Accept { new_segment } => new_segment,
         };
-        let events = RawValue::from_string(masked.unwrap_or_default())
-            .map_err(|_| ApiError::unavailable("serialize"))?;
-        let doc = storage::ChunkDoc {
+        let head = storage::ChunkHead {
             v: 1,
             project: call.project,
             session: call.session,
@@ -350,9 +367,9 @@ impl SessionObject {
             platform: call.platform,
             page: page.as_deref(),
             received_at: now,
-            events: &events,
         };
-        let bytes = serde_json::to_vec(&doc).map_err(|_| ApiError::unavailable("serialize"))?;
+        let bytes = storage::chunk_document(&head, &masked.unwrap_or_default())
+            .map_err(|_| ApiError::unavailable("serialize"))?;
         let size = bytes.len() as u64;
 
         if first_chunk {
@@ -395,12 +412,21 @@ impl SessionObject {
                 device: call.device.clone(),
             };
             stored.session.commit(record, now, t);
-            stored.session.next_alarm(t)
+            // A pending alarm is never later than the new deadline (deadlines only move
+            // forward), so only a session without one needs a new alarm.
+            let next = stored.session.next_alarm(t);
+            match (stored.alarm_at, next) {
+                (None, Some(at)) => {
+                    stored.alarm_at = Some(at);
+                    Some(at)
+                }
+                _ => None,
+            }
         };
-        self.save(&["session", "mask"]).await?;
         if let Some(at) = next_alarm {
             self.set_alarm(at).await?;
         }
+        self.save(&["session", "mask"]).await?;
         if first_chunk || new_segment {
             self.write_manifest().await?;
         }
@@ -429,12 +455,15 @@ impl SessionObject {
                 stored.session.project.clone(),
                 stored.session.session.clone(),
             );
-            (changed, stored.session.next_alarm(t), ids)
+            // This alarm has fired; activity since it was set moved the deadline on.
+            stored.alarm_at = stored.session.next_alarm(t);
+            (changed, stored.alarm_at, ids)
         };
         if !changed {
             if let Some(at) = next {
                 self.set_alarm(at).await?;
             }
+            self.save(&["session"]).await?;
             return Ok(());
         }
         self.save(&["session"]).await?;

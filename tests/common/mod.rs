@@ -448,3 +448,43 @@ impl XorShift {
         }
     }
 }
+
+impl Worker {
+    /// `post`, but a transport failure (reset, timeout) is returned, not a panic: load tests
+    /// count them and retry as an SDK would.
+    pub fn try_post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Reply, String> {
+        let mut req = ureq::post(&format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let resp = match req.send_bytes(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or("").to_string();
+                (n, v)
+            })
+            .collect();
+        let mut body = Vec::new();
+        resp.into_reader()
+            .take(256 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| e.to_string())?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
