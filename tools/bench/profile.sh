@@ -8,7 +8,8 @@ source "$(dirname "$0")/../env.sh"
 cd "$VEILGATE_ROOT"
 out="$1"; secs="${2:-8}"
 command -v perf >/dev/null || { echo '{"error": "perf not installed"}' > "$out"; exit 0; }
-export CARGO_TARGET_DIR="$VEILGATE_ROOT/target/profile" CARGO_PROFILE_BENCH_DEBUG=line-tables-only
+export CARGO_TARGET_DIR="$VEILGATE_ROOT/target/profile" CARGO_PROFILE_BENCH_DEBUG=line-tables-only \
+  CARGO_PROFILE_BENCH_STRIP=false
 cargo bench --no-run --bench core 2> "$out.build.log" || { tail -20 "$out.build.log" >&2; exit 1; }
 bin=$(cargo bench --no-run --bench core --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys
