@@ -32,16 +32,18 @@ pub fn baseline_body(body: &[u8]) -> String {
 }
 
 /// Everything the Rust code does to one beacon body between the HTTP request and the storage
-/// writes, I/O excluded: prescan, envelope parse and validation, URL scrub, the pipeline, the
-/// stored chunk document. Returns the stored document's length.
+/// writes, I/O excluded, as src/edge (ingest + session_do) does it: prescan, envelope parse and
+/// validation, URL scrub, events parsed to `Vec<Value>`, masked, serialized straight into the
+/// stored chunk document (`storage::chunk_document`). Returns the document's length.
 pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> usize {
     let limits = Limits::default();
     envelope::prescan(body, &limits).expect("prescan");
     let (env, _span) = Envelope::parse(body, &limits).expect("envelope");
     let page = env.page.as_deref().map(|p| privacy::mask_url(p, policy));
-    let masked = pipeline(env.events.get().as_bytes(), policy, state);
-    let events = RawValue::from_string(masked).expect("raw");
-    let doc = veilgate::storage::ChunkDoc {
+    let mut events: Vec<Value> =
+        envelope::from_slice_prescanned(env.events.get().as_bytes()).expect("events parse");
+    privacy::mask_events(&mut events, env.platform, policy, state);
+    let head = veilgate::storage::ChunkHead {
         v: 1,
         project: "bench",
         session: &env.session,
@@ -49,9 +51,10 @@ pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> u
         platform: env.platform,
         page: page.as_deref(),
         received_at: 1_700_000_000_000,
-        events: &events,
     };
-    serde_json::to_vec(&doc).expect("doc").len()
+    veilgate::storage::chunk_document(&head, &events)
+        .expect("doc")
+        .len()
 }
 
 #[derive(Deserialize)]
