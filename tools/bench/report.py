@@ -338,4 +338,7 @@ w("|---|---|---|")
 for g, ok, v in goals:
     w(f"| {g} | {v} | {met(ok)} |")
 w("")
+notes = os.path.join(ROOT, "tools/bench/NOTES.md")
+if os.path.exists(notes):
+    w(open(notes).read())
 print("\n".join(L))
