@@ -139,5 +139,11 @@ fn main() {
     }
     out.insert("mask_state".into(), states.into());
     out.insert("largest_mask_state_bytes".into(), largest.into());
+    out.insert(
+        "decompressed_cap_bytes".into(),
+        veilgate::envelope::Limits::default()
+            .max_decompressed_bytes
+            .into(),
+    );
     println!("{}", serde_json::Value::Object(out));
 }

@@ -308,8 +308,9 @@ w(f"| largest per-session `MaskState` (serialized JSON, after each 64 KiB chunk)
 w("\nPer fixture (masked in 64 KiB chunks with one state): " + ", ".join(
     f"{k}: {v['chunks']} chunks → {v['max_state_bytes']:,} B" for k, v in mem["mask_state"].items()) + "\n")
 w(f"The Value tree costs ~{mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f}× the JSON it holds (native, 64-bit; "
-  "wasm32's pointers are half as wide, so less there). At the 8 MiB decompressed cap a single beacon would need "
-  f"~{8 * mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f} MiB natively — against the 128 MB memory limit of a "
+  f"wasm32's pointers are half as wide, so less there). At the {mem['decompressed_cap_bytes'] / 2**20:.0f} MiB "
+  "decompressed cap (`Limits::default()`) a single beacon would need "
+  f"~{mem['decompressed_cap_bytes'] / 2**20 * mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f} MiB natively — against the 128 MB memory limit of a "
   "Workers isolate, shared by every request and Durable Object in it. DO storage values are capped at 2 MB; the "
   "masking state stays far below.\n")
 w(f"Command: `{cmds.get('7')}`\n")
