@@ -19,7 +19,17 @@ test: build
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --features faults -- -D warnings
+	bash tools/bench/run.sh --smoke
 	cargo test --all-targets
+
+## All seven benchmarks of issue 6, full length (about 10 minutes): writes BENCHMARKS.md.
+bench: build
+	bash tools/bench/run.sh
+
+## Fuzz every target for FUZZ_SECONDS each (libFuzzer on nightly if installed, else the stable driver).
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash tools/fuzz.sh $(FUZZ_SECONDS)
 
 setup:
 	bash tools/setup.sh
