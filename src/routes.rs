@@ -142,6 +142,63 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     }
 }
 
+/// `scheme://authority/path?query#fragment` → (`/path`, `query`). The runtime hands the worker
+/// WHATWG-normalized URLs (dot segments resolved), so splitting is all that is left; doing it
+/// here keeps the `url` crate (and its IDNA tables) out of the wasm.
+pub fn split_url(url: &str) -> (&str, &str) {
+    let url = url.split('#').next().unwrap_or("");
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let path_and_query = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    match path_and_query.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (path_and_query, ""),
+    }
+}
+
+/// The first value of `name` in a query string, percent-decoded (`+` is a space).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k) == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `https://shop.example/checkout?x` → `https://shop.example` (a `Referer` standing in for a
+/// missing `Origin`); `None` for anything but an http(s) URL with a host.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // Credentials never belong to an origin.
+    let host = authority.rsplit('@').next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{}", host.to_ascii_lowercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +237,38 @@ mod tests {
             Route::AuditVerify { key: "demo".into() }
         );
         assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
+    }
+
+    #[test]
+    fn urls_split_by_hand() {
+        assert_eq!(
+            split_url("https://a.example/v1/ingest/demo?enc=gzip#x"),
+            ("/v1/ingest/demo", "enc=gzip")
+        );
+        assert_eq!(split_url("http://127.0.0.1:8787/healthz"), ("/healthz", ""));
+        assert_eq!(split_url("https://a.example"), ("/", ""));
+        assert_eq!(split_url("https://a.example?x=1"), ("/", ""));
+        let q = "from=1&cursor=2026-11-23%2Fs_1234+5&enc=&flag&bad=%zz%4";
+        assert_eq!(query_param(q, "from").as_deref(), Some("1"));
+        assert_eq!(
+            query_param(q, "cursor").as_deref(),
+            Some("2026-11-23/s_1234 5")
+        );
+        assert_eq!(query_param(q, "enc").as_deref(), Some(""));
+        assert_eq!(query_param(q, "flag").as_deref(), Some(""));
+        assert_eq!(query_param(q, "bad").as_deref(), Some("%zz%4"));
+        assert_eq!(query_param(q, "missing"), None);
+        assert_eq!(query_param("a=%", "a").as_deref(), Some("%"));
+        assert_eq!(
+            origin_of("https://Shop.Example:8443/checkout?step=2").as_deref(),
+            Some("https://shop.example:8443")
+        );
+        assert_eq!(
+            origin_of("http://user:pw@localhost:8787/").as_deref(),
+            Some("http://localhost:8787")
+        );
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("https:///x"), None);
     }
 
     #[test]

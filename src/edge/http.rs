@@ -73,10 +73,12 @@ pub fn header(req: &worker::Request, name: &str) -> Option<String> {
 }
 
 pub fn query_param(req: &worker::Request, name: &str) -> Option<String> {
-    let url = req.url().ok()?;
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    crate::routes::query_param(crate::routes::split_url(&req.inner().url()).1, name)
+}
+
+/// The request's path, without the `url` crate (see `routes::split_url`).
+pub fn path(req: &worker::Request) -> String {
+    crate::routes::split_url(&req.inner().url()).0.to_string()
 }
 
 pub fn now_ms() -> u64 {

@@ -32,8 +32,8 @@ pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> 
 }
 
 pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> {
-    let origin =
-        header(&req, "Origin").or_else(|| header(&req, "Referer").and_then(|r| origin_of(&r)));
+    let origin = header(&req, "Origin")
+        .or_else(|| header(&req, "Referer").and_then(|r| crate::routes::origin_of(&r)));
     let project = projects::load(key, env).await?;
     project.check_enabled()?;
     project.check_origin(origin.as_deref())?;
@@ -133,13 +133,6 @@ async fn call_session(
         .await?
         .ok_or_else(|| ApiError::unavailable("session object answered badly"))?;
     serde_json::from_str(&text).map_err(|_| ApiError::unavailable("session object answered badly"))
-}
-
-/// `https://shop.example/checkout?x` → `https://shop.example`.
-fn origin_of(url: &str) -> Option<String> {
-    let u = worker::Url::parse(url).ok()?;
-    let o = u.origin().ascii_serialization();
-    (o != "null").then_some(o)
 }
 
 /// Test-only fault injection (`X-Veilgate-Fault`), compiled in only with the `faults` feature,

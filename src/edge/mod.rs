@@ -22,7 +22,7 @@ use crate::routes::{route, Route};
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
-    let path = req.path();
+    let path = http::path(&req);
     let result = match route(&method, &path) {
         Ok(r) => dispatch(r, req, &env).await,
         Err(e) => Err(e),

@@ -79,7 +79,7 @@ impl DurableObject for SessionObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let _turn = self.lock.lock().await;
-        let path = req.path();
+        let path = super::http::path(&req);
         let body = req.text().await.unwrap_or_default();
         let result = match path.as_str() {
             "/ingest" => self.ingest(&body).await,
