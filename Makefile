@@ -20,7 +20,8 @@ test: build
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --features faults -- -D warnings
 	bash tools/bench/run.sh --smoke
-	cargo test --all-targets
+	cargo test --benches
+	cargo test --lib --tests
 
 ## All seven benchmarks of issue 6, full length (about 10 minutes): writes BENCHMARKS.md.
 bench: build
