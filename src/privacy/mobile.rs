@@ -109,22 +109,7 @@ fn known_wireframe(k: &str) -> Option<Kind> {
 }
 
 fn drop_subtree(w: &mut Walker<'_>, fr: &mut Value) {
-    let mut stack = vec![fr.take()];
-    while let Some(mut v) = stack.pop() {
-        w.report.nodes_removed += 1;
-        if let Some(id) = as_id(v.get("id")) {
-            w.record(
-                id,
-                Facts {
-                    f: flag::BLOCKED | flag::MASKED,
-                    q: 0,
-                },
-            );
-        }
-        if let Some(Value::Array(c)) = v.get_mut("children") {
-            stack.append(c);
-        }
-    }
+    w.forget_blocked(vec![fr.take()], "children");
 }
 
 fn inherit(p: Facts) -> Facts {

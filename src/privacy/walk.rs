@@ -767,10 +767,14 @@ impl Walker<'_> {
 
     /// Remove the children of a blocked element, remembering their ids as blocked.
     fn strip_children(&mut self, node: &mut Map<String, Value>) {
-        let Some(Value::Array(children)) = node.get_mut("childNodes") else {
-            return;
-        };
-        let mut stack: Vec<Value> = std::mem::take(children);
+        if let Some(Value::Array(children)) = node.get_mut("childNodes") {
+            self.forget_blocked(std::mem::take(children), "childNodes");
+        }
+    }
+
+    /// Drop whole subtrees (web `childNodes` or mobile `children`), remembering every id in
+    /// them as blocked so later changes to those nodes are dropped too.
+    pub(super) fn forget_blocked(&mut self, mut stack: Vec<Value>, children_key: &str) {
         while let Some(mut v) = stack.pop() {
             self.report.nodes_removed += 1;
             if let Some(id) = as_id(v.get("id")) {
@@ -782,7 +786,7 @@ impl Walker<'_> {
                     },
                 );
             }
-            if let Some(Value::Array(c)) = v.get_mut("childNodes") {
+            if let Some(Value::Array(c)) = v.get_mut(children_key) {
                 stack.append(c);
             }
         }

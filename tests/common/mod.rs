@@ -205,6 +205,18 @@ impl Worker {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Reply {
+        self.try_request(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// `request`, but a transport failure (reset, timeout) is returned, not a panic.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Reply, String> {
         let mut req =
             ureq::request(method, &format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
         for (k, v) in headers {
@@ -217,7 +229,7 @@ impl Worker {
         let resp = match res {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
+            Err(e) => return Err(e.to_string()),
         };
         let status = resp.status();
         let headers = resp
@@ -232,13 +244,13 @@ impl Worker {
         let read = resp.into_reader().take(256 << 20).read_to_end(&mut body);
         // A 204 has no body; ureq reports its absence as an early EOF.
         if status != 204 {
-            read.unwrap();
+            read.map_err(|e| e.to_string())?;
         }
-        Reply {
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
@@ -458,33 +470,6 @@ impl Worker {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Reply, String> {
-        let mut req = ureq::post(&format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let resp = match req.send_bytes(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(e.to_string()),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                let v = resp.header(&n).unwrap_or("").to_string();
-                (n, v)
-            })
-            .collect();
-        let mut body = Vec::new();
-        resp.into_reader()
-            .take(256 << 20)
-            .read_to_end(&mut body)
-            .map_err(|e| e.to_string())?;
-        Ok(Reply {
-            status,
-            headers,
-            body,
-        })
+        self.try_request("POST", path, headers, Some(body))
     }
 }
