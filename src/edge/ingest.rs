@@ -102,7 +102,8 @@ async fn accept(
         visitor: &env_.visitor,
         seq: env_.seq as u32,
         platform: env_.platform,
-        page: env_.page.as_deref(),
+        // A dropped beacon's page and events go no further than this worker.
+        page: env_.page.as_deref().filter(|_| decision_store),
         span,
         device: header(req, "User-Agent").map(|ua| device_from_user_agent(&ua)),
         decision,
@@ -110,7 +111,6 @@ async fn accept(
         idle_ms: timeouts.idle_ms,
         max_ms: timeouts.max_ms,
         fault: fault(req),
-        // A dropped beacon's events go no further than this worker.
         events: if decision_store { env_.events } else { &empty },
     };
     #[cfg(feature = "faults")]
