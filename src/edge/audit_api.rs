@@ -4,42 +4,16 @@
 
 use worker::{Env, Request, Response};
 
-use super::http::{self, header, now_ms, query_param, storage_err};
-use super::projects;
+use super::http::{self, now_ms, storage_err};
+use super::projects::{self, Token};
+use super::r2::read_bytes;
 use crate::audit::{self, AuditRecord};
 use crate::error::ApiError;
-use crate::project::bearer;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// Most audit objects one request reads (each is one R2 read).
 const MAX_OBJECTS: usize = 5_000;
-
-async fn authorize(key: &str, req: &Request, env: &Env) -> Result<()> {
-    let auth = header(req, "Authorization");
-    let project = projects::load(key, env).await.map_err(|e| match e.status {
-        401 => ApiError::unauthorized("missing or invalid audit token"),
-        _ => e,
-    })?;
-    match bearer(auth.as_deref()) {
-        Some(t) if project.audit_token_ok(t) => Ok(()),
-        _ => Err(ApiError::unauthorized("missing or invalid audit token")),
-    }
-}
-
-/// `from`/`to` in ms (default: the last 7 days).
-fn range(req: &Request) -> Result<(u64, u64)> {
-    let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
-    let to = num("to").unwrap_or_else(|| now_ms() + 1);
-    let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
-    if from > to || to - from > audit::MAX_RANGE_DAYS * 86_400_000 {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "from..to must be ordered and span at most 400 days",
-        ));
-    }
-    Ok((from, to))
-}
 
 /// Every object under `prefix` as (key, body).
 async fn read_prefix(env: &Env, prefix: &str, out: &mut Vec<(String, String)>) -> Result<()> {
@@ -61,18 +35,11 @@ async fn read_prefix(env: &Env, prefix: &str, out: &mut Vec<(String, String)>) -
                 ));
             }
             let key = o.key();
-            let Some(obj) = bucket
-                .get(key.clone())
-                .execute()
-                .await
-                .map_err(storage_err("read audit"))?
-            else {
+            let Some(bytes) = read_bytes(env, &key).await? else {
                 continue;
             };
-            let text = match obj.body() {
-                Some(b) => b.text().await.map_err(storage_err("read audit"))?,
-                None => String::new(),
-            };
+            let text = String::from_utf8(bytes)
+                .map_err(|_| ApiError::unavailable("read audit failed; retry later"))?;
             out.push((key, text));
         }
         cursor = page.cursor();
@@ -105,8 +72,8 @@ async fn records_in(key: &str, env: &Env, from: u64, to: u64) -> Result<Vec<Audi
 }
 
 pub async fn list(key: &str, req: &Request, env: &Env) -> Result<Response> {
-    authorize(key, req, env).await?;
-    let (from, to) = range(req)?;
+    projects::authorize(key, req, env, Token::Audit).await?;
+    let (from, to) = http::time_range(req, now_ms() + 1)?;
     let records = records_in(key, env, from, to).await?;
     let body = audit::to_ndjson(audit::in_range(&records, from, to));
     let mut resp = http::raw_json(200, body)?;
@@ -117,8 +84,8 @@ pub async fn list(key: &str, req: &Request, env: &Env) -> Result<Response> {
 }
 
 pub async fn report(key: &str, req: &Request, env: &Env) -> Result<Response> {
-    authorize(key, req, env).await?;
-    let (from, to) = range(req)?;
+    projects::authorize(key, req, env, Token::Audit).await?;
+    let (from, to) = http::time_range(req, now_ms() + 1)?;
     let records = records_in(key, env, from, to).await?;
     http::json(
         200,
@@ -128,7 +95,7 @@ pub async fn report(key: &str, req: &Request, env: &Env) -> Result<Response> {
 
 /// Recompute every chain of the project (all days and the anchor chains).
 pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
-    authorize(key, req, env).await?;
+    projects::authorize(key, req, env, Token::Audit).await?;
     let mut objects = Vec::new();
     read_prefix(env, &format!("audit/{key}/"), &mut objects).await?;
     http::json(200, &audit::verify_project(key, &objects))

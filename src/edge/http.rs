@@ -81,6 +81,21 @@ pub fn path(req: &worker::Request) -> String {
     crate::routes::split_url(&req.inner().url()).0.to_string()
 }
 
+/// `from`/`to` query parameters in ms: `to` defaults to `default_to`, `from` to 7 days before
+/// it; ordered and at most 400 days apart.
+pub fn time_range(req: &worker::Request, default_to: u64) -> Result<(u64, u64)> {
+    let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
+    let to = num("to").unwrap_or(default_to);
+    let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
+    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * 86_400_000 {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            "from..to must be ordered and span at most 400 days",
+        ));
+    }
+    Ok((from, to))
+}
+
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }

@@ -8,6 +8,7 @@ mod ingest;
 mod optout;
 mod projects;
 mod protocol;
+mod r2;
 mod read_api;
 mod retention;
 mod session_do;

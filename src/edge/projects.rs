@@ -3,11 +3,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::Env;
+use worker::{Env, Request};
 
-use super::http::{now_ms, storage_err};
+use super::http::{header, now_ms, storage_err};
 use crate::error::ApiError;
-use crate::project::{Project, ProjectCache};
+use crate::project::{bearer, Project, ProjectCache};
 
 thread_local! {
     static CACHE: RefCell<ProjectCache> = RefCell::new(ProjectCache::default());
@@ -55,4 +55,43 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
 
 fn unknown() -> ApiError {
     ApiError::unauthorized("unknown project key")
+}
+
+/// Which API a bearer token is for.
+#[derive(Clone, Copy)]
+pub enum Token {
+    /// Replay services: the read API.
+    Read,
+    /// Compliance officers: the audit API.
+    Audit,
+}
+
+/// The project for `key` if the request carries its token of that kind. Unknown project,
+/// missing token and wrong token all look the same: 401, no hint whether the project or any
+/// session exists.
+pub async fn authorize(
+    key: &str,
+    req: &Request,
+    env: &Env,
+    kind: Token,
+) -> Result<Rc<Project>, ApiError> {
+    let refused = || match kind {
+        Token::Read => ApiError::unauthorized("missing or invalid read token"),
+        Token::Audit => ApiError::unauthorized("missing or invalid audit token"),
+    };
+    let auth = header(req, "Authorization");
+    let project = load(key, env).await.map_err(|e| match e.status {
+        401 => refused(),
+        _ => e,
+    })?;
+    let ok = match (bearer(auth.as_deref()), kind) {
+        (Some(t), Token::Read) => project.read_token_ok(t),
+        (Some(t), Token::Audit) => project.audit_token_ok(t),
+        (None, _) => false,
+    };
+    if ok {
+        Ok(project)
+    } else {
+        Err(refused())
+    }
 }

@@ -3,11 +3,12 @@
 
 use worker::{Env, Request, Response};
 
-use super::http::{self, header, now_ms, query_param, storage_err};
-use super::projects;
+use super::http::{self, now_ms, query_param, storage_err};
+use super::projects::{self, Token};
+use super::r2::read_bytes;
 use super::session_do;
 use crate::error::ApiError;
-use crate::project::{bearer, Project};
+use crate::project::Project;
 use crate::storage;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -15,33 +16,10 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// Most chunks merged into one `events` response (R2 reads per request are limited).
 const MAX_MERGED_CHUNKS: usize = 900;
 
-/// Unknown project, missing token and wrong token all look the same: 401, no hint whether
-/// the project or any session exists.
-async fn authorize(key: &str, req: &Request, env: &Env) -> Result<std::rc::Rc<Project>> {
-    let auth = header(req, "Authorization");
-    let token = bearer(auth.as_deref());
-    let project = projects::load(key, env).await.map_err(|e| match e.status {
-        401 => ApiError::unauthorized("missing or invalid read token"),
-        _ => e,
-    })?;
-    match token {
-        Some(t) if project.read_token_ok(t) => Ok(project),
-        _ => Err(ApiError::unauthorized("missing or invalid read token")),
-    }
-}
-
 pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Response> {
-    authorize(key, req, env).await?;
-    let now = now_ms();
+    projects::authorize(key, req, env, Token::Read).await?;
+    let (from, to) = http::time_range(req, now_ms())?;
     let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
-    let to = num("to").unwrap_or(now);
-    let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
-    if from > to || to - from > 400 * 86_400_000 {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "from..to must be ordered and span at most 400 days",
-        ));
-    }
     let limit = num("limit").unwrap_or(100).clamp(1, 1000) as usize;
     // Cursor: `{day}/{last session returned}`.
     let cursor = query_param(req, "cursor");
@@ -140,13 +118,13 @@ async fn call_object(
 }
 
 pub async fn manifest(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
-    let project = authorize(key, req, env).await?;
+    let project = projects::authorize(key, req, env, Token::Read).await?;
     let m = load_manifest(key, session, &project, env).await?;
     http::json(200, &m)
 }
 
 pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
-    let project = authorize(key, req, env).await?;
+    let project = projects::authorize(key, req, env, Token::Read).await?;
     let m = load_manifest(key, session, &project, env).await?;
     let seqs: Vec<u32> = m["seqs"]
         .as_array()
@@ -182,7 +160,7 @@ pub async fn chunk(
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    let project = authorize(key, req, env).await?;
+    let project = projects::authorize(key, req, env, Token::Read).await?;
     load_manifest(key, session, &project, env).await?;
     let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
         return Err(ApiError::not_found("no such chunk"));
@@ -199,7 +177,7 @@ pub async fn delete_session(
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    authorize(key, req, env).await?;
+    projects::authorize(key, req, env, Token::Read).await?;
     let deleted = erase_session(key, session, "session_erasure", env).await?;
     http::json(
         200,
@@ -213,7 +191,7 @@ pub async fn delete_visitor(
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    authorize(key, req, env).await?;
+    projects::authorize(key, req, env, Token::Read).await?;
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("erase visitor"))?;
@@ -298,26 +276,4 @@ pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) ->
         }
     }
     Ok(!keys.is_empty())
-}
-
-/// One R2 object's bytes, `None` if absent.
-async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>> {
-    let bucket = env
-        .bucket("RECORDINGS")
-        .map_err(storage_err("read storage"))?;
-    let Some(obj) = bucket
-        .get(key)
-        .execute()
-        .await
-        .map_err(storage_err("read storage"))?
-    else {
-        return Ok(None);
-    };
-    let Some(body) = obj.body() else {
-        return Ok(Some(Vec::new()));
-    };
-    body.bytes()
-        .await
-        .map(Some)
-        .map_err(storage_err("read storage"))
 }

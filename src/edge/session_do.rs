@@ -20,6 +20,7 @@ use worker::{
 
 use super::http::now_ms;
 use super::protocol::{IngestCall, IngestReply};
+use super::r2::put_json;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
 use crate::envelope::from_slice_prescanned;
@@ -609,22 +610,6 @@ fn injected(_call: &IngestCall<'_>, _point: &str) -> ApiResult<()> {
 
 fn reply(r: IngestReply) -> ApiResult<Response> {
     Response::ok(ser(&r)?).map_err(|_| ApiError::unavailable("response"))
-}
-
-pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> ApiResult<()> {
-    let bucket = env
-        .bucket("RECORDINGS")
-        .map_err(storage_err("recording storage"))?;
-    bucket
-        .put(key, body)
-        .http_metadata(worker::HttpMetadata {
-            content_type: Some("application/json".into()),
-            ..Default::default()
-        })
-        .execute()
-        .await
-        .map(|_| ())
-        .map_err(storage_err("recording storage"))
 }
 
 /// Rebuild the object's refusal on the worker side (same status and code).

@@ -1,0 +1,45 @@
+//! The two R2 operations every handler shares: write a JSON object, read an object's bytes.
+
+use worker::Env;
+
+use super::http::storage_err;
+use crate::error::ApiError;
+
+/// Write a JSON object to `RECORDINGS`.
+pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> Result<(), ApiError> {
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("recording storage"))?;
+    bucket
+        .put(key, body)
+        .http_metadata(worker::HttpMetadata {
+            content_type: Some("application/json".into()),
+            ..Default::default()
+        })
+        .execute()
+        .await
+        .map(|_| ())
+        .map_err(storage_err("recording storage"))
+}
+
+/// One R2 object's bytes, `None` if absent.
+pub async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("read storage"))?;
+    let Some(obj) = bucket
+        .get(key)
+        .execute()
+        .await
+        .map_err(storage_err("read storage"))?
+    else {
+        return Ok(None);
+    };
+    let Some(body) = obj.body() else {
+        return Ok(Some(Vec::new()));
+    };
+    body.bytes()
+        .await
+        .map(Some)
+        .map_err(storage_err("read storage"))
+}
