@@ -8,6 +8,7 @@ pub mod audit;
 pub mod consent;
 pub mod envelope;
 pub mod error;
+pub mod json;
 pub mod privacy;
 pub mod project;
 pub mod ratelimit;

@@ -65,12 +65,15 @@ pub struct ChunkHead<'a> {
 /// that would be copied and validated again).
 pub fn chunk_document(
     head: &ChunkHead<'_>,
-    events: &[serde_json::Value],
+    events: &[crate::json::Value<'_>],
+    size_hint: usize,
 ) -> serde_json::Result<Vec<u8>> {
-    let mut out = serde_json::to_vec(head)?;
+    // Sized once: the masked events are about as long as the recorded ones.
+    let mut out = Vec::with_capacity(size_hint + 512);
+    serde_json::to_writer(&mut out, head)?;
     out.pop(); // the head's closing brace
     out.extend_from_slice(b",\"events\":");
-    serde_json::to_writer(&mut out, events)?;
+    crate::json::write_array(events, &mut out);
     out.push(b'}');
     Ok(out)
 }
@@ -134,7 +137,9 @@ mod tests {
             received_at: 7,
         };
         let events = vec![serde_json::json!({"type": 4, "data": {"x": "\"}"}, "timestamp": 1})];
-        let bytes = chunk_document(&head, &events).unwrap();
+        let text = serde_json::to_string(&events).unwrap();
+        let tree = crate::json::array_from_str(&text).unwrap();
+        let bytes = chunk_document(&head, &tree, text.len()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["seq"], 3);
         assert_eq!(v["page"], "https://shop.example/?q=*");

@@ -142,7 +142,7 @@ fn mask_url_never_adds_characters() {
 #[test]
 fn mask_events_scrubs_fields_it_does_not_know() {
     use veilgate::envelope::Platform;
-    use veilgate::privacy::{mask_events, MaskPolicy, MaskState};
+    use veilgate::privacy::{mask_serde_events, MaskPolicy, MaskState};
     let inputs: [(&str, &[u8]); 4] = [
         (
             "wireframes-in-meta-found.json",
@@ -169,7 +169,7 @@ fn mask_events_scrubs_fields_it_does_not_know() {
         let mut events: Vec<Value> = serde_json::from_slice(data).unwrap();
         for platform in [Platform::Web, Platform::Ios] {
             let mut state = MaskState::default();
-            mask_events(&mut events, platform, &MaskPolicy::default(), &mut state);
+            mask_serde_events(&mut events, platform, &MaskPolicy::default(), &mut state);
             let out = serde_json::to_string(&events).unwrap();
             for planted in ["+1 415 555 0100", "jane@example.com", "4111 1111"] {
                 let at = out.find(planted);

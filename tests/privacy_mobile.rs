@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use veilgate::envelope::Platform;
-use veilgate::privacy::{mask_events, Action, MaskPolicy, MaskState, Record, Rule};
+use veilgate::privacy::{mask_serde_events, Action, MaskPolicy, MaskState, Record, Rule};
 
 fn screen() -> Value {
     json!({"type": 2, "timestamp": 1, "data": {"initialOffset": {"top": 0, "left": 0}, "wireframes": [
@@ -24,7 +24,7 @@ fn screen() -> Value {
 
 fn run(evs: Vec<Value>, p: &MaskPolicy, st: &mut MaskState) -> Vec<Value> {
     let mut evs = evs;
-    mask_events(&mut evs, Platform::Ios, p, st);
+    mask_serde_events(&mut evs, Platform::Ios, p, st);
     evs
 }
 

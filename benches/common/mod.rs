@@ -11,12 +11,15 @@ use veilgate::envelope::{self, Envelope, Limits, Platform};
 use veilgate::privacy::{self, MaskPolicy, MaskState};
 
 /// The session object's pipeline for one chunk (src/edge/session_do.rs, `ingest`): parse the
-/// events to `Vec<Value>` with the same parser, mask in place with the session's state,
+/// events to a borrowed tree (`veilgate::json`), mask in place with the session's state,
 /// serialize. Returns the masked JSON.
 pub fn pipeline(events: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> String {
-    let mut v: Vec<Value> = envelope::from_slice_prescanned(events).expect("events parse");
+    let text = std::str::from_utf8(events).expect("utf-8");
+    let mut v = veilgate::json::array_from_str(text).expect("events parse");
     privacy::mask_events(&mut v, Platform::Web, policy, state);
-    serde_json::to_string(&v).expect("serialize")
+    let mut out = Vec::with_capacity(text.len());
+    veilgate::json::write_array(&v, &mut out);
+    String::from_utf8(out).expect("utf-8")
 }
 
 /// The floor: the same parse to `Vec<Value>` and the same serialization, no masking.
@@ -40,8 +43,7 @@ pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> u
     envelope::prescan(body, &limits).expect("prescan");
     let (env, _span) = Envelope::parse(body, &limits).expect("envelope");
     let page = env.page.as_deref().map(|p| privacy::mask_url(p, policy));
-    let mut events: Vec<Value> =
-        envelope::from_slice_prescanned(env.events.get().as_bytes()).expect("events parse");
+    let mut events = veilgate::json::array_from_str(env.events.get()).expect("events parse");
     privacy::mask_events(&mut events, env.platform, policy, state);
     let head = veilgate::storage::ChunkHead {
         v: 1,
@@ -52,7 +54,7 @@ pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> u
         page: page.as_deref(),
         received_at: 1_700_000_000_000,
     };
-    veilgate::storage::chunk_document(&head, &events)
+    veilgate::storage::chunk_document(&head, &events, env.events.get().len())
         .expect("doc")
         .len()
 }

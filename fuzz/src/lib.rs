@@ -340,6 +340,11 @@ pub const TARGETS: &[Target] = &[
         dict: &["\u{0}", "\u{ff}", "\u{1}\u{0}\u{0}\u{0}"],
     },
     Target {
+        name: "json_tree",
+        run: targets::json_tree,
+        dict: &["{\"a\":", "\"\\u00e9\"", "[1,", "1e308", "-0", "\"a\":1,\"a\":2", "}", "]"],
+    },
+    Target {
         name: "storage",
         run: targets::storage,
         dict: &[

@@ -123,14 +123,12 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
             assert_eq!(raw.len(), span.count);
             // F1 (fixed on main): what Envelope::parse accepts, the session object can parse
             // into trees. fuzz/regressions/envelope/, tests/fuzz_regressions.rs.
-            let mut events: Vec<Value> =
-                match envelope::from_slice_prescanned(env.events.get().as_bytes()) {
-                    Ok(events) => events,
-                    Err(e) => {
-                        panic!("events accepted by Envelope::parse do not parse as trees: {e}")
-                    }
-                };
-            // The masking walk runs on every accepted beacon.
+            let mut events = match veilgate::json::array_from_str(env.events.get()) {
+                Ok(events) => events,
+                Err(e) => panic!("events accepted by Envelope::parse do not parse as trees: {e}"),
+            };
+            // The masking walk runs on every accepted beacon, on the tree the session object
+            // builds.
             let mut state = MaskState::default();
             privacy::mask_events(
                 &mut events,
@@ -1004,6 +1002,35 @@ pub fn audit_chain(data: &[u8]) {
 // ---------------------------------------------------------------------------------------
 
 /// Chunk documents (`0xFF`-separated): the merge is a JSON array of every chunk's events.
+/// The borrowed tree the walk masks (`veilgate::json`) against serde_json: the same inputs
+/// accepted, the same value read (last duplicate key wins), and what it writes reads back as
+/// the same value.
+pub fn json_tree(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if envelope::prescan(data, &Limits::default()).is_err() {
+        return;
+    }
+    let theirs = envelope::from_slice_prescanned::<Value>(data);
+    let ours = veilgate::json::from_str(text);
+    match (theirs, ours) {
+        (Ok(t), Ok(o)) => {
+            let written = serde_json::to_string(&o).expect("the tree serializes");
+            let back: Value = serde_json::from_str(&written).expect("what it writes is JSON");
+            assert_eq!(back, t, "the tree reads a different value than serde_json");
+            let owned = o.clone().into_owned();
+            assert_eq!(owned, o);
+        }
+        (Err(_), Err(_)) => {}
+        (t, o) => panic!(
+            "serde_json and the tree disagree: serde_json ok={}, tree ok={}",
+            t.is_ok(),
+            o.is_ok()
+        ),
+    }
+}
+
 pub fn storage(data: &[u8]) {
     let chunks: Vec<&[u8]> = data.split(|&b| b == crate::util::SEP).take(64).collect();
     match storage::merge_events(chunks.iter().copied()) {
@@ -1098,7 +1125,7 @@ fn mask_chunks(chunks: Vec<Vec<Value>>, platform: Platform, policy: &MaskPolicy)
     let mut state = MaskState::default();
     for mut events in chunks {
         let before = events.clone();
-        let report = privacy::mask_events(&mut events, platform, policy, &mut state);
+        let report = privacy::mask_serde_events(&mut events, platform, policy, &mut state);
         assert_eq!(
             events.len(),
             before.len(),

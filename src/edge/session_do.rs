@@ -23,7 +23,6 @@ use super::protocol::{IngestCall, IngestReply};
 use super::r2::put_json;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
-use crate::envelope::from_slice_prescanned;
 use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
 use crate::session::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
@@ -326,8 +325,8 @@ impl SessionObject {
             }
             match stored.session.admit(call.seq, now, t) {
                 Admit::Accept { new_segment } => {
-                    let mut events: Vec<Value> =
-                        from_slice_prescanned(call.events.get().as_bytes()).map_err(|_| {
+                    let mut events =
+                        crate::json::array_from_str(call.events.get()).map_err(|_| {
                             ApiError::bad_request("invalid_events", "events are not valid JSON")
                         })?;
                     // The masking state only grows, so masking a chunk that then fails to
@@ -369,8 +368,12 @@ impl SessionObject {
             page: page.as_deref(),
             received_at: now,
         };
-        let bytes = storage::chunk_document(&head, &masked.unwrap_or_default())
-            .map_err(|_| ApiError::unavailable("serialize"))?;
+        let bytes = storage::chunk_document(
+            &head,
+            masked.as_deref().unwrap_or_default(),
+            call.events.get().len(),
+        )
+        .map_err(|_| ApiError::unavailable("serialize"))?;
         let size = bytes.len() as u64;
 
         if first_chunk {

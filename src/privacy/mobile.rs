@@ -11,7 +11,7 @@
 //! text?, value?, placeholder?, label?, inputType?, sensitive?, base64?, src?, style?,
 //! children?}`.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::detect;
 use super::policy::Action;
@@ -123,7 +123,7 @@ fn inherit(p: Facts) -> Facts {
     Facts { f, q: p.q }
 }
 
-fn is_secret(m: &Map<String, Value>) -> bool {
+fn is_secret(m: &Map) -> bool {
     let s = |k: &str| {
         m.get(k)
             .and_then(Value::as_str)
@@ -230,14 +230,14 @@ fn walk(w: &mut Walker<'_>, root: &mut Value, parent: Facts, depth0: u32) {
 }
 
 /// Mask the fields of one wireframe.
-fn apply(w: &mut Walker<'_>, m: &mut Map<String, Value>, f: Facts, input: bool) {
+fn apply(w: &mut Walker<'_>, m: &mut Map, f: Facts, input: bool) {
     let masked = f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE);
     if f.has(flag::BLOCK_ROOT) {
         // Placeholder: geometry and style only.
         let before = m.len();
         m.retain(|k, _| {
             matches!(
-                k.as_str(),
+                k,
                 "id" | "kind"
                     | "type"
                     | "x"
@@ -259,16 +259,12 @@ fn apply(w: &mut Walker<'_>, m: &mut Map<String, Value>, f: Facts, input: bool) 
             w.report.attributes_removed += 1;
         }
     }
-    let keys: Vec<String> = m
-        .iter()
-        .filter(|(_, v)| v.is_string())
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in keys {
-        let Some(Value::String(s)) = m.get(&k) else {
+    // In place, one pass: a hostile wireframe of many fields stays linear.
+    for (k, v) in m.iter_mut() {
+        let Value::String(s) = v else {
             continue;
         };
-        let new = match k.as_str() {
+        let new = match k {
             "value" if input => w.form_value(s, f),
             "text" if input => w.form_value(s, f),
             "text" | "value" | "placeholder" | "label" | "hint" | "title"
@@ -288,11 +284,11 @@ fn apply(w: &mut Walker<'_>, m: &mut Map<String, Value>, f: Facts, input: bool) 
                     )
                     .into_owned()
                 };
-                (o != *s).then_some(o)
+                (o != **s).then_some(o)
             }
         };
         if let Some(n) = new {
-            m.insert(k, Value::String(n));
+            *s = n.into();
         }
     }
     if masked {

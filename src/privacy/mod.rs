@@ -20,9 +20,9 @@ mod walk;
 use std::borrow::Cow;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::envelope::Platform;
+use crate::json::Value;
 
 pub use policy::{Action, MaskPolicy, PolicyError, Record, Rule};
 pub use state::MaskState;
@@ -52,8 +52,10 @@ pub struct MaskReport {
 ///
 /// Never panics and never fails: on anything it cannot interpret it masks more, not less.
 /// `platform` is a hint; event shapes decide (a mobile app may send web-view rrweb events).
+/// The events are a borrowed tree ([`crate::json`]): parse them with
+/// [`crate::json::array_from_str`] after the depth prescan.
 pub fn mask_events(
-    events: &mut [Value],
+    events: &mut [Value<'_>],
     platform: Platform,
     policy: &MaskPolicy,
     state: &mut MaskState,
@@ -66,6 +68,33 @@ pub fn mask_events(
     }
     let mut report = w.finish();
     report.strict = compiled.strict;
+    report
+}
+
+/// [`mask_events`] for callers holding `serde_json` trees (tests, tools): the same walk,
+/// through a JSON round trip.
+pub fn mask_serde_events(
+    events: &mut [serde_json::Value],
+    platform: Platform,
+    policy: &MaskPolicy,
+    state: &mut MaskState,
+) -> MaskReport {
+    let text = serde_json::to_string(&*events).unwrap_or_else(|_| "[]".into());
+    let Ok(mut borrowed) = crate::json::array_from_str(&text) else {
+        // Not reachable for trees serde_json wrote; fail safe all the same.
+        events.iter_mut().for_each(|e| *e = serde_json::Value::Null);
+        return MaskReport::default();
+    };
+    let report = mask_events(&mut borrowed, platform, policy, state);
+    let masked = serde_json::to_string(&borrowed).unwrap_or_default();
+    let back: Vec<serde_json::Value> = serde_json::from_str(&masked).unwrap_or_default();
+    if back.len() != events.len() {
+        events.iter_mut().for_each(|e| *e = serde_json::Value::Null);
+        return report;
+    }
+    for (e, b) in events.iter_mut().zip(back) {
+        *e = b;
+    }
     report
 }
 
@@ -87,6 +116,6 @@ pub fn mask_url_cow<'a>(url: &'a str, policy: &MaskPolicy) -> Cow<'a, str> {
 
 /// Validate a project's `masking` config object (unknown fields, rule count, selector
 /// syntax). For the glue to call when a project config is loaded or saved.
-pub fn validate_policy(masking: &Value) -> Result<MaskPolicy, Vec<PolicyError>> {
+pub fn validate_policy(masking: &serde_json::Value) -> Result<MaskPolicy, Vec<PolicyError>> {
     MaskPolicy::from_json(masking)
 }

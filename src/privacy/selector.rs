@@ -11,7 +11,7 @@
 //! parent's bits and its own attributes alone. The bits are what [`super::state::MaskState`]
 //! stores for nodes that later mutations may attach children to.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 /// Maximum number of NFA state bits across all rules (one per non-final compound).
 pub const MAX_STATE_BITS: usize = 64;
@@ -263,7 +263,7 @@ impl Parser<'_> {
 pub struct Element<'a> {
     /// Lowercase tag name.
     pub tag: &'a str,
-    pub attrs: Option<&'a Map<String, Value>>,
+    pub attrs: Option<&'a Map<'a>>,
 }
 
 impl Element<'_> {
@@ -279,7 +279,7 @@ impl Element<'_> {
     fn attr_owned(&self, name: &str) -> Option<String> {
         let attrs = self.attrs?;
         match attrs.get(name) {
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s.to_string()),
             Some(Value::Bool(true)) => Some(String::new()),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
@@ -392,8 +392,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn attrs(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap_or_default()
+    fn attrs(v: serde_json::Value) -> Map<'static> {
+        match crate::json::from_str(&v.to_string()).unwrap().into_owned() {
+            Value::Object(m) => m,
+            _ => Map::default(),
+        }
     }
 
     #[test]
@@ -436,7 +439,7 @@ mod tests {
         }
     }
 
-    fn run(m: &Matcher<u8>, path: &[(&str, Value)]) -> Vec<u8> {
+    fn run(m: &Matcher<u8>, path: &[(&str, serde_json::Value)]) -> Vec<u8> {
         let mut bits = 0;
         let mut hits = Vec::new();
         let last = path.len() - 1;

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::detect::{self, Detect};
 use super::policy::{is_sensitive_key, Action, Compiled};
@@ -52,7 +52,7 @@ fn inherit(p: Facts) -> Facts {
 }
 
 /// Client-side markers honoured server-side: (mask, block, secret).
-fn markers(el: &Element<'_>, attrs: Option<&Map<String, Value>>) -> (bool, bool, bool) {
+fn markers(el: &Element<'_>, attrs: Option<&Map>) -> (bool, bool, bool) {
     let mut mask = false;
     let mut block = false;
     let mut secret = false;
@@ -87,12 +87,12 @@ fn markers(el: &Element<'_>, attrs: Option<&Map<String, Value>>) -> (bool, bool,
 
 /// Password, payment and one-time-code inputs (never relaxable). Like Smartlook, any
 /// attribute name or value mentioning card/credit/expiry/cvv/cvc marks a payment input.
-fn is_secret_input(tag: &str, attrs: Option<&Map<String, Value>>) -> bool {
+fn is_secret_input(tag: &str, attrs: Option<&Map>) -> bool {
     if !matches!(tag, "input" | "textarea" | "select" | "") {
         return false;
     }
     let Some(a) = attrs else { return false };
-    for (k, v) in a {
+    for (k, v) in a.iter() {
         let key = k.to_ascii_lowercase();
         if matches!(key.as_str(), "value" | "style" | "_csstext" | "class") {
             continue;
@@ -596,13 +596,13 @@ impl Walker<'_> {
         };
         if let Cow::Owned(o) = out {
             self.report.strings_masked += 1;
-            *s = o;
+            *s = o.into();
         }
     }
 
     fn set_str(&mut self, v: &mut Value, new: Option<String>) {
         if let Some(n) = new {
-            *v = Value::String(n);
+            *v = Value::from(n);
         }
     }
 
@@ -714,16 +714,9 @@ impl Walker<'_> {
         }
     }
 
-    fn attributes(
-        &mut self,
-        tag: &str,
-        attrs: &mut Map<String, Value>,
-        f: Facts,
-        is_svg: bool,
-        button: bool,
-    ) {
-        let mut changes: Vec<(String, AttrOut)> = Vec::new();
-        for (k, v) in attrs.iter() {
+    fn attributes(&mut self, tag: &str, attrs: &mut Map, f: Facts, is_svg: bool, button: bool) {
+        // One pass, in place: a hostile element with many attributes stays linear.
+        attrs.retain(|k, v| {
             let out = if button && k == "value" {
                 match v.as_str() {
                     Some(s) => self.text_value(s, f).map_or(AttrOut::Keep, AttrOut::Set),
@@ -732,32 +725,25 @@ impl Walker<'_> {
             } else {
                 self.attr(tag, k, v, f, is_svg)
             };
-            if !matches!(out, AttrOut::Keep) {
-                changes.push((k.clone(), out));
-            }
-        }
-        for (k, out) in changes {
             match out {
+                AttrOut::Keep => true,
                 AttrOut::Set(s) => {
-                    attrs.insert(k, Value::String(s));
+                    *v = Value::from(s);
+                    true
                 }
-                AttrOut::Remove => {
-                    attrs.remove(&k);
-                }
+                AttrOut::Remove => false,
                 AttrOut::Json => {
-                    if let Some(v) = attrs.get_mut(&k) {
-                        self.scrub_json(v, f);
-                    }
+                    self.scrub_json(v, f);
+                    true
                 }
-                AttrOut::Keep => {}
             }
-        }
+        });
     }
 
     /// Reduce a blocked element to rrweb's placeholder: class, size, no children.
-    fn placeholder_attrs(&mut self, attrs: &mut Map<String, Value>) {
+    fn placeholder_attrs(&mut self, attrs: &mut Map) {
         let before = attrs.len();
-        attrs.retain(|k, v| match k.as_str() {
+        attrs.retain(|k, v| match k {
             "class" | "rr_width" | "rr_height" => true,
             "style" => v.as_str().is_some_and(|s| !s.contains("url(")),
             _ => false,
@@ -766,7 +752,7 @@ impl Walker<'_> {
     }
 
     /// Remove the children of a blocked element, remembering their ids as blocked.
-    fn strip_children(&mut self, node: &mut Map<String, Value>) {
+    fn strip_children(&mut self, node: &mut Map) {
         if let Some(Value::Array(children)) = node.get_mut("childNodes") {
             self.forget_blocked(std::mem::take(children), "childNodes");
         }
@@ -794,13 +780,7 @@ impl Walker<'_> {
 
     // ---- nodes -------------------------------------------------------------------------
 
-    fn element(
-        &mut self,
-        node: &mut Map<String, Value>,
-        id: Option<u32>,
-        parent: Facts,
-        depth: u32,
-    ) -> Facts {
+    fn element(&mut self, node: &mut Map, id: Option<u32>, parent: Facts, depth: u32) -> Facts {
         let tag = node
             .get("tagName")
             .and_then(Value::as_str)
@@ -871,13 +851,7 @@ impl Walker<'_> {
         facts
     }
 
-    fn text(
-        &mut self,
-        node: &mut Map<String, Value>,
-        id: Option<u32>,
-        parent: Facts,
-        comment: bool,
-    ) -> Facts {
+    fn text(&mut self, node: &mut Map, id: Option<u32>, parent: Facts, comment: bool) -> Facts {
         let mut facts = inherit(parent);
         facts.f |= self.sticky(id);
         facts.q = 0;
@@ -1000,7 +974,7 @@ impl Walker<'_> {
                     };
                     if let Some(o) = out {
                         self.report.strings_masked += 1;
-                        *s = o;
+                        *s = o.into();
                     }
                 }
                 Value::Number(n) => {
@@ -1011,7 +985,7 @@ impl Walker<'_> {
                         let digits = n.to_string();
                         if sensitive || detect::is_sensitive(&digits, Detect::STRUCTURED) {
                             self.report.strings_masked += 1;
-                            *v = Value::String(detect::star_all(&digits));
+                            *v = Value::from(detect::star_all(&digits));
                         }
                     }
                 }
@@ -1021,10 +995,10 @@ impl Walker<'_> {
                     let bad_key = m.keys().any(|k| !sensitive && detect::is_sensitive(k, d));
                     if bad_key {
                         let old = std::mem::take(m);
-                        for (k, x) in old {
-                            let nk = detect::scrub(&k, d).into_owned();
-                            m.insert(nk, x);
-                        }
+                        *m = old
+                            .into_iter()
+                            .map(|(k, x)| (Cow::Owned(detect::scrub(&k, d).into_owned()), x))
+                            .collect();
                     }
                     for (k, x) in m.iter_mut() {
                         let s = sensitive || is_sensitive_key(k, &self.pol.extra_keys);
@@ -1050,7 +1024,7 @@ impl Walker<'_> {
 
     /// Scrub every field of `m` the walk did not interpret (see [`Kind`]): unknown fields
     /// with the object's facts `f`, known fields holding another type than expected masked.
-    pub(crate) fn rest(&mut self, m: &mut Map<String, Value>, known: Known, f: Facts) {
+    pub(crate) fn rest(&mut self, m: &mut Map, known: Known, f: Facts) {
         for (k, v) in m.iter_mut() {
             match known(k) {
                 None => self.scrub_json(v, f),
@@ -1140,7 +1114,7 @@ impl Walker<'_> {
             let rules = self.url_rules(f);
             if let Cow::Owned(o) = url::scrub_url(s, &rules) {
                 self.report.strings_masked += 1;
-                *v = Value::String(o);
+                *v = Value::from(o);
             }
         }
     }
@@ -1172,7 +1146,7 @@ impl Walker<'_> {
             if u.as_str().is_some_and(|s| !s.starts_with("data:")) {
                 self.url_value(u, Facts::NONE);
             } else if u.is_string() {
-                *u = Value::String(String::new());
+                *u = Value::from("");
             }
         }
         let is_css = m
@@ -1183,8 +1157,12 @@ impl Walker<'_> {
         if m.contains_key("payload") && !is_css && !self.pol.record.canvas {
             m.remove("payload");
             m.insert(
-                "failed".into(),
-                serde_json::json!({"message": "masked by veilgate"}),
+                "failed",
+                Value::Object(
+                    [(Cow::Borrowed("message"), Value::from("masked by veilgate"))]
+                        .into_iter()
+                        .collect(),
+                ),
             );
             self.report.attributes_removed += 1;
         }
@@ -1256,7 +1234,7 @@ impl Walker<'_> {
             m.remove("property");
             m.remove("args");
             m.remove("setter");
-            m.insert("commands".into(), Value::Array(Vec::new()));
+            m.insert("commands", Value::Array(Vec::new()));
             if had {
                 self.report.attributes_removed += 1;
             }
@@ -1279,7 +1257,7 @@ impl Walker<'_> {
                 Value::String(s) if !s.starts_with("data:") => {
                     if let Cow::Owned(o) = detect::scrub(s, d) {
                         self.report.strings_masked += 1;
-                        *s = o;
+                        *s = o.into();
                     }
                 }
                 Value::Array(a) => stack.extend(a.iter_mut()),
@@ -1321,7 +1299,7 @@ impl Walker<'_> {
                     // Inside a blocked element: dropped, ids remembered as blocked.
                     let mut holder = Map::new();
                     if let Some(n) = add.get_mut("node") {
-                        holder.insert("childNodes".into(), Value::Array(vec![n.take()]));
+                        holder.insert("childNodes", Value::Array(vec![n.take()]));
                     }
                     self.strip_children(&mut holder);
                     self.report.entries_dropped += 1;
