@@ -3,20 +3,17 @@
 //! `serde_json::Value` copies every string and key into its own allocation and keeps objects
 //! in B-trees; for a recorded DOM that tree cost more than the masking itself (parse, key
 //! lookups, drop — BENCHMARKS.md, profile). Here strings and keys borrow from the input
-//! unless they held escapes, objects are vectors of entries in recorded order (a node has a
-//! handful of keys: a linear scan beats a tree), and numbers stay serde_json's `Number`, so
-//! what is written back is what serde_json would write.
+//! unless they held escapes, numbers keep their text (written back as recorded), and objects
+//! are vectors of entries in recorded order (a node has a handful of keys: a linear scan
+//! beats a tree).
 //!
-//! Parsing goes through serde_json's parser (the same syntax checks as everywhere else);
-//! serialization through serde_json's serializer (the same escaping).
+//! The parser is strict RFC 8259 and accepts exactly what serde_json accepts (the
+//! `json_tree` fuzz target checks both ways, and that both read the same value); the writer
+//! escapes as serde_json does.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-pub use serde_json::Number;
 
 /// A JSON value whose strings borrow from the text it was parsed from.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -24,7 +21,7 @@ pub enum Value<'a> {
     #[default]
     Null,
     Bool(bool),
-    Number(Number),
+    Number(Number<'a>),
     String(Cow<'a, str>),
     Array(Vec<Value<'a>>),
     Object(Map<'a>),
@@ -35,6 +32,52 @@ pub enum Value<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Map<'a> {
     entries: Vec<(Cow<'a, str>, Value<'a>)>,
+}
+
+/// A JSON number as its text: valid JSON number syntax, finite as an f64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Number<'a>(Cow<'a, str>);
+
+impl Number<'_> {
+    pub fn as_u64(&self) -> Option<u64> {
+        self.0.parse().ok()
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        self.0.parse().ok()
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        self.0.parse().ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<u64> for Number<'_> {
+    fn from(n: u64) -> Self {
+        Number(Cow::Owned(n.to_string()))
+    }
+}
+
+impl From<u32> for Number<'_> {
+    fn from(n: u32) -> Self {
+        Number(Cow::Owned(n.to_string()))
+    }
+}
+
+impl From<i64> for Number<'_> {
+    fn from(n: i64) -> Self {
+        Number(Cow::Owned(n.to_string()))
+    }
+}
+
+impl fmt::Display for Number<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl<'a> Value<'a> {
@@ -132,7 +175,7 @@ impl<'a> Value<'a> {
         match self {
             Value::Null => Value::Null,
             Value::Bool(b) => Value::Bool(b),
-            Value::Number(n) => Value::Number(n),
+            Value::Number(n) => Value::Number(Number(Cow::Owned(n.0.into_owned()))),
             Value::String(s) => Value::String(Cow::Owned(s.into_owned())),
             Value::Array(a) => Value::Array(a.into_iter().map(Value::into_owned).collect()),
             Value::Object(m) => Value::Object(Map {
@@ -231,6 +274,14 @@ impl<'a> Map<'a> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
+    /// The same map with every key and string owned.
+    pub fn into_owned_map(self) -> Map<'static> {
+        match Value::Object(self).into_owned() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
     /// Keep the last of duplicate keys. Small objects (every DOM node) compare pairwise;
     /// large ones go through a hash map, so a hostile object of many keys stays linear.
     fn dedup(&mut self) {
@@ -289,177 +340,357 @@ impl<'a> FromIterator<(Cow<'a, str>, Value<'a>)> for Map<'a> {
 
 // ---- parsing -------------------------------------------------------------------------------
 
-/// Parse JSON text into a borrowed tree. Depth is not limited here: callers run
-/// `envelope::prescan` (or another depth bound) first.
-pub fn from_str(json: &str) -> serde_json::Result<Value<'_>> {
-    parse(json)
+/// Why text is not JSON, and where (byte offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub message: &'static str,
+    pub at: usize,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.at)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Nesting the parser follows (it recurses). Beacons are held to `Limits::max_depth` (512)
+/// by the prescan before this runs; this bound only keeps any other caller off the stack's
+/// end.
+pub const MAX_DEPTH: usize = 2048;
+
+/// Parse JSON text into a borrowed tree.
+pub fn from_str(json: &str) -> Result<Value<'_>, Error> {
+    let mut p = Parser {
+        s: json,
+        b: json.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    let v = p.value()?;
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(p.err("trailing characters"));
+    }
+    Ok(v)
 }
 
 /// Parse a JSON array into borrowed values (a chunk's events).
-pub fn array_from_str(json: &str) -> serde_json::Result<Vec<Value<'_>>> {
-    parse(json)
-}
-
-/// From `&str`, not bytes: serde_json then skips re-checking the UTF-8 of every string.
-fn parse<'a, T: Deserialize<'a>>(json: &'a str) -> serde_json::Result<T> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
-}
-
-impl<'de> Deserialize<'de> for Value<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
+pub fn array_from_str(json: &str) -> Result<Vec<Value<'_>>, Error> {
+    match from_str(json)? {
+        Value::Array(a) => Ok(a),
+        _ => Err(Error {
+            message: "expected an array",
+            at: 0,
+        }),
     }
 }
 
-struct ValueVisitor;
+struct Parser<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    depth: usize,
+}
 
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Value<'de>, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
-        Ok(Value::Number(n.into()))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
-        Ok(Value::Number(n.into()))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Value<'de>, E> {
-        // As serde_json::Value: a non-finite float is null.
-        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Borrowed(s)))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Owned(s.to_owned())))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Owned(s)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
-        Deserialize::deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(v) = seq.next_element()? {
-            out.push(v);
+impl<'a> Parser<'a> {
+    fn err(&self, message: &'static str) -> Error {
+        Error {
+            message,
+            at: self.i,
         }
-        Ok(Value::Array(out))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-        while let Some(k) = map.next_key_seed(KeySeed)? {
-            entries.push((k, map.next_value()?));
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
+            self.i += 1;
         }
-        let mut m = Map { entries };
-        m.dedup();
-        Ok(Value::Object(m))
+    }
+
+    fn value(&mut self) -> Result<Value<'a>, Error> {
+        self.ws();
+        match self.b.get(self.i) {
+            None => Err(self.err("unexpected end of input")),
+            Some(b'{') => self.nested(Self::object),
+            Some(b'[') => self.nested(Self::array),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("expected a value")),
+        }
+    }
+
+    fn nested(&mut self, f: fn(&mut Self) -> Result<Value<'a>, Error>) -> Result<Value<'a>, Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        let v = f(self);
+        self.depth -= 1;
+        v
+    }
+
+    fn literal(&mut self, word: &'static str, v: Value<'a>) -> Result<Value<'a>, Error> {
+        if self.b[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.err("expected a value"))
+        }
+    }
+
+    fn array(&mut self) -> Result<Value<'a>, Error> {
+        self.i += 1;
+        let mut out = Vec::new();
+        self.ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+            return Ok(Value::Array(out));
+        }
+        loop {
+            out.push(self.value()?);
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Value::Array(out));
+                }
+                _ => return Err(self.err("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn object(&mut self) -> Result<Value<'a>, Error> {
+        self.i += 1;
+        let mut entries = Vec::new();
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            return Ok(Value::Object(Map { entries }));
+        }
+        loop {
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return Err(self.err("expected a key"));
+            }
+            let k = self.string()?;
+            self.ws();
+            if self.b.get(self.i) != Some(&b':') {
+                return Err(self.err("expected ':'"));
+            }
+            self.i += 1;
+            entries.push((k, self.value()?));
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    let mut m = Map { entries };
+                    m.dedup();
+                    return Ok(Value::Object(m));
+                }
+                _ => return Err(self.err("expected ',' or '}'")),
+            }
+        }
+    }
+
+    /// At the opening quote. Borrowed unless there is an escape.
+    fn string(&mut self) -> Result<Cow<'a, str>, Error> {
+        let start = self.i + 1;
+        let mut j = plain_run(self.b, start);
+        match self.b.get(j) {
+            Some(b'"') => {
+                self.i = j + 1;
+                // Quote, backslash and control bytes are ASCII: `j` is a char boundary.
+                return Ok(Cow::Borrowed(&self.s[start..j]));
+            }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.i = j;
+                return Err(self.err("control character in string"));
+            }
+            None => {
+                self.i = j;
+                return Err(self.err("unterminated string"));
+            }
+        }
+        let mut out = String::with_capacity(j - start + 16);
+        out.push_str(&self.s[start..j]);
+        loop {
+            match self.b.get(j) {
+                Some(b'"') => {
+                    self.i = j + 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    self.i = j;
+                    let c = match self.b.get(j + 1) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let (c, len) = self.unicode_escape(j)?;
+                            out.push(c);
+                            j += len;
+                            continue;
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    };
+                    out.push(c);
+                    j += 2;
+                }
+                Some(_) => {
+                    let end = plain_run(self.b, j);
+                    if end == j {
+                        self.i = j;
+                        return Err(self.err("control character in string"));
+                    }
+                    out.push_str(&self.s[j..end]);
+                    j = end;
+                }
+                None => {
+                    self.i = j;
+                    return Err(self.err("unterminated string"));
+                }
+            }
+        }
+    }
+
+    /// `\uXXXX` at `j`, with its low half when it is a high surrogate; lone surrogates are
+    /// refused (as serde_json does). Returns the char and the bytes consumed.
+    fn unicode_escape(&self, j: usize) -> Result<(char, usize), Error> {
+        let hex4 = |at: usize| -> Option<u32> {
+            let d = self.b.get(at..at + 4)?;
+            let mut v = 0u32;
+            for &c in d {
+                v = v * 16 + (c as char).to_digit(16)?;
+            }
+            Some(v)
+        };
+        let hi = hex4(j + 2).ok_or_else(|| self.err("invalid \\u escape"))?;
+        match hi {
+            0xD800..=0xDBFF => {
+                let lo = (self.b.get(j + 6..j + 8) == Some(b"\\u"))
+                    .then(|| hex4(j + 8))
+                    .flatten()
+                    .filter(|lo| (0xDC00..=0xDFFF).contains(lo))
+                    .ok_or_else(|| self.err("lone surrogate in \\u escape"))?;
+                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                char::from_u32(c)
+                    .map(|c| (c, 12))
+                    .ok_or_else(|| self.err("invalid \\u escape"))
+            }
+            0xDC00..=0xDFFF => Err(self.err("lone surrogate in \\u escape")),
+            _ => char::from_u32(hi)
+                .map(|c| (c, 6))
+                .ok_or_else(|| self.err("invalid \\u escape")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Value<'a>, Error> {
+        let start = self.i;
+        let b = self.b;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => {
+                self.i = i;
+                return Err(self.err("invalid number"));
+            }
+        }
+        let mut plain = true;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            plain = false;
+            if !digits(&mut i) {
+                self.i = i;
+                return Err(self.err("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            plain = false;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                self.i = i;
+                return Err(self.err("invalid number"));
+            }
+        }
+        let text = &self.s[start..i];
+        // As serde_json: a number beyond f64 is an error. Short plain integers cannot be.
+        if (!plain || text.len() > 15) && !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            self.i = start;
+            return Err(self.err("number out of range"));
+        }
+        self.i = i;
+        Ok(Value::Number(Number(Cow::Borrowed(text))))
     }
 }
 
-/// Keys borrow like strings do (serde's own `Cow<str>` impl always copies).
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(KeyVisitor)
+/// The end of the run from `i` that needs no attention inside a string: the first quote,
+/// backslash or control byte, or the end. Eight bytes at a time (SWAR): strings are most of
+/// a recording's bytes.
+fn plain_run(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(w);
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let hit = zero(v ^ (ONES * b'"' as u64))
+            | zero(v ^ (ONES * b'\\' as u64))
+            | (v.wrapping_sub(ONES * 0x20) & !v & HIGH);
+        if hit != 0 {
+            // The lowest flagged byte is exact (borrows only run upwards).
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
     }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        i += 1;
     }
-
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(s))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(s.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(s))
-    }
+    i
 }
 
 // ---- writing -------------------------------------------------------------------------------
 
-impl Serialize for Value<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Number(n) => n.serialize(s),
-            Value::String(v) => s.serialize_str(v),
-            Value::Array(a) => {
-                let mut seq = s.serialize_seq(Some(a.len()))?;
-                for v in a {
-                    seq.serialize_element(v)?;
-                }
-                seq.end()
-            }
-            Value::Object(m) => m.serialize(s),
-        }
-    }
-}
-
-impl Serialize for Map<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
-            map.serialize_entry(k.as_ref(), v)?;
-        }
-        map.end()
-    }
-}
-
 impl Value<'_> {
-    /// Append the JSON text of this value: what `serde_json::to_writer` writes (the same
-    /// escapes, numbers through serde_json), without the serializer's state machine.
+    /// Append the JSON text of this value: numbers as recorded, strings escaped as
+    /// serde_json escapes them.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(true) => out.extend_from_slice(b"true"),
             Value::Bool(false) => out.extend_from_slice(b"false"),
-            Value::Number(n) => {
-                // Writing into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, n);
-            }
+            Value::Number(n) => out.extend_from_slice(n.0.as_bytes()),
             Value::String(s) => write_str(s, out),
             Value::Array(a) => write_array(a, out),
             Value::Object(m) => {
@@ -527,8 +758,9 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
 
 impl fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = serde_json::to_string(self).map_err(|_| fmt::Error)?;
-        f.write_str(&s)
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
     }
 }
 
@@ -552,7 +784,7 @@ mod tests {
     #[test]
     fn round_trips_like_serde_json_keeping_order() {
         let text = r#"{"z":1,"a":{"y":[1.5,1e300,-0,18446744073709551615,-9223372036854775808],"s":"é\u2028\"\\/"},"m":null,"t":true}"#;
-        let ours = serde_json::to_string(&from_str(text).unwrap()).unwrap();
+        let ours = from_str(text).unwrap().to_string();
         let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
         let back: serde_json::Value = serde_json::from_str(&ours).unwrap();
         assert_eq!(back, theirs);
@@ -561,21 +793,50 @@ mod tests {
     }
 
     #[test]
-    fn write_to_matches_serde_json_byte_for_byte() {
-        let text = "{\"s\":\"q\\\"b\\\\c\\u0001\\u001f\\b\\f\\n\\r\\t/\\u2028é\",\"n\":[0,-1,1.5,1e300,-0.0,18446744073709551615],\"o\":{},\"a\":[],\"t\":true,\"f\":false,\"z\":null}";
-        let v = from_str(text).unwrap();
-        let mut ours = Vec::new();
-        v.write_to(&mut ours);
-        assert_eq!(
-            String::from_utf8(ours).unwrap(),
-            serde_json::to_string(&v).unwrap()
-        );
+    fn writes_what_serde_json_writes_for_canonical_input() {
+        // serde_json's own output, read and written again: byte for byte.
+        let text = "{\"s\":\"q\\\"b\\\\c\\u0001\\u001f\\b\\f\\n\\r\\t/\u{2028}é😀\",\"n\":[0,-1,1.5,1e300,-0.0,18446744073709551615],\"o\":{},\"a\":[],\"t\":true,\"f\":false,\"z\":null}";
+        let canonical: serde_json::Value = serde_json::from_str(text).unwrap();
+        let canonical = serde_json::to_string(&canonical).unwrap();
+        let v = from_str(&canonical).unwrap();
+        assert_eq!(v.to_string(), canonical);
         let mut arr = Vec::new();
         write_array(std::slice::from_ref(&v), &mut arr);
+        assert_eq!(arr, format!("[{canonical}]").into_bytes());
+    }
+
+    #[test]
+    fn numbers_keep_their_text() {
+        let v = from_str("[1.0,1E5,-0,0.000001,123456789012345678901234567890]").unwrap();
         assert_eq!(
-            arr,
-            format!("[{}]", serde_json::to_string(&v).unwrap()).into_bytes()
+            v.to_string(),
+            "[1.0,1E5,-0,0.000001,123456789012345678901234567890]"
         );
+        let a = v.as_array().unwrap();
+        assert_eq!(a[0].as_u64(), None);
+        assert_eq!(a[0].as_f64(), Some(1.0));
+        assert_eq!(a[2].as_u64(), None);
+        assert_eq!(from_str("42").unwrap().as_u64(), Some(42));
+    }
+
+    #[test]
+    fn long_plain_runs_and_escapes_at_every_offset() {
+        // The eight-byte scan must find a quote, backslash or control byte wherever it sits.
+        for at in 0..20 {
+            let pre = "a".repeat(at);
+            let q = format!("\"{pre}\\n{pre}\"");
+            assert_eq!(
+                from_str(&q).unwrap().as_str(),
+                Some(format!("{pre}\n{pre}").as_str())
+            );
+            let ctl = format!("\"{pre}\u{1}\"");
+            assert!(from_str(&ctl).is_err(), "{at}");
+            let plain = format!("\"{pre}é\"");
+            assert!(matches!(
+                from_str(&plain).unwrap(),
+                Value::String(Cow::Borrowed(_))
+            ));
+        }
     }
 
     #[test]
@@ -593,8 +854,7 @@ mod tests {
         assert_eq!(v.as_object().unwrap().len(), 40);
         assert_eq!(v.get("k3").and_then(Value::as_str), Some("again"));
         let theirs: serde_json::Value = serde_json::from_str(&big).unwrap();
-        let back: serde_json::Value =
-            serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&v.to_string()).unwrap();
         assert_eq!(back, theirs);
     }
 
@@ -604,17 +864,41 @@ mod tests {
         let m = v.as_object_mut().unwrap();
         assert_eq!(
             m.insert("b", Value::from("x")),
-            Some(Value::Number(2.into()))
+            Some(Value::Number(2u32.into()))
         );
         assert_eq!(m.insert("d", Value::Null), None);
         assert!(m.remove("a").is_some());
         m.retain(|k, _| k != "c");
-        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"b":"x","d":null}"#);
+        assert_eq!(v.to_string(), r#"{"b":"x","d":null}"#);
     }
 
     #[test]
     fn refuses_what_serde_json_refuses() {
-        for bad in ["{", "[1,]", r#"{"a" 1}"#, "\"\\ud800\"", "01", "[1e999]"] {
+        for bad in [
+            "{",
+            "[1,]",
+            r#"{"a" 1}"#,
+            "\"\\ud800\"",
+            "\"\\udc00\\ud800\"",
+            "01",
+            "[1e999]",
+            "-",
+            "1.",
+            ".5",
+            "+1",
+            "[1 2]",
+            "{\"a\":1,}",
+            "tru",
+            "nul",
+            "\"\\x\"",
+            "\"abc",
+            "[] x",
+            "",
+        ] {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(bad).is_err(),
+                "{bad}"
+            );
             assert!(from_str(bad).is_err(), "{bad}");
         }
     }

@@ -1016,7 +1016,7 @@ pub fn json_tree(data: &[u8]) {
     let ours = veilgate::json::from_str(text);
     match (theirs, ours) {
         (Ok(t), Ok(o)) => {
-            let written = serde_json::to_string(&o).expect("the tree serializes");
+            let written = o.to_string();
             let back: Value = serde_json::from_str(&written).expect("what it writes is JSON");
             assert_eq!(back, t, "the tree reads a different value than serde_json");
             let owned = o.clone().into_owned();
@@ -1293,7 +1293,7 @@ pub fn selector(data: &[u8]) {
     };
     // A path of elements from the second part's bytes.
     let mut u = Unstructured::new(p[1].as_deref().map(str::as_bytes).unwrap_or(&[]));
-    let mut attr_maps: Vec<(String, serde_json::Map<String, Value>)> = Vec::new();
+    let mut attr_maps: Vec<(String, veilgate::json::Map<'static>)> = Vec::new();
     let depth = 1 + usize::from(u.arbitrary::<u8>().unwrap_or(0) % 10);
     for _ in 0..depth {
         let tag = u.choose(PATH_TAGS).copied().unwrap_or("div").to_string();
@@ -1317,7 +1317,12 @@ pub fn selector(data: &[u8]) {
                 );
             }
         }
-        attr_maps.push((tag, attrs));
+        // The matcher reads the walk's borrowed tree.
+        let tree = match veilgate::json::from_str(&Value::Object(attrs).to_string()) {
+            Ok(veilgate::json::Value::Object(m)) => m.into_owned_map(),
+            _ => veilgate::json::Map::new(),
+        };
+        attr_maps.push((tag, tree));
     }
     let path: Vec<Element<'_>> = attr_maps
         .iter()

@@ -86,8 +86,9 @@ pub fn mask_serde_events(
         return MaskReport::default();
     };
     let report = mask_events(&mut borrowed, platform, policy, state);
-    let masked = serde_json::to_string(&borrowed).unwrap_or_default();
-    let back: Vec<serde_json::Value> = serde_json::from_str(&masked).unwrap_or_default();
+    let mut masked = Vec::with_capacity(text.len());
+    crate::json::write_array(&borrowed, &mut masked);
+    let back: Vec<serde_json::Value> = serde_json::from_slice(&masked).unwrap_or_default();
     if back.len() != events.len() {
         events.iter_mut().for_each(|e| *e = serde_json::Value::Null);
         return report;
