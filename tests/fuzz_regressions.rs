@@ -182,3 +182,35 @@ fn mask_events_scrubs_fields_it_does_not_know() {
         }
     }
 }
+
+/// F5 (fuzz target `mask_events_json`, after the walk moved to the borrowed tree): a
+/// timestamp of 23 digits changed its value through `mask_serde_events` — serde_json's
+/// default float parser is not correctly rounded, so its own output read back was another
+/// f64. Fixed with serde_json's `float_roundtrip`; the borrowed tree keeps number text as
+/// recorded, so the stored chunk never had the problem.
+#[test]
+fn masking_keeps_every_timestamp() {
+    use veilgate::envelope::Platform;
+    use veilgate::privacy::{mask_events, mask_serde_events, MaskPolicy, MaskState};
+    let data = include_str!("../fuzz/regressions/mask_events_json/float-text-roundtrip-found.json");
+    let mut events: Vec<Value> = serde_json::from_str(data).unwrap();
+    let before: Vec<Option<Value>> = events.iter().map(|e| e.get("timestamp").cloned()).collect();
+    mask_serde_events(
+        &mut events,
+        Platform::Web,
+        &MaskPolicy::default(),
+        &mut MaskState::default(),
+    );
+    let after: Vec<Option<Value>> = events.iter().map(|e| e.get("timestamp").cloned()).collect();
+    assert_eq!(before, after);
+
+    let mut tree = veilgate::json::array_from_str(data).unwrap();
+    mask_events(
+        &mut tree,
+        Platform::Web,
+        &MaskPolicy::default(),
+        &mut MaskState::default(),
+    );
+    let first = tree[0].get("timestamp").unwrap().to_string();
+    assert_eq!(first, "17954567081205456708309");
+}
