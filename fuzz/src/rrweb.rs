@@ -633,16 +633,22 @@ pub fn check_masked(before: &Value, after: &Value, default_policy: bool) {
     if !before.is_object() {
         return;
     }
-    assert_eq!(
-        before.get("type"),
-        after.get("type"),
-        "masking changed an event's type"
-    );
-    assert_eq!(
-        before.get("timestamp"),
-        after.get("timestamp"),
-        "masking changed an event's timestamp"
-    );
+    // A type or time that is no number (the edge refuses such events) is scrubbed like any
+    // field holding an unexpected type: fail safe, so only numbers must come through.
+    if before.get("type").is_some_and(Value::is_number) {
+        assert_eq!(
+            before.get("type"),
+            after.get("type"),
+            "masking changed an event's type"
+        );
+    }
+    if before.get("timestamp").is_some_and(Value::is_number) {
+        assert_eq!(
+            before.get("timestamp"),
+            after.get("timestamp"),
+            "masking changed an event's timestamp"
+        );
+    }
 
     let (mut tb, mut ta) = (Vec::new(), Vec::new());
     let in_add = before.get("type").and_then(Value::as_u64) == Some(3);

@@ -39,10 +39,12 @@ def incl(pat):
     v = [p for p, s in children if re.search(pat, s)]
     return max(v) if v else 0.0
 stages = {
-    "parse to Value (from_slice_prescanned)": incl(r"^veilgate::envelope::from_slice_prescanned$"),
+    "edge checks: prescan": incl(r"^veilgate::envelope::prescan( \(inlined\))?$"),
+    "edge checks: envelope parse + validation": incl(r"^veilgate::envelope::Envelope::parse( \(inlined\))?$"),
+    "parse to the borrowed tree (json::array_from_str)": incl(r"^(veilgate::json::)?(array_)?from_str( \(inlined\))?$"),
     "mask_events": incl(r"^(veilgate::privacy::)?mask_events( \(inlined\))?$"),
-    "serialize (serde_json::to_string)": incl(r"^serde_json::ser::to_string$"),
-    "drop the Value tree": incl(r"^core::ptr::drop_in_place<alloc::vec::Vec<serde_json::value::Value>>$"),
+    "write the chunk (json::write_array)": incl(r"^(veilgate::json::)?write_array( \(inlined\))?$"),
+    "drop the tree": incl(r"^core::ptr::drop_in_place<alloc::vec::Vec<veilgate::json::Value>>$"),
     "detect::scrub (PII detectors)": incl(r"^veilgate::privacy::detect::scrub$"),
 }
 alloc = sum(p for p, s in selfs if re.search(r"malloc|free|_int_|unlink_chunk|consolidate|realloc", s))

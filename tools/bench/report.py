@@ -104,9 +104,10 @@ goals = []
 
 # 1 --------------------------------------------------------------------------------------------
 w("## 1. Masking throughput, native (criterion)\n")
-w("Pipeline as the session object runs it: parse the events to `Vec<Value>` (same parser), "
-  "`privacy::mask_events(.., Platform::Web, policy, &mut MaskState::default())`, `serde_json::to_string`. "
-  "Baseline: the same parse + serialize without masking. MB/s of the events array; criterion medians.\n")
+w("Pipeline as the session object runs it: parse the events to the borrowed tree (`json::array_from_str`), "
+  "`privacy::mask_events(.., Platform::Web, policy, &mut MaskState::default())`, `json::write_array`. "
+  "Baseline (the JSON floor of the issue): serde_json parse to `Vec<serde_json::Value>` + `serde_json::to_string` of the same bytes. "
+  "MB/s of the events array; criterion medians.\n")
 w("Criterion runs the three one after the other, so on a shared machine its ratios carry the load changes "
   "between them; `benches/core.rs` runs them interleaved (one iteration of each per round) and also reads the "
   "thread's CPU clock. The goal is judged on the interleaved CPU-time ratio.\n")
@@ -153,7 +154,7 @@ w(f"{nb} beacons of {sizes} KiB (envelope bodies), cut at 64 KiB from the defaul
   "order (events over 64 KiB left out). Each sample: one beacon through everything the Rust code does between "
   "the request body and the storage writes, I/O excluded — prescan, envelope parse + validation, URL scrub, the "
   "masking pipeline (default policy, fresh state), the stored chunk document. Baseline: parse the body to a "
-  f"`Value` and serialize. {core_l['samples']} samples each.\n")
+  f"`serde_json::Value` and serialize. {core_l['samples']} samples each.\n")
 w("Wall time includes the preemption a shared machine adds; CPU time (native: the thread's CPU clock; wasm: "
   "`process.cpuUsage()` of the Node process around the synchronous call) is what Workers limit and bill, so the "
   "goal is judged on CPU p99.\n")
@@ -305,7 +306,7 @@ w(f"| largest per-session `MaskState` (serialized JSON, after each 64 KiB chunk)
   f"{large_events / 1e6:.2f} MB recorded (large fixture's events) | {mem['largest_mask_state_bytes'] / large_events:.6f} |")
 w("\nPer fixture (masked in 64 KiB chunks with one state): " + ", ".join(
     f"{k}: {v['chunks']} chunks → {v['max_state_bytes']:,} B" for k, v in mem["mask_state"].items()) + "\n")
-w(f"The Value tree costs ~{mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f}× the JSON it holds (native, 64-bit; "
+w(f"The beacon path (envelope, borrowed tree, masking, chunk document) peaks at ~{mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f}× the JSON it holds (native, 64-bit; "
   f"wasm32's pointers are half as wide, so less there). At the {mem['decompressed_cap_bytes'] / 2**20:.0f} MiB "
   "decompressed cap (`Limits::default()`) a single beacon would need "
   f"~{mem['decompressed_cap_bytes'] / 2**20 * mem['peak_bytes'] / mem['largest_beacon_bytes']:.0f} MiB natively — against the 128 MB memory limit of a "
@@ -326,7 +327,7 @@ if os.path.exists(pp):
         for k, v in prof["stages_inclusive_pct"].items():
             w(f"| {k} | {v:.1f} |")
         w(f"| allocator (malloc/free, self) | {prof['allocator_self_pct']:.1f} |")
-        w(f"| BTreeMap code (the `Value` object maps, self) | {prof['btreemap_self_pct']:.1f} |")
+        w(f"| BTreeMap code (self; the borrowed tree has none, this is the rest of the crate) | {prof['btreemap_self_pct']:.1f} |")
         w("\nTop functions (self %): " + "; ".join(f"`{s_[:90]}` {p_:.1f}" for p_, s_ in prof["top_self"][:10]) + "\n")
         w(f"Command: `{cmds.get('p')}`\n")
 
