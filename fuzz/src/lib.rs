@@ -342,7 +342,16 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "json_tree",
         run: targets::json_tree,
-        dict: &["{\"a\":", "\"\\u00e9\"", "[1,", "1e308", "-0", "\"a\":1,\"a\":2", "}", "]"],
+        dict: &[
+            "{\"a\":",
+            "\"\\u00e9\"",
+            "[1,",
+            "1e308",
+            "-0",
+            "\"a\":1,\"a\":2",
+            "}",
+            "]",
+        ],
     },
     Target {
         name: "storage",
