@@ -138,45 +138,16 @@ pub fn decode_body(body: &[u8], encoding: Encoding, limits: &Limits) -> Result<V
 /// vague for a client, so depth is checked here and the parser's limit is lifted afterwards.
 pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut string_start = 0usize;
     let mut paired_low = usize::MAX;
-    let mut number_start: Option<usize> = None;
-    for (i, &b) in json.iter().enumerate() {
-        if let Some(start) = number_start {
-            if matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
-                continue;
-            }
-            number_start = None;
-            check_number(&json[start..i])?;
-        }
-        if in_string {
-            if escaped {
-                escaped = false;
-                // serde_json skips strings it does not decode (raw events, ignored fields)
-                // without checking their escapes, but refuses a lone surrogate when it builds
-                // a tree. Refuse it here, so what the edge accepts the session object can read.
-                if b == b'u' && lone_surrogate(json, i + 1, &mut paired_low) {
-                    return Err(ApiError::bad_request(
-                        "malformed_json",
-                        "a string holds an unpaired UTF-16 surrogate escape",
-                    ));
-                }
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-                if i - string_start > limits.max_string_bytes {
-                    return Err(string_too_long(limits));
-                }
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
         match b {
             b'"' => {
-                in_string = true;
-                string_start = i;
+                let start = i;
+                i = string_end(json, i + 1, &mut paired_low)?;
+                if i - start > limits.max_string_bytes {
+                    return Err(string_too_long(limits));
+                }
             }
             b'{' | b'[' => {
                 depth += 1;
@@ -188,17 +159,70 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
-            b'-' | b'0'..=b'9' => number_start = Some(i),
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while json
+                    .get(i + 1)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
+                    i += 1;
+                }
+                check_number(&json[start..=i])?;
+            }
             _ => {}
         }
-    }
-    if let Some(start) = number_start {
-        check_number(&json[start..])?;
-    }
-    if in_string && json.len() - string_start > limits.max_string_bytes {
-        return Err(string_too_long(limits));
+        i += 1;
     }
     Ok(())
+}
+
+/// From just inside a string's opening quote: the index of its closing quote, or `json.len()`
+/// for a string the body ends in. Refuses lone surrogate escapes on the way.
+fn string_end(json: &[u8], mut i: usize, paired_low: &mut usize) -> Result<usize, ApiError> {
+    loop {
+        i = skip_to_quote_or_escape(json, i);
+        match json.get(i) {
+            Some(b'\\') => {
+                // serde_json skips strings it does not decode (raw events, ignored fields)
+                // without checking their escapes, but refuses a lone surrogate when it builds
+                // a tree. Refuse it here, so what the edge accepts the session object can read.
+                if json.get(i + 1) == Some(&b'u') && lone_surrogate(json, i + 2, paired_low) {
+                    return Err(ApiError::bad_request(
+                        "malformed_json",
+                        "a string holds an unpaired UTF-16 surrogate escape",
+                    ));
+                }
+                i = (i + 2).min(json.len());
+            }
+            _ => return Ok(i),
+        }
+    }
+}
+
+/// The first `"` or `\\` at or after `i` (or `json.len()`), eight bytes at a time: most of a
+/// recording's bytes are string contents, and this is where the prescan spends its time.
+fn skip_to_quote_or_escape(json: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let has_byte = |w: u64, b: u8| {
+        let x = w ^ (ONES * u64::from(b));
+        // Exact for the lowest flagged byte, which is the only one used.
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    while let Some(chunk) = json.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let hits = has_byte(w, b'"') | has_byte(w, b'\\');
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while json.get(i).is_some_and(|&b| b != b'"' && b != b'\\') {
+        i += 1;
+    }
+    i.min(json.len())
 }
 
 /// A number token outside strings. serde_json skips numbers it does not decode (raw events)
@@ -260,6 +284,16 @@ pub fn from_slice_prescanned<'a, T: Deserialize<'a>>(json: &'a [u8]) -> serde_js
     Ok(value)
 }
 
+/// `from_slice_prescanned` for text known to be UTF-8: serde_json then skips its own UTF-8
+/// checks of every string and raw value it reads.
+fn from_str_prescanned<'a, T: Deserialize<'a>>(json: &'a str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Sdk {
     #[serde(default)]
@@ -309,11 +343,17 @@ pub const MAX_SEQ: u64 = 1_000_000;
 pub const MAX_URL_BYTES: usize = 8192;
 
 impl<'a> Envelope<'a> {
-    /// Parse and validate a decoded body. Call `prescan` first.
+    /// Parse and validate a decoded body. Call `prescan` first. (`parse_body` does both, in
+    /// fewer passes.)
     pub fn parse(json: &'a [u8], limits: &Limits) -> Result<(Envelope<'a>, EventSpan), ApiError> {
-        std::str::from_utf8(json)
-            .map_err(|_| ApiError::bad_request("invalid_utf8", "body is not valid UTF-8"))?;
-        let env: Envelope = from_slice_prescanned(json).map_err(|e| {
+        Self::parse_text(utf8(json)?, limits)
+    }
+
+    /// The reference path: the envelope with its events kept raw, then the events read again
+    /// for their heads. `parse_body` falls back to it for anything its fast path does not take,
+    /// so every refusal comes from here.
+    fn parse_text(json: &'a str, limits: &Limits) -> Result<(Envelope<'a>, EventSpan), ApiError> {
+        let env: Envelope = from_str_prescanned(json).map_err(|e| {
             let msg = match e.classify() {
                 serde_json::error::Category::Data => {
                     format!("envelope does not match the schema: {}", strip_position(&e))
@@ -323,25 +363,76 @@ impl<'a> Envelope<'a> {
             };
             ApiError::bad_request("malformed_json", msg)
         })?;
-        check_id("session", &env.session)?;
-        check_id("visitor", &env.visitor)?;
-        if env.seq > MAX_SEQ {
-            return Err(ApiError::bad_request(
-                "invalid_seq",
-                format!("seq must be ≤ {MAX_SEQ}"),
-            ));
-        }
-        if let Some(page) = &env.page {
-            if page.len() > MAX_URL_BYTES {
-                return Err(ApiError::bad_request(
-                    "invalid_page",
-                    "page URL is too long",
-                ));
-            }
-        }
+        check_head(&env.session, &env.visitor, env.seq, env.page.as_deref())?;
         let span = validate_events(env.events, limits)?;
         Ok((env, span))
     }
+}
+
+fn utf8(json: &[u8]) -> Result<&str, ApiError> {
+    std::str::from_utf8(json)
+        .map_err(|_| ApiError::bad_request("invalid_utf8", "body is not valid UTF-8"))
+}
+
+/// The envelope fields besides the events, in the order `Envelope::parse` checks them.
+fn check_head(session: &str, visitor: &str, seq: u64, page: Option<&str>) -> Result<(), ApiError> {
+    check_id("session", session)?;
+    check_id("visitor", visitor)?;
+    if seq > MAX_SEQ {
+        return Err(ApiError::bad_request(
+            "invalid_seq",
+            format!("seq must be ≤ {MAX_SEQ}"),
+        ));
+    }
+    if page.is_some_and(|p| p.len() > MAX_URL_BYTES) {
+        return Err(ApiError::bad_request(
+            "invalid_page",
+            "page URL is too long",
+        ));
+    }
+    Ok(())
+}
+
+/// What the edge runs on a decoded body: `prescan`, then `Envelope::parse`, with the same
+/// result for every body, in fewer passes. A well-formed beacon's events are read once, in
+/// the same serde pass as the envelope, instead of once raw and once more for their heads.
+/// Anything that pass does not take as plainly valid goes the reference way (`parse_text`),
+/// so refusals and their messages are exactly `Envelope::parse`'s.
+pub fn parse_body<'a>(
+    json: &'a [u8],
+    limits: &Limits,
+) -> Result<(Envelope<'a>, EventSpan), ApiError> {
+    prescan(json, limits)?;
+    let text = utf8(json)?;
+    let Ok(fast) = from_str_prescanned::<fast::Envelope>(text) else {
+        return Envelope::parse_text(text, limits);
+    };
+    // The same fields as the reference parse read, so the same checks in the same order.
+    check_head(&fast.session, &fast.visitor, fast.seq, fast.page.as_deref())?;
+    let ev = &fast.events;
+    let Some(events) = fast::array_span(text, ev).and_then(fast::raw_value) else {
+        return Envelope::parse_text(text, limits);
+    };
+    let span = if ev.plain && ev.count <= limits.max_events {
+        EventSpan {
+            count: ev.count,
+            first_ts: ev.first_ts,
+            last_ts: ev.last_ts,
+        }
+    } else {
+        validate_events(events, limits)?
+    };
+    let env = Envelope {
+        session: fast.session,
+        visitor: fast.visitor,
+        seq: fast.seq,
+        platform: fast.platform,
+        page: fast.page,
+        sdk: fast.sdk,
+        consent: fast.consent,
+        events,
+    };
+    Ok((env, span))
 }
 
 fn strip_position(e: &serde_json::Error) -> String {
@@ -354,7 +445,7 @@ fn strip_position(e: &serde_json::Error) -> String {
 }
 
 fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiError> {
-    let heads: Vec<EventHead> = from_slice_prescanned(raw.get().as_bytes()).map_err(|e| {
+    let heads: Vec<EventHead> = from_str_prescanned(raw.get()).map_err(|e| {
         ApiError::bad_request(
             "invalid_events",
             format!(
@@ -425,7 +516,8 @@ fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// What the edge runs on a body before parsing: decode with caps, then the prescan.
+/// Decode with caps, then the prescan. (The edge runs `decode_body`, then `parse_body`, which
+/// prescans as part of it.)
 pub fn decode_and_prescan(
     body: &[u8],
     encoding: Encoding,
@@ -434,6 +526,292 @@ pub fn decode_and_prescan(
     let json = decode_body(body, encoding, limits)?;
     prescan(&json, limits)?;
     Ok(json)
+}
+
+/// `parse_body`'s single pass: the envelope with its events read as they are checked.
+mod fast {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    use super::{Platform, Sdk};
+
+    /// `super::Envelope`'s fields (building one from it keeps the two in step), with the
+    /// events read by `Events` instead of kept raw.
+    #[derive(Deserialize)]
+    pub(super) struct Envelope<'a> {
+        pub session: String,
+        pub visitor: String,
+        pub seq: u64,
+        pub platform: Platform,
+        #[serde(default)]
+        pub page: Option<String>,
+        #[serde(default)]
+        pub sdk: Option<Sdk>,
+        #[serde(default)]
+        pub consent: Option<serde_json::Map<String, serde_json::Value>>,
+        #[serde(borrow)]
+        pub events: Events<'a>,
+    }
+
+    /// The events array as one pass read it.
+    pub(super) struct Events<'a> {
+        pub count: usize,
+        /// Every event is an object with unescaped keys, no repeated `type`, `timestamp` or
+        /// `data`, a `type` and a `timestamp` of the right types, and passes the checks of
+        /// `validate_events`. Anything else is left to `validate_events`.
+        pub plain: bool,
+        pub first_ts: f64,
+        pub last_ts: f64,
+        /// The first event's first key and the last event's last value, borrowed from the
+        /// body: they locate the array's brackets.
+        first_key: Option<&'a str>,
+        last_value: Option<&'a str>,
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Events<'a> {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_seq(EventsVisitor(PhantomData))
+        }
+    }
+
+    struct EventsVisitor<'a>(PhantomData<&'a ()>);
+
+    impl<'de: 'a, 'a> Visitor<'de> for EventsVisitor<'a> {
+        type Value = Events<'a>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of events")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Events<'a>, A::Error> {
+            let mut out = Events {
+                count: 0,
+                plain: true,
+                first_ts: f64::INFINITY,
+                last_ts: f64::NEG_INFINITY,
+                first_key: None,
+                last_value: None,
+            };
+            while let Some(ev) = seq.next_element_seed(EventSeed(PhantomData))? {
+                if out.count == 0 {
+                    out.first_key = ev.first_key;
+                }
+                out.count += 1;
+                out.last_value = ev.last_value;
+                // What `validate_events` checks; it gives the refusal for any event that fails.
+                match (ev.kind, ev.timestamp) {
+                    (Some(kind), Some(ts))
+                        if ev.plain
+                            && kind <= 6
+                            && ts.is_finite()
+                            && ts >= 0.0
+                            && (ev.data || kind == 1) =>
+                    {
+                        out.first_ts = out.first_ts.min(ts);
+                        out.last_ts = out.last_ts.max(ts);
+                    }
+                    _ => out.plain = false,
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    struct Event<'a> {
+        plain: bool,
+        kind: Option<u8>,
+        timestamp: Option<f64>,
+        data: bool,
+        first_key: Option<&'a str>,
+        last_value: Option<&'a str>,
+    }
+
+    struct EventSeed<'a>(PhantomData<&'a ()>);
+
+    impl<'de: 'a, 'a> DeserializeSeed<'de> for EventSeed<'a> {
+        type Value = Event<'a>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Event<'a>, D::Error> {
+            // Anything but an object fails the whole pass (the reference path then decides).
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de: 'a, 'a> Visitor<'de> for EventSeed<'a> {
+        type Value = Event<'a>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an event object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event<'a>, A::Error> {
+            let mut ev = Event {
+                plain: true,
+                kind: None,
+                timestamp: None,
+                data: false,
+                first_key: None,
+                last_value: None,
+            };
+            let (mut seen_kind, mut seen_ts, mut seen_data) = (false, false, false);
+            let mut first = true;
+            while let Some(key) = map.next_key_seed(KeySeed(PhantomData))? {
+                // Every value is taken raw: its text is all the checks need, and the last one
+                // marks where the object ends.
+                let value: &'de RawValue = map.next_value()?;
+                let raw = value.get();
+                if first {
+                    ev.first_key = key;
+                    first = false;
+                }
+                ev.last_value = Some(raw);
+                let seen = match key {
+                    Some("type") => {
+                        ev.kind = kind(raw);
+                        &mut seen_kind
+                    }
+                    Some("timestamp") => {
+                        ev.timestamp = timestamp(raw);
+                        &mut seen_ts
+                    }
+                    // `Option<&RawValue>` reads only `null` as `None`.
+                    Some("data") => {
+                        ev.data = raw != "null";
+                        &mut seen_data
+                    }
+                    Some(_) => continue,
+                    // An escaped key may still name a field: the reference path decides.
+                    None => {
+                        ev.plain = false;
+                        continue;
+                    }
+                };
+                // A repeated field is refused by the reference path (with its message).
+                ev.plain &= !std::mem::replace(seen, true);
+            }
+            Ok(ev)
+        }
+    }
+
+    /// A key as it is in the body (`None` if it has escapes and had to be decoded).
+    struct KeySeed<'a>(PhantomData<&'a ()>);
+
+    impl<'de: 'a, 'a> DeserializeSeed<'de> for KeySeed<'a> {
+        type Value = Option<&'a str>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de: 'a, 'a> Visitor<'de> for KeySeed<'a> {
+        type Value = Option<&'a str>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(s))
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    /// `type` as `EventHead` reads it (`u8`); `None` where that read fails.
+    fn kind(raw: &str) -> Option<u8> {
+        match raw.as_bytes() {
+            [d @ b'0'..=b'9'] => Some(d - b'0'),
+            _ => serde_json::from_str(raw).ok(),
+        }
+    }
+
+    /// `timestamp` as `EventHead` reads it (`f64`); `None` where that read fails. An integer
+    /// of up to 15 digits is what serde_json reads as a `u64` and converts with `as f64`.
+    fn timestamp(raw: &str) -> Option<f64> {
+        let digits = raw.as_bytes();
+        if (1..=15).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+            let n = digits
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            return Some(n as f64);
+        }
+        serde_json::from_str(raw).ok()
+    }
+
+    /// The text of the events array, `[` to `]`, from the pointers the pass kept: between
+    /// the array's `[` and its first key there can be only whitespace, `{` and the key's
+    /// opening quote; between the last value and the array's `]`, only whitespace and `}`.
+    /// `None` (the reference path then decides) for an empty array, an event without fields,
+    /// or a first key with escapes.
+    pub(super) fn array_span<'a>(json: &'a str, ev: &Events<'a>) -> Option<&'a str> {
+        let offset = |s: &str| (s.as_ptr() as usize).checked_sub(json.as_ptr() as usize);
+        let bytes = json.as_bytes();
+        let key = offset(ev.first_key?)?;
+        let last = ev.last_value?;
+        let value_end = offset(last)? + last.len();
+        if key > bytes.len() || value_end > bytes.len() {
+            return None;
+        }
+        let quote = key.checked_sub(1)?;
+        let open_object = before_whitespace(bytes, quote)?;
+        let open_array = before_whitespace(bytes, open_object)?;
+        let close_object = after_whitespace(bytes, value_end)?;
+        let close_array = after_whitespace(bytes, close_object + 1)?;
+        let expected = [
+            (quote, b'"'),
+            (open_object, b'{'),
+            (open_array, b'['),
+            (close_object, b'}'),
+            (close_array, b']'),
+        ];
+        if expected.iter().all(|&(i, c)| bytes.get(i) == Some(&c)) {
+            json.get(open_array..close_array + 1)
+        } else {
+            None
+        }
+    }
+
+    fn is_whitespace(b: u8) -> bool {
+        matches!(b, b' ' | b'\n' | b'\t' | b'\r')
+    }
+
+    /// The last non-whitespace byte before `i`.
+    fn before_whitespace(bytes: &[u8], i: usize) -> Option<usize> {
+        bytes.get(..i)?.iter().rposition(|&b| !is_whitespace(b))
+    }
+
+    /// The first non-whitespace byte from `i`.
+    fn after_whitespace(bytes: &[u8], i: usize) -> Option<usize> {
+        Some(i + bytes.get(i..)?.iter().position(|&b| !is_whitespace(b))?)
+    }
+
+    /// `text` (one JSON value that serde_json has just read) as a borrowed `&RawValue`,
+    /// without reading it again: serde_json has no public constructor for one, so this gives
+    /// its `Deserialize` impl the map its own deserializer hands over for a raw value.
+    /// Should a serde_json release change that map, serde_json reads the text (same result,
+    /// one more pass); the unit test `raw_value_is_built_without_a_read` says so first.
+    pub(super) fn raw_value(text: &str) -> Option<&RawValue> {
+        raw_value_unread(text)
+            .or_else(|_| serde_json::from_str(text))
+            .ok()
+    }
+
+    pub(super) fn raw_value_unread(text: &str) -> Result<&RawValue, serde_json::Error> {
+        use serde::de::value::{BorrowedStrDeserializer, MapDeserializer};
+        const TOKEN: &str = "$serde_json::private::RawValue";
+        let entry = (
+            BorrowedStrDeserializer::new(TOKEN),
+            BorrowedStrDeserializer::new(text),
+        );
+        <&RawValue>::deserialize(MapDeserializer::new(std::iter::once(entry)))
+    }
 }
 
 #[cfg(test)]
@@ -452,10 +830,38 @@ mod tests {
         "events":[{"type":4,"data":{"href":"https://shop.example/x","width":1,"height":1},"timestamp":1700000000000},
                   {"type":3,"data":{"source":2},"timestamp":1700000000500}]}"#;
 
+    /// The two steps as the edge ran them, checked against `parse_body`.
     fn parse(json: &str) -> Result<(Envelope<'_>, EventSpan), ApiError> {
         let limits = Limits::default();
-        prescan(json.as_bytes(), &limits)?;
-        Envelope::parse(json.as_bytes(), &limits)
+        let two_steps = prescan(json.as_bytes(), &limits)
+            .and_then(|()| Envelope::parse(json.as_bytes(), &limits));
+        let fused = parse_body(json.as_bytes(), &limits);
+        assert_eq!(format!("{two_steps:?}"), format!("{fused:?}"));
+        two_steps
+    }
+
+    #[test]
+    fn plain_beacons_take_the_single_pass() {
+        let spaced = GOOD
+            .replace(",\"", " ,\n\t\"")
+            .replace("\":", "\"\r\n: ")
+            .replace("[{", "[ {");
+        for body in [GOOD, &spaced] {
+            let (env, span) = parse(body).unwrap();
+            let fast: fast::Envelope = from_str_prescanned(body).unwrap();
+            assert!(fast.events.plain);
+            assert_eq!(fast.events.count, span.count);
+            assert_eq!(fast::array_span(body, &fast.events), Some(env.events.get()));
+        }
+    }
+
+    #[test]
+    fn raw_value_is_built_without_a_read() {
+        let text = "[1, {\"a\": \"\\u00e9\"}]";
+        let raw = fast::raw_value_unread(text)
+            .expect("serde_json changed its raw value map: parse_body reads the events twice");
+        assert_eq!(raw.get(), text);
+        assert_eq!(raw.get().as_ptr(), text.as_ptr());
     }
 
     #[test]
@@ -517,6 +923,8 @@ mod tests {
             assert_eq!(err.code, "malformed_json");
         }
         let err = Envelope::parse(b"{\"session\":\"\xff\"}", &Limits::default()).unwrap_err();
+        assert_eq!(err.code, "invalid_utf8");
+        let err = parse_body(b"{\"session\":\"\xff\"}", &Limits::default()).unwrap_err();
         assert_eq!(err.code, "invalid_utf8");
     }
 

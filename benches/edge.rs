@@ -1,0 +1,184 @@
+//! The worker's checks of one beacon body before it goes to the session object (issue 6):
+//! what `edge/ingest.rs` ran before (`prescan`, then `Envelope::parse`: UTF-8, the envelope
+//! with raw events, the events again for their heads; benches/reference) against
+//! `envelope::parse_body`, on beacons cut from the recorded fixtures.
+//!   cargo bench --bench edge [-- --smoke]
+//! Old and new run interleaved, alternating which goes first, in rounds over the same beacons;
+//! thread CPU time (immune to the preemption of a shared machine). Prints per set the median
+//! round of each and the median of the per-round ratios old/new. Timings are never asserted.
+
+use std::hint::black_box;
+
+use veilgate::envelope::{self, Limits};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::Fixture;
+
+#[path = "reference/mod.rs"]
+mod reference;
+
+fn fixture(name: &str) -> Fixture {
+    let path = format!(
+        "{}/tests/fixtures/rrweb/{name}.default.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Fixture::from_json(name, &std::fs::read(&path).expect("fixture"))
+}
+
+/// CPU time of this thread (ns).
+fn thread_cpu_ns() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: a valid pointer to a timespec.
+    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.sec as f64 * 1e9 + t.nsec as f64
+}
+
+fn old(body: &[u8], limits: &Limits) -> usize {
+    let (env, span) = reference::check(body, limits).expect("old accepts a recorded beacon");
+    env.events.get().len() + span.count
+}
+
+fn new(body: &[u8], limits: &Limits) -> usize {
+    let (env, span) = envelope::parse_body(body, limits).expect("new accepts a recorded beacon");
+    env.events.get().len() + span.count
+}
+
+/// Total CPU ns of one pass over `bodies` with `f`, `reps` times each.
+fn round(bodies: &[Vec<u8>], reps: usize, f: fn(&[u8], &Limits) -> usize) -> f64 {
+    let limits = Limits::default();
+    let t0 = thread_cpu_ns();
+    for b in bodies {
+        for _ in 0..reps {
+            black_box(f(black_box(b), &limits));
+        }
+    }
+    thread_cpu_ns() - t0
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo test --benches` runs this without `--bench`: one short round, as a check that it
+    // runs and that both sides agree, not a measurement.
+    let test = !args.iter().any(|a| a == "--bench");
+    let smoke = test || args.iter().any(|a| a == "--smoke");
+    let rounds = if test {
+        1
+    } else if smoke {
+        5
+    } else {
+        31
+    };
+
+    let fixtures: Vec<Fixture> = ["signup", "checkout", "account", "large"]
+        .iter()
+        .map(|n| fixture(n))
+        .collect();
+    let mut texts: Vec<&str> = Vec::new();
+    for f in &fixtures {
+        texts.extend(f.event_texts());
+    }
+    let page = &fixtures[0].page;
+    let bodies = |events: Vec<Vec<u8>>| -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| common::envelope_body("s_bench_session", i as u32, page, e))
+            .collect()
+    };
+    let keep = |max: usize| move |c: &Vec<u8>| c.len() >= max * 3 / 4 && c.len() <= max;
+    // (name, beacons, repetitions per beacon per round): about as much work per set.
+    let mut sets: Vec<(&str, Vec<Vec<u8>>, usize)> = vec![
+        (
+            "16k",
+            bodies(
+                common::cut(&texts, 16 << 10)
+                    .into_iter()
+                    .filter(keep(16 << 10))
+                    .collect(),
+            ),
+            8,
+        ),
+        ("64k", bodies(common::beacons_64k(&fixtures)), 8),
+        (
+            "128k",
+            bodies(
+                common::cut(&texts, 128 << 10)
+                    .into_iter()
+                    .filter(keep(128 << 10))
+                    .collect(),
+            ),
+            4,
+        ),
+        ("large", bodies(vec![fixtures[3].events.clone()]), 2),
+    ];
+    if test {
+        for (_, b, reps) in &mut sets {
+            b.truncate(2);
+            *reps = 1;
+        }
+    }
+
+    println!(
+        "edge checks, old (prescan + Envelope::parse) vs new (envelope::parse_body); {rounds} rounds, thread CPU time"
+    );
+    println!(
+        "{:<6} {:>7} {:>9} {:>12} {:>12} {:>9} {:>9} {:>10}",
+        "set",
+        "beacons",
+        "avg KiB",
+        "old us/beac",
+        "new us/beac",
+        "old MB/s",
+        "new MB/s",
+        "old/new"
+    );
+    for (name, b, reps) in &sets {
+        assert!(!b.is_empty(), "no {name} beacons in the fixtures");
+        // Same answer both ways, before anything is timed.
+        for body in b {
+            assert_eq!(old(body, &Limits::default()), new(body, &Limits::default()));
+        }
+        let bytes: usize = b.iter().map(Vec::len).sum();
+        let n = (b.len() * reps) as f64;
+        // Warm-up.
+        round(b, 1, old);
+        round(b, 1, new);
+        let (mut olds, mut news, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for r in 0..rounds {
+            let (o, nw) = if r % 2 == 0 {
+                let o = round(b, *reps, old);
+                (o, round(b, *reps, new))
+            } else {
+                let nw = round(b, *reps, new);
+                (round(b, *reps, old), nw)
+            };
+            olds.push(o);
+            news.push(nw);
+            ratios.push(o / nw);
+        }
+        let o = common::median(&mut olds);
+        let nw = common::median(&mut news);
+        let mbs = |ns: f64| (bytes * reps) as f64 / ns * 1e3;
+        println!(
+            "{:<6} {:>7} {:>9.1} {:>12.1} {:>12.1} {:>9.0} {:>9.0} {:>9.2}x",
+            name,
+            b.len(),
+            bytes as f64 / b.len() as f64 / 1024.0,
+            o / n / 1e3,
+            nw / n / 1e3,
+            mbs(o),
+            mbs(nw),
+            common::median(&mut ratios)
+        );
+    }
+}
