@@ -9,7 +9,7 @@ use super::projects;
 use super::protocol::{IngestCall, IngestReply};
 use super::session_do;
 use crate::consent::{decide, Signals};
-use crate::envelope::{self, Encoding, Envelope};
+use crate::envelope::{self, Encoding};
 use crate::error::ApiError;
 use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
@@ -82,8 +82,8 @@ async fn accept(
     let body = req.bytes().await.map_err(|_| {
         ApiError::bad_request("unreadable_body", "the request body could not be read")
     })?;
-    let json = envelope::decode_and_prescan(&body, encoding, &limits)?;
-    let (env_, span) = Envelope::parse(&json, &limits)?;
+    let json = envelope::decode_body(&body, encoding, &limits)?;
+    let (env_, span) = envelope::parse_body(&json, &limits)?;
     project.check_platform(env_.platform)?;
 
     let signals = Signals::from_request(
@@ -127,12 +127,12 @@ async fn call_session(
     call: &IngestCall<'_>,
     env: &Env,
 ) -> Result<IngestReply> {
-    let body =
-        serde_json::to_string(call).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
-    let text = session_do::call(env, &format!("{key}:{session}"), "/ingest", body)
+    let body = serde_json::to_vec(call).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+    let reply = session_do::call(env, &format!("{key}:{session}"), "/ingest", &body)
         .await?
         .ok_or_else(|| ApiError::unavailable("session object answered badly"))?;
-    serde_json::from_str(&text).map_err(|_| ApiError::unavailable("session object answered badly"))
+    serde_json::from_slice(&reply)
+        .map_err(|_| ApiError::unavailable("session object answered badly"))
 }
 
 /// Test-only fault injection (`X-Veilgate-Fault`), compiled in only with the `faults` feature,

@@ -85,7 +85,7 @@ async fn load_manifest(
     project: &Project,
     env: &Env,
 ) -> Result<serde_json::Value> {
-    let text = match call_object(key, session, "/manifest", String::new(), env).await? {
+    let text = match call_object(key, session, "/manifest", b"", env).await? {
         Some(t) => t,
         None => {
             let stored = read_bytes(env, &storage::manifest_key(key, session)).await?;
@@ -111,10 +111,14 @@ async fn call_object(
     key: &str,
     session: &str,
     path: &str,
-    body: String,
+    body: &[u8],
     env: &Env,
 ) -> Result<Option<String>> {
-    session_do::call(env, &format!("{key}:{session}"), path, body).await
+    session_do::call(env, &format!("{key}:{session}"), path, body)
+        .await?
+        .map(String::from_utf8)
+        .transpose()
+        .map_err(|_| ApiError::unavailable("session object failed; retry later"))
 }
 
 pub async fn manifest(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
@@ -233,7 +237,7 @@ pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) ->
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("erase session"))?;
-    let manifest_text = match call_object(key, session, "/manifest", String::new(), env).await? {
+    let manifest_text = match call_object(key, session, "/manifest", b"", env).await? {
         Some(t) => Some(t),
         None => read_bytes(env, &storage::manifest_key(key, session))
             .await?
@@ -241,7 +245,7 @@ pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) ->
     };
     let erase =
         serde_json::json!({"project": key, "session": session, "reason": reason}).to_string();
-    call_object(key, session, "/delete", erase, env).await?;
+    call_object(key, session, "/delete", erase.as_bytes(), env).await?;
     let mut keys = Vec::new();
     loop {
         let page = bucket

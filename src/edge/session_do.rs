@@ -23,6 +23,7 @@ use super::protocol::{IngestCall, IngestReply};
 use super::r2::put_json;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
+use crate::envelope::from_slice_prescanned;
 use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
 use crate::session::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
@@ -80,7 +81,7 @@ impl DurableObject for SessionObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let _turn = self.lock.lock().await;
         let path = super::http::path(&req);
-        let body = req.text().await.unwrap_or_default();
+        let body = req.bytes().await.unwrap_or_default();
         let result = match path.as_str() {
             "/ingest" => self.ingest(&body).await,
             "/manifest" => self.manifest().await,
@@ -250,8 +251,8 @@ impl SessionObject {
         Some(audit::visitor_pseudonym(key.as_bytes(), project, visitor))
     }
 
-    async fn ingest(&self, body: &str) -> ApiResult<Response> {
-        let call: IngestCall = serde_json::from_str(body)
+    async fn ingest(&self, body: &[u8]) -> ApiResult<Response> {
+        let call: IngestCall = from_slice_prescanned(body)
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed session call"))?;
         let now = now_ms();
         let t = Timeouts {
@@ -497,14 +498,14 @@ impl SessionObject {
 
     /// Erasure: audit it, anchor the chain, then forget the session and its masking state.
     /// The audit chain head is kept (see `AuditState`).
-    async fn delete(&self, body: &str) -> ApiResult<Response> {
+    async fn delete(&self, body: &[u8]) -> ApiResult<Response> {
         #[derive(Deserialize)]
         struct Erase {
             project: String,
             session: String,
             reason: String,
         }
-        let e: Erase = serde_json::from_str(body)
+        let e: Erase = serde_json::from_slice(body)
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed erase call"))?;
         self.ensure_loaded().await?;
         let visitor = self
@@ -541,14 +542,14 @@ impl SessionObject {
     }
 
     /// This object is anchor chain `{project}:_anchor-NN`: append the pinned head.
-    async fn anchor(&self, body: &str) -> ApiResult<Response> {
+    async fn anchor(&self, body: &[u8]) -> ApiResult<Response> {
         #[derive(Deserialize)]
         struct Pin {
             project: String,
             shard: u32,
             anchored: AnchorRef,
         }
-        let p: Pin = serde_json::from_str(body)
+        let p: Pin = serde_json::from_slice(body)
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed anchor call"))?;
         self.ensure_loaded().await?;
         let chain = audit::anchor_chain_id(p.shard);
@@ -568,11 +569,14 @@ async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) ->
     let body =
         serde_json::json!({"project": project, "shard": shard, "anchored": anchored}).to_string();
     let name = format!("{project}:{}", audit::anchor_chain_id(shard));
-    call(env, &name, "/anchor", body).await.map(|_| ())
+    call(env, &name, "/anchor", body.as_bytes())
+        .await
+        .map(|_| ())
 }
 
-/// Call a session-class object by name; `Ok(None)` for its 404.
-pub async fn call(env: &Env, name: &str, path: &str, body: String) -> ApiResult<Option<String>> {
+/// Call a session-class object by name; `Ok(None)` for its 404. Bodies go as bytes both ways:
+/// as a JS string, a beacon's events would be converted from UTF-8 to UTF-16 and back.
+pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<Option<Vec<u8>>> {
     let ns = env
         .durable_object("SESSION")
         .map_err(storage_err("session object"))?;
@@ -581,7 +585,7 @@ pub async fn call(env: &Env, name: &str, path: &str, body: String) -> ApiResult<
         .map_err(storage_err("session object"))?;
     let mut init = worker::RequestInit::new();
     init.with_method(worker::Method::Post)
-        .with_body(Some(body.into()));
+        .with_body(Some(js_sys::Uint8Array::from(body).into()));
     let req = Request::new_with_init(&format!("https://session.internal{path}"), &init)
         .map_err(storage_err("session object"))?;
     let mut resp = stub
@@ -589,11 +593,11 @@ pub async fn call(env: &Env, name: &str, path: &str, body: String) -> ApiResult<
         .await
         .map_err(storage_err("session object"))?;
     let status = resp.status_code();
-    let text = resp.text().await.map_err(storage_err("session object"))?;
+    let reply = resp.bytes().await.map_err(storage_err("session object"))?;
     match status {
-        200 => Ok(Some(text)),
+        200 => Ok(Some(reply)),
         404 => Ok(None),
-        _ => Err(error_from_reply(status, &text)),
+        _ => Err(error_from_reply(status, &reply)),
     }
 }
 
@@ -616,8 +620,8 @@ fn reply(r: IngestReply) -> ApiResult<Response> {
 }
 
 /// Rebuild the object's refusal on the worker side (same status and code).
-pub fn error_from_reply(status: u16, body: &str) -> ApiError {
-    let code = serde_json::from_str::<Value>(body)
+pub fn error_from_reply(status: u16, body: &[u8]) -> ApiError {
+    let code = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
         .unwrap_or_default();
