@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use veilgate::envelope::{self, Envelope, Limits, Platform};
+use veilgate::envelope::{self, Limits, Platform};
 use veilgate::privacy::{self, MaskPolicy, MaskState};
 
 /// The session object's pipeline for one chunk (src/edge/session_do.rs, `ingest`): parse the
@@ -36,12 +36,12 @@ pub fn baseline_body(body: &[u8]) -> String {
 
 /// Everything the Rust code does to one beacon body between the HTTP request and the storage
 /// writes, I/O excluded, as src/edge (ingest + session_do) does it: prescan, envelope parse and
-/// validation, URL scrub, events parsed to `Vec<Value>`, masked, serialized straight into the
-/// stored chunk document (`storage::chunk_document`). Returns the document's length.
+/// validation (`envelope::parse_body`), URL scrub, events parsed to the borrowed tree, masked,
+/// written straight into the stored chunk document (`storage::chunk_document`). Returns the
+/// document's length.
 pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> usize {
     let limits = Limits::default();
-    envelope::prescan(body, &limits).expect("prescan");
-    let (env, _span) = Envelope::parse(body, &limits).expect("envelope");
+    let (env, _span) = envelope::parse_body(body, &limits).expect("envelope");
     let page = env.page.as_deref().map(|p| privacy::mask_url(p, policy));
     let mut events = veilgate::json::array_from_str(env.events.get()).expect("events parse");
     privacy::mask_events(&mut events, env.platform, policy, state);
