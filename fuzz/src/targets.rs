@@ -92,6 +92,14 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
         combined.is_ok(),
         "decode_and_prescan disagrees with its parts"
     );
+    // The edge runs both steps as one (`parse_body`, a single pass over well-formed events):
+    // the same envelope, events and span, or the same refusal, message included.
+    let two_steps = pre.clone().and_then(|()| Envelope::parse(&json, limits));
+    assert_eq!(
+        format!("{:?}", envelope::parse_body(&json, limits)),
+        format!("{two_steps:?}"),
+        "parse_body disagrees with prescan + Envelope::parse"
+    );
     if let Err(e) = pre {
         // malformed_json: a lone surrogate escape or a number beyond f64 (F1, fixed).
         check_client_error(&e, &["too_deep", "string_too_long", "malformed_json"]);
