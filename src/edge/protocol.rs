@@ -1,4 +1,5 @@
-//! Messages between the worker and the session Durable Object (internal, JSON over the stub).
+//! Messages between the worker and the session Durable Object (internal, JSON over the stub,
+//! sent and read as bytes).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
