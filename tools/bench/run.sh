@@ -94,11 +94,14 @@ step "build: wasm bench crate"
 cp Cargo.lock tools/bench/wasm/Cargo.lock
 # The deployed worker's opt-level (root Cargo.toml), whatever the bench crate's own profile says.
 WASM_OPT_LEVEL=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["profile"]["release"].get("opt-level", 3))')
-CARGO_PROFILE_RELEASE_OPT_LEVEL="$WASM_OPT_LEVEL" CARGO_TARGET_DIR="$VEILGATE_ROOT/target" \
+# A target dir of its own: sharing target/ with worker-build's wasm32 artifacts has left two
+# builds of serde_core in view of rustc ("multiple different versions of crate serde_core").
+WASM_BENCH_TARGET="$VEILGATE_ROOT/target/bench-wasm"
+CARGO_PROFILE_RELEASE_OPT_LEVEL="$WASM_OPT_LEVEL" CARGO_TARGET_DIR="$WASM_BENCH_TARGET" \
   cargo build --manifest-path tools/bench/wasm/Cargo.toml \
   --target wasm32-unknown-unknown --release 2> "$RES/cargo-wasm.log" || { tail -30 "$RES/cargo-wasm.log" >&2; exit 1; }
 rm -rf "$RES/wasm-pkg"
-"$WASM_BINDGEN_BIN" --target nodejs --out-dir "$RES/wasm-pkg" target/wasm32-unknown-unknown/release/veilgate_bench_wasm.wasm
+"$WASM_BINDGEN_BIN" --target nodejs --out-dir "$RES/wasm-pkg" "$WASM_BENCH_TARGET/wasm32-unknown-unknown/release/veilgate_bench_wasm.wasm"
 
 # --- 1. masking throughput, native (criterion) --------------------------------------------------
 step "1. masking throughput, native (criterion)"
@@ -130,7 +133,7 @@ print(json.dumps({"path": p, "raw": len(raw), "gzip": len(gzip.compress(raw, 9))
 PY
 # The deployed module has its names stripped; the wasm bench crate is the same code (veilgate as a
 # dependency, its worker exports included) with the same profile and its names kept.
-python3 tools/bench/wasm_sizes.py target/wasm32-unknown-unknown/release/veilgate_bench_wasm.wasm --top 14 --json > "$RES/size_breakdown.json"
+python3 tools/bench/wasm_sizes.py "$WASM_BENCH_TARGET/wasm32-unknown-unknown/release/veilgate_bench_wasm.wasm" --top 14 --json > "$RES/size_breakdown.json"
 cmdlog 4 "bash tools/build.sh (worker-build --release); gzip -9 of $WASM"
 
 # --- 5. end to end on local workerd: veilgate vs echo ---------------------------------------------
