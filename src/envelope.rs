@@ -4,6 +4,7 @@
 //! passed every limit here. Events stay unparsed (`RawValue`) until the session object masks
 //! them, so a beacon is parsed into a tree exactly once.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,11 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
 }
 
 /// Inflate (if needed) with the decompressed cap enforced while reading.
-pub fn decode_body(body: &[u8], encoding: Encoding, limits: &Limits) -> Result<Vec<u8>, ApiError> {
+pub fn decode_body<'a>(
+    body: &'a [u8],
+    encoding: Encoding,
+    limits: &Limits,
+) -> Result<Cow<'a, [u8]>, ApiError> {
     if body.len() > limits.max_body_bytes {
         return Err(ApiError::too_large(
             "body_too_large",
@@ -114,7 +119,7 @@ pub fn decode_body(body: &[u8], encoding: Encoding, limits: &Limits) -> Result<V
         ));
     }
     match encoding {
-        Encoding::Identity => Ok(body.to_vec()),
+        Encoding::Identity => Ok(Cow::Borrowed(body)),
         Encoding::Gzip => {
             let cap = limits.max_decompressed_bytes;
             let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(cap));
@@ -128,7 +133,7 @@ pub fn decode_body(body: &[u8], encoding: Encoding, limits: &Limits) -> Result<V
                     format!("decompressed body exceeds {cap} bytes"),
                 ));
             }
-            Ok(out)
+            Ok(Cow::Owned(out))
         }
     }
 }
@@ -525,7 +530,7 @@ pub fn decode_and_prescan(
 ) -> Result<Vec<u8>, ApiError> {
     let json = decode_body(body, encoding, limits)?;
     prescan(&json, limits)?;
-    Ok(json)
+    Ok(json.into_owned())
 }
 
 /// `parse_body`'s single pass: the envelope with its events read as they are checked.
@@ -1014,7 +1019,8 @@ mod tests {
     #[test]
     fn gzip_round_trip_and_bomb() {
         let limits = Limits::default();
-        let body = decode_body(&gzip(GOOD.as_bytes()), Encoding::Gzip, &limits).unwrap();
+        let gz = gzip(GOOD.as_bytes());
+        let body = decode_body(&gz, Encoding::Gzip, &limits).unwrap();
         assert_eq!(body, GOOD.as_bytes());
         // 64 MiB of zeros compresses to ~64 KiB: stopped while inflating at the cap.
         let bomb = gzip(&vec![0u8; 64 << 20]);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod json;
 pub mod privacy;
 pub mod project;
+pub mod protocol;
 pub mod ratelimit;
 pub mod routes;
 pub mod session;

@@ -146,6 +146,28 @@ fn retried_seq_is_acknowledged_and_stored_once() {
 }
 
 #[test]
+fn a_page_url_with_quotes_and_backslashes_is_stored() {
+    // The page is client text: escaped on its way to the session object, it must still arrive.
+    let (s, v) = (id("s"), id("v"));
+    let body = json!({
+        "session": s, "visitor": v, "seq": 0, "platform": "web",
+        "page": "http://localhost:8787/a\"b\\c?q=\"x\"",
+        "events": small_events(1_700_000_000_000),
+    })
+    .to_string();
+    let r = ingest("demo", body.as_bytes(), &[LOCAL]);
+    assert_eq!(
+        (r.status, r.json()),
+        (202, json!({"stored": true, "seq": 0}))
+    );
+    let m = worker()
+        .get(&format!("/v1/projects/demo/sessions/{s}"), "demo-read")
+        .json();
+    assert_eq!(m["chunks"], 1);
+    assert!(m.to_string().contains("/a\\\"b\\\\c"), "page kept: {m}");
+}
+
+#[test]
 fn out_of_order_chunks_are_merged_in_seq_order() {
     let (s, v) = (id("s"), id("v"));
     for seq in [2u64, 0, 1] {

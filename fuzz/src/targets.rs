@@ -47,7 +47,7 @@ pub fn envelope(data: &[u8]) {
     for limits in [Limits::default(), SMALL] {
         match envelope::decode_body(&gz, Encoding::Gzip, &limits) {
             Ok(out) => {
-                assert_eq!(out, data, "gzip round trip changed the body");
+                assert_eq!(&*out, data, "gzip round trip changed the body");
                 assert!(out.len() <= limits.max_decompressed_bytes);
             }
             Err(e) => {

@@ -99,3 +99,12 @@ pub fn time_range(req: &worker::Request, default_to: u64) -> Result<(u64, u64)> 
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
+
+/// A response's whole body in one `arrayBuffer()`. workers-rs's `Response::bytes` reads a
+/// streamed body chunk by chunk through a Rust stream, several promise turns even for the
+/// session object's few-byte reply, on every beacon.
+pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
+    let web: worker::web_sys::Response = resp.into();
+    let buf = worker::wasm_bindgen_futures::JsFuture::from(web.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}

@@ -6,11 +6,11 @@ use worker::{Env, Request, Response};
 
 use super::http::{self, header, query_param};
 use super::projects;
-use super::protocol::{IngestCall, IngestReply};
 use super::session_do;
 use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding};
 use crate::error::ApiError;
+use crate::protocol::{encode_ingest, IngestCall, IngestReply};
 use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
 
@@ -93,8 +93,6 @@ async fn accept(
     );
     let decision = decide(&project.consent, &signals);
     let decision_store = decision.store;
-    let empty = serde_json::value::RawValue::from_string("[]".to_string())
-        .map_err(|_| ApiError::new(500, "internal", "serialize"))?;
     let timeouts = super::config::timeouts(env, &project.session);
     let call = IngestCall {
         project: key,
@@ -102,8 +100,12 @@ async fn accept(
         visitor: &env_.visitor,
         seq: env_.seq as u32,
         platform: env_.platform,
-        // A dropped beacon's page and events go no further than this worker.
-        page: env_.page.as_deref().filter(|_| decision_store),
+        // A dropped beacon's page goes no further than this worker.
+        page: env_
+            .page
+            .as_deref()
+            .filter(|_| decision_store)
+            .map(Cow::Borrowed),
         span,
         device: header(req, "User-Agent").map(|ua| device_from_user_agent(&ua)),
         decision,
@@ -111,13 +113,18 @@ async fn accept(
         idle_ms: timeouts.idle_ms,
         max_ms: timeouts.max_ms,
         fault: fault(req),
-        events: if decision_store { env_.events } else { &empty },
+    };
+    // A dropped beacon's events go no further either.
+    let events = if decision_store {
+        env_.events.get()
+    } else {
+        "[]"
     };
     #[cfg(feature = "faults")]
     if call.fault.as_deref() == Some("do_unreachable") {
         return Err(ApiError::unavailable("session object failed; retry later"));
     }
-    call_session(key, &env_.session, &call, env).await
+    call_session(key, &env_.session, &call, events, env).await
 }
 
 /// Send the beacon to its session object (one per `{project}:{session}`).
@@ -125,9 +132,11 @@ async fn call_session(
     key: &str,
     session: &str,
     call: &IngestCall<'_>,
+    events: &str,
     env: &Env,
 ) -> Result<IngestReply> {
-    let body = serde_json::to_vec(call).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+    let body =
+        encode_ingest(call, events).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
     let reply = session_do::call(env, &format!("{key}:{session}"), "/ingest", &body)
         .await?
         .ok_or_else(|| ApiError::unavailable("session object answered badly"))?;

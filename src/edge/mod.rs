@@ -7,7 +7,6 @@ mod http;
 mod ingest;
 mod optout;
 mod projects;
-mod protocol;
 mod r2;
 mod read_api;
 mod retention;

@@ -19,13 +19,12 @@ use worker::{
 };
 
 use super::http::now_ms;
-use super::protocol::{IngestCall, IngestReply};
 use super::r2::put_json;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
-use crate::envelope::from_slice_prescanned;
 use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
+use crate::protocol::{decode_ingest, IngestCall, IngestReply};
 use crate::session::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
 use crate::storage;
 
@@ -252,8 +251,8 @@ impl SessionObject {
     }
 
     async fn ingest(&self, body: &[u8]) -> ApiResult<Response> {
-        let call: IngestCall = from_slice_prescanned(body)
-            .map_err(|_| ApiError::bad_request("invalid_call", "malformed session call"))?;
+        let (call, events_json) = decode_ingest(body)
+            .ok_or_else(|| ApiError::bad_request("invalid_call", "malformed session call"))?;
         let now = now_ms();
         let t = Timeouts {
             idle_ms: call.idle_ms,
@@ -326,14 +325,16 @@ impl SessionObject {
             }
             match stored.session.admit(call.seq, now, t) {
                 Admit::Accept { new_segment } => {
-                    let mut events =
-                        crate::json::array_from_str(call.events.get()).map_err(|_| {
-                            ApiError::bad_request("invalid_events", "events are not valid JSON")
-                        })?;
+                    let mut events = crate::json::array_from_str(events_json).map_err(|_| {
+                        ApiError::bad_request("invalid_events", "events are not valid JSON")
+                    })?;
                     // The masking state only grows, so masking a chunk that then fails to
                     // store is safe (it can only mask more later).
                     privacy::mask_events(&mut events, call.platform, &call.masking, mask);
-                    let page = call.page.map(|p| privacy::mask_url(p, &call.masking));
+                    let page = call
+                        .page
+                        .as_deref()
+                        .map(|p| privacy::mask_url(p, &call.masking));
                     (
                         Admit::Accept { new_segment },
                         stored.session.seqs.is_empty(),
@@ -372,7 +373,7 @@ impl SessionObject {
         let bytes = storage::chunk_document(
             &head,
             masked.as_deref().unwrap_or_default(),
-            call.events.get().len(),
+            events_json.len(),
         )
         .map_err(|_| ApiError::unavailable("serialize"))?;
         let size = bytes.len() as u64;
@@ -588,12 +589,14 @@ pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<O
         .with_body(Some(js_sys::Uint8Array::from(body).into()));
     let req = Request::new_with_init(&format!("https://session.internal{path}"), &init)
         .map_err(storage_err("session object"))?;
-    let mut resp = stub
+    let resp = stub
         .fetch_with_request(req)
         .await
         .map_err(storage_err("session object"))?;
     let status = resp.status_code();
-    let reply = resp.bytes().await.map_err(storage_err("session object"))?;
+    let reply = super::http::body_bytes(resp)
+        .await
+        .map_err(storage_err("session object"))?;
     match status {
         200 => Ok(Some(reply)),
         404 => Ok(None),

@@ -96,6 +96,27 @@ pub fn start_with(
         }
     };
 
+    // The port is free when picked but may be taken before wrangler binds it (another
+    // worker's runtime opens ephemeral ports too): then start again on another one.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match launch(&root, config, built, vars, &state) {
+            (w, true) => return w,
+            (w, false) if attempts < 4 => drop(w),
+            (w, false) => panic!("worker did not start; log:\n{}", w.log_text()),
+        }
+    }
+}
+
+/// One start of wrangler on a fresh port; `false` if that port was already taken.
+fn launch(
+    root: &std::path::Path,
+    config: &str,
+    built: &str,
+    vars: &[(&str, &str)],
+    state: &std::path::Path,
+) -> (Worker, bool) {
     let port = free_port();
     let log = state.join(format!("wrangler-{port}.log"));
     let mut var_args = String::from(" --var AUDIT_PSEUDONYM_KEY:e2e-only-pseudonym-key");
@@ -115,13 +136,13 @@ pub fn start_with(
         .arg("bash")
         .arg("-c")
         .arg(script)
-        .current_dir(&root)
+        .current_dir(root)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
     let w = Worker {
         base: format!("http://127.0.0.1:{port}"),
-        state,
+        state: state.to_path_buf(),
         log,
         child,
         config: config.to_string(),
@@ -138,8 +159,11 @@ pub fn start_with(
             .call()
         {
             if r.status() == 200 {
-                break;
+                return (w, true);
             }
+        }
+        if w.log_text().contains("Address already in use") {
+            return (w, false);
         }
         assert!(
             Instant::now() < deadline,
@@ -148,7 +172,6 @@ pub fn start_with(
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    w
 }
 
 impl Worker {
