@@ -216,9 +216,15 @@ e2e_n, e2e_ns = load("e2e_nullr2.json"), load("e2e_nullr2_small.json")
 for label, r in [("veilgate, R2 puts not stored (diagnostic)", e2e_n), ("veilgate, R2 puts not stored, small beacons (diagnostic)", e2e_ns)]:
     other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
     w(f"| {label}: {r['wire_bytes'] / 1024:.1f} KiB gzip | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
+e2e_i, e2e_is = load("e2e_iofloor.json"), load("e2e_iofloor_small.json")
+for label, r in [("I/O floor (diagnostic)", e2e_i), ("I/O floor, small beacons (diagnostic)", e2e_is)]:
+    other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
+    w(f"| {label}: {r['wire_bytes'] / 1024:.1f} KiB gzip | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
 ratio = e2e_v["ok_req_s"] / e2e_e["ok_req_s"]
 ok = ratio >= 0.5
-goals.append(("5 e2e req/s vs echo ≥ 0.5", ok, f"{ratio:.2f} (server CPU per request {cpu_req(e2e_e) / cpu_req(e2e_v):.2f})"))
+floor_ratio = e2e_i["ok_req_s"] / e2e_e["ok_req_s"]
+goals.append(("5 e2e req/s vs echo ≥ 0.5", ok, f"{ratio:.2f} (server CPU per request {cpu_req(e2e_e) / cpu_req(e2e_v):.2f}; "
+              f"a worker doing only veilgate's I/O: {floor_ratio:.2f})"))
 w(f"\nRatio veilgate / echo: req/s **{ratio:.2f}** ({met(ok)}, goal ≥ 0.5); server CPU per request echo/veilgate "
   f"**{cpu_req(e2e_e) / cpu_req(e2e_v):.2f}**; p50 latency echo/veilgate {e2e_e['p50_ms'] / e2e_v['p50_ms']:.2f}, "
   f"p99 {e2e_e['p99_ms'] / e2e_v['p99_ms']:.2f}.\n")
@@ -231,7 +237,15 @@ w(f"Small beacons (same workers, same run, {e2e_vs['seconds']:.0f} s): veilgate 
   "`tools/bench/ops/counting.mjs` with `--var VG_BENCH_MODE:null-r2`, which acknowledges each put without storing "
   f"it (veilgate / echo req/s then {e2e_n['ok_req_s'] / e2e_e['ok_req_s']:.2f}, small beacons "
   f"{e2e_ns['ok_req_s'] / e2e_es['ok_req_s']:.2f}).\n")
-w(f"Commands: `{cmds.get('5v')}`; `{cmds.get('5e')}`; the same with `--wire-kb 1 --seconds {e2e_vs['seconds']:.0f}` for the small beacons\n")
+w(f"**The I/O floor** (`bench/iofloor/worker.js`, JavaScript): what veilgate asks of the runtime per beacon and nothing "
+  "else — inflate the body (the runtime's native zlib), one request to a Durable Object per session, one R2 put of the "
+  "decompressed bytes, one DO storage write, answer 202. Its req/s against the echo worker's is what that I/O costs on "
+  f"local workerd: **{floor_ratio:.2f}** (small beacons {e2e_is['ok_req_s'] / e2e_es['ok_req_s']:.2f}), so no worker "
+  "that stores each beacon durably in R2 through a session object reaches 0.5 of the echo worker here. veilgate's "
+  f"req/s against the floor's is the cost of its own work (parse, validate, consent, mask, the chunk document): "
+  f"**{e2e_v['ok_req_s'] / e2e_i['ok_req_s']:.2f}** (small beacons {e2e_vs['ok_req_s'] / e2e_is['ok_req_s']:.2f}); "
+  f"server CPU per request floor/veilgate {cpu_req(e2e_i) / cpu_req(e2e_v):.2f}.\n")
+w(f"Commands: `{cmds.get('5v')}`; `{cmds.get('5e')}`; `{cmds.get('5i')}`; the same with `--wire-kb 1 --seconds {e2e_vs['seconds']:.0f}` for the small beacons\n")
 
 # 6 --------------------------------------------------------------------------------------------
 w("## 6. Operations per session (30 chunks)\n")

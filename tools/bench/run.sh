@@ -154,6 +154,14 @@ load_run echo "$RES/e2e_echo_small.json" --url "http://127.0.0.1:$P" --key bench
 stop_worker "${PGIDS[-1]}"
 cmdlog 5e "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 16 --seconds $LOAD_SECS  (worker: wrangler dev --local -c bench/echo/wrangler.toml)"
 
+step "5. diagnostic: the I/O floor (veilgate's runtime I/O, none of its processing)"
+ST="$RES/state-iofloor"; mkdir -p "$ST"
+P=$(free_port); start_worker iofloor bench/iofloor/wrangler.toml "$ST" "$P"
+load_run iofloor "$RES/e2e_iofloor.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --tag e2ei
+load_run iofloor "$RES/e2e_iofloor_small.json" --url "http://127.0.0.1:$P" --key bench --concurrency 16 --seconds "$SMALL_SECS" --wire-kb 1 --tag e2eis
+stop_worker "${PGIDS[-1]}"
+cmdlog 5i "${LOAD[*]} --url http://127.0.0.1:PORT --key bench --concurrency 16 --seconds $SMALL_SECS  (worker: wrangler dev --local -c bench/iofloor/wrangler.toml)"
+
 step "5. diagnostic: veilgate with R2 puts acknowledged, not stored"
 ST="$RES/state-nullr2"; mkdir -p "$ST"
 bash tools/seed.sh "$ST" tools/bench/projects/bench.json
