@@ -13,35 +13,13 @@ use veilgate::envelope::{self, Limits};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "native/mod.rs"]
+mod native;
 use common::Fixture;
+use native::{fixture, thread_cpu_ns};
 
 #[path = "reference/mod.rs"]
 mod reference;
-
-fn fixture(name: &str) -> Fixture {
-    let path = format!(
-        "{}/tests/fixtures/rrweb/{name}.default.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Fixture::from_json(name, &std::fs::read(&path).expect("fixture"))
-}
-
-/// CPU time of this thread (ns).
-fn thread_cpu_ns() -> f64 {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut t = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: a valid pointer to a timespec.
-    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    t.sec as f64 * 1e9 + t.nsec as f64
-}
 
 fn old(body: &[u8], limits: &Limits) -> usize {
     let (env, span) = reference::check(body, limits).expect("old accepts a recorded beacon");

@@ -20,15 +20,10 @@ use flate2::Compression;
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "native/mod.rs"]
+mod native;
 use common::Fixture;
-
-fn fixture(name: &str) -> Fixture {
-    let path = format!(
-        "{}/tests/fixtures/rrweb/{name}.default.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Fixture::from_json(name, &std::fs::read(&path).expect("fixture"))
-}
+use native::fixture;
 
 /// Deflate `data` as non-final blocks ending byte-aligned (sync flush), or final if `last`.
 fn deflate_piece(data: &[u8], last: bool) -> Vec<u8> {

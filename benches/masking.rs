@@ -11,15 +11,9 @@ use veilgate::privacy::{MaskPolicy, MaskState};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::Fixture;
-
-fn fixture(name: &str) -> Fixture {
-    let path = format!(
-        "{}/tests/fixtures/rrweb/{name}.default.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Fixture::from_json(name, &std::fs::read(&path).expect("fixture"))
-}
+#[path = "native/mod.rs"]
+mod native;
+use native::fixture;
 
 fn masking(c: &mut Criterion) {
     let sel_json = std::fs::read_to_string(format!(

@@ -14,7 +14,10 @@ use veilgate::privacy::{MaskPolicy, MaskState};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "native/mod.rs"]
+mod native;
 use common::Fixture;
+use native::fixture;
 
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -60,14 +63,6 @@ fn peak_of(f: impl FnOnce()) -> (usize, usize) {
     let a0 = ALLOCS.load(Relaxed);
     f();
     (PEAK.load(Relaxed) - start, ALLOCS.load(Relaxed) - a0)
-}
-
-fn fixture(name: &str) -> Fixture {
-    let path = format!(
-        "{}/tests/fixtures/rrweb/{name}.default.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Fixture::from_json(name, &std::fs::read(&path).expect("fixture"))
 }
 
 fn main() {

@@ -309,8 +309,12 @@ pub struct Sdk {
 
 /// A parsed, validated beacon. `events` is still raw JSON text (validated to be an array of
 /// `{type, data, timestamp}` objects).
+pub type Envelope<'a> = EnvelopeOf<&'a RawValue>;
+
+/// The envelope's fields over how its events are held: raw text in [`Envelope`], or as
+/// `parse_body`'s single pass reads them. One struct, so both read the same fields.
 #[derive(Debug, Deserialize)]
-pub struct Envelope<'a> {
+pub struct EnvelopeOf<E> {
     pub session: String,
     pub visitor: String,
     pub seq: u64,
@@ -321,8 +325,22 @@ pub struct Envelope<'a> {
     pub sdk: Option<Sdk>,
     #[serde(default)]
     pub consent: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(borrow)]
-    pub events: &'a RawValue,
+    pub events: E,
+}
+
+impl<E> EnvelopeOf<E> {
+    fn with_events<F>(self, events: F) -> EnvelopeOf<F> {
+        EnvelopeOf {
+            session: self.session,
+            visitor: self.visitor,
+            seq: self.seq,
+            platform: self.platform,
+            page: self.page,
+            sdk: self.sdk,
+            consent: self.consent,
+            events,
+        }
+    }
 }
 
 /// The head of one event: enough to check the envelope shape without building its tree.
@@ -409,7 +427,7 @@ pub fn parse_body<'a>(
 ) -> Result<(Envelope<'a>, EventSpan), ApiError> {
     prescan(json, limits)?;
     let text = utf8(json)?;
-    let Ok(fast) = from_str_prescanned::<fast::Envelope>(text) else {
+    let Ok(fast) = from_str_prescanned::<EnvelopeOf<fast::Events>>(text) else {
         return Envelope::parse_text(text, limits);
     };
     // The same fields as the reference parse read, so the same checks in the same order.
@@ -427,17 +445,7 @@ pub fn parse_body<'a>(
     } else {
         validate_events(events, limits)?
     };
-    let env = Envelope {
-        session: fast.session,
-        visitor: fast.visitor,
-        seq: fast.seq,
-        platform: fast.platform,
-        page: fast.page,
-        sdk: fast.sdk,
-        consent: fast.consent,
-        events,
-    };
-    Ok((env, span))
+    Ok((fast.with_events(events), span))
 }
 
 fn strip_position(e: &serde_json::Error) -> String {
@@ -541,26 +549,6 @@ mod fast {
     use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
     use serde::Deserialize;
     use serde_json::value::RawValue;
-
-    use super::{Platform, Sdk};
-
-    /// `super::Envelope`'s fields (building one from it keeps the two in step), with the
-    /// events read by `Events` instead of kept raw.
-    #[derive(Deserialize)]
-    pub(super) struct Envelope<'a> {
-        pub session: String,
-        pub visitor: String,
-        pub seq: u64,
-        pub platform: Platform,
-        #[serde(default)]
-        pub page: Option<String>,
-        #[serde(default)]
-        pub sdk: Option<Sdk>,
-        #[serde(default)]
-        pub consent: Option<serde_json::Map<String, serde_json::Value>>,
-        #[serde(borrow)]
-        pub events: Events<'a>,
-    }
 
     /// The events array as one pass read it.
     pub(super) struct Events<'a> {
@@ -853,7 +841,7 @@ mod tests {
             .replace("[{", "[ {");
         for body in [GOOD, &spaced] {
             let (env, span) = parse(body).unwrap();
-            let fast: fast::Envelope = from_str_prescanned(body).unwrap();
+            let fast: EnvelopeOf<fast::Events> = from_str_prescanned(body).unwrap();
             assert!(fast.events.plain);
             assert_eq!(fast.events.count, span.count);
             assert_eq!(fast::array_span(body, &fast.events), Some(env.events.get()));

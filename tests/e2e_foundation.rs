@@ -34,6 +34,20 @@ fn ingest(key: &str, body: &[u8], headers: &[(&str, &str)]) -> common::Reply {
     worker().post(&format!("/v1/ingest/{key}"), headers, body)
 }
 
+/// A `demo` session's manifest through the read API.
+fn manifest(s: &str) -> Value {
+    worker()
+        .get(&format!("/v1/projects/demo/sessions/{s}"), "demo-read")
+        .json()
+}
+
+fn assert_stored(r: common::Reply, seq: u64) {
+    assert_eq!(
+        (r.status, r.json()),
+        (202, json!({"stored": true, "seq": seq}))
+    );
+}
+
 fn ts(events: &Value) -> Vec<(u64, u64)> {
     events
         .as_array()
@@ -118,16 +132,9 @@ fn retried_seq_is_acknowledged_and_stored_once() {
     let (s, v) = (id("s"), id("v"));
     let body = beacon(&s, &v, 0, "web", &small_events(1_700_000_000_000));
     for _ in 0..3 {
-        let r = ingest("demo", &body, &[LOCAL]);
-        assert_eq!(
-            (r.status, r.json()),
-            (202, json!({"stored": true, "seq": 0}))
-        );
+        assert_stored(ingest("demo", &body, &[LOCAL]), 0);
     }
-    let m = worker()
-        .get(&format!("/v1/projects/demo/sessions/{s}"), "demo-read")
-        .json();
-    assert_eq!(m["chunks"], 1);
+    assert_eq!(manifest(&s)["chunks"], 1);
     let merged = worker()
         .get(
             &format!("/v1/projects/demo/sessions/{s}/events"),
@@ -155,14 +162,8 @@ fn a_page_url_with_quotes_and_backslashes_is_stored() {
         "events": small_events(1_700_000_000_000),
     })
     .to_string();
-    let r = ingest("demo", body.as_bytes(), &[LOCAL]);
-    assert_eq!(
-        (r.status, r.json()),
-        (202, json!({"stored": true, "seq": 0}))
-    );
-    let m = worker()
-        .get(&format!("/v1/projects/demo/sessions/{s}"), "demo-read")
-        .json();
+    assert_stored(ingest("demo", body.as_bytes(), &[LOCAL]), 0);
+    let m = manifest(&s);
     assert_eq!(m["chunks"], 1);
     assert!(m.to_string().contains("/a\\\"b\\\\c"), "page kept: {m}");
 }

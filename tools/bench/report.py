@@ -205,21 +205,26 @@ w("Server CPU per request: user + system CPU of the worker's whole process group
 w("| worker | requests | 202 | other | req/s (202) | p50 ms | p99 ms | max ms | server CPU ms / request |")
 w("|---|---:|---:|---|---:|---:|---:|---:|---:|")
 cpu_req = lambda r: 1000 * r["server_cpu_s"] / max(1, r["requests"])  # noqa: E731
-for label, r in [("veilgate", e2e_v), ("echo", e2e_e)]:
+
+
+def load_row(label, r):
     other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
-    w(f"| {label} | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
+    w(f"| {label} | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | "
+      f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
+
+
+size_of = lambda r: f"{r['wire_bytes'] / 1024:.1f} KiB gzip"  # noqa: E731
 e2e_vs, e2e_es = load("e2e_veilgate_small.json"), load("e2e_echo_small.json")
-for label, r in [("veilgate, small beacons (diagnostic)", e2e_vs), ("echo, small beacons (diagnostic)", e2e_es)]:
-    other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
-    w(f"| {label}: {r['wire_bytes'] / 1024:.1f} KiB gzip, {r['raw_bytes'] / 1024:.0f} KiB JSON | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
 e2e_n, e2e_ns = load("e2e_nullr2.json"), load("e2e_nullr2_small.json")
-for label, r in [("veilgate, R2 puts not stored (diagnostic)", e2e_n), ("veilgate, R2 puts not stored, small beacons (diagnostic)", e2e_ns)]:
-    other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
-    w(f"| {label}: {r['wire_bytes'] / 1024:.1f} KiB gzip | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
 e2e_i, e2e_is = load("e2e_iofloor.json"), load("e2e_iofloor_small.json")
-for label, r in [("I/O floor (diagnostic)", e2e_i), ("I/O floor, small beacons (diagnostic)", e2e_is)]:
-    other = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "202") or "—"
-    w(f"| {label}: {r['wire_bytes'] / 1024:.1f} KiB gzip | {r['requests']} | {r['ok_202']} | {other} | {r['ok_req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {cpu_req(r):.2f} |")
+load_row("veilgate", e2e_v)
+load_row("echo", e2e_e)
+for label, r in [("veilgate, small beacons (diagnostic)", e2e_vs), ("echo, small beacons (diagnostic)", e2e_es)]:
+    load_row(f"{label}: {size_of(r)}, {r['raw_bytes'] / 1024:.0f} KiB JSON", r)
+for label, r in [("veilgate, R2 puts not stored (diagnostic)", e2e_n),
+                 ("veilgate, R2 puts not stored, small beacons (diagnostic)", e2e_ns),
+                 ("I/O floor (diagnostic)", e2e_i), ("I/O floor, small beacons (diagnostic)", e2e_is)]:
+    load_row(f"{label}: {size_of(r)}", r)
 ratio = e2e_v["ok_req_s"] / e2e_e["ok_req_s"]
 ok = ratio >= 0.5
 floor_ratio = e2e_i["ok_req_s"] / e2e_e["ok_req_s"]
