@@ -290,12 +290,19 @@ impl<'a> Map<'a> {
         if n < 2 {
             return;
         }
+        let later_has = |i: usize| {
+            let k = &self.entries[i].0;
+            self.entries[i + 1..].iter().any(|(later, _)| later == k)
+        };
+        // Nearly every object has no duplicate: find that out without allocating.
+        if n <= SMALL && !(0..n).any(later_has) {
+            return;
+        }
         let mut keep = vec![true; n];
         let mut any = false;
         if n <= SMALL {
             for (i, slot) in keep.iter_mut().enumerate() {
-                let k = &self.entries[i].0;
-                if self.entries[i + 1..].iter().any(|(later, _)| later == k) {
+                if later_has(i) {
                     *slot = false;
                     any = true;
                 }
@@ -367,6 +374,8 @@ pub fn from_str(json: &str) -> Result<Value<'_>, Error> {
         b: json.as_bytes(),
         i: 0,
         depth: 0,
+        items: Vec::new(),
+        entries: Vec::new(),
     };
     let v = p.value()?;
     p.ws();
@@ -392,6 +401,11 @@ struct Parser<'a> {
     b: &'a [u8],
     i: usize,
     depth: usize,
+    /// Elements and entries of the containers being parsed, innermost last. A finished
+    /// container moves its own off in one allocation of the exact size, instead of growing a
+    /// vector of its own by doubling (most rrweb objects and arrays hold a handful).
+    items: Vec<Value<'a>>,
+    entries: Vec<(Cow<'a, str>, Value<'a>)>,
 }
 
 impl<'a> Parser<'a> {
@@ -444,20 +458,21 @@ impl<'a> Parser<'a> {
 
     fn array(&mut self) -> Result<Value<'a>, Error> {
         self.i += 1;
-        let mut out = Vec::new();
         self.ws();
         if self.b.get(self.i) == Some(&b']') {
             self.i += 1;
-            return Ok(Value::Array(out));
+            return Ok(Value::Array(Vec::new()));
         }
+        let start = self.items.len();
         loop {
-            out.push(self.value()?);
+            let v = self.value()?;
+            self.items.push(v);
             self.ws();
             match self.b.get(self.i) {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
                     self.i += 1;
-                    return Ok(Value::Array(out));
+                    return Ok(Value::Array(self.items.drain(start..).collect()));
                 }
                 _ => return Err(self.err("expected ',' or ']'")),
             }
@@ -466,12 +481,12 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self) -> Result<Value<'a>, Error> {
         self.i += 1;
-        let mut entries = Vec::new();
         self.ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
-            return Ok(Value::Object(Map { entries }));
+            return Ok(Value::Object(Map::new()));
         }
+        let start = self.entries.len();
         loop {
             self.ws();
             if self.b.get(self.i) != Some(&b'"') {
@@ -483,13 +498,16 @@ impl<'a> Parser<'a> {
                 return Err(self.err("expected ':'"));
             }
             self.i += 1;
-            entries.push((k, self.value()?));
+            let v = self.value()?;
+            self.entries.push((k, v));
             self.ws();
             match self.b.get(self.i) {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
-                    let mut m = Map { entries };
+                    let mut m = Map {
+                        entries: self.entries.drain(start..).collect(),
+                    };
                     m.dedup();
                     return Ok(Value::Object(m));
                 }
