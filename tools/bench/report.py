@@ -80,7 +80,7 @@ w("How to run: `tools/bench/run.sh` (full, < 10 min on 2 shared cores; writes th
   "stale: the worker (`tools/build.sh`), the native benches (`benches/`), the wasm bench crate (`tools/bench/wasm`). "
   "They exit non-zero when a benchmark fails to run, never because a goal is missed. Layout: `benches/` (criterion "
   "masking, core loops, load generator, memory; shared pipeline in `benches/common`), `tools/bench/` (run.sh, "
-  "report.py, wasm crate + Node script, ops wrapper, size and profile helpers), `bench/echo/` (the echo worker).\n")
+  "report.py, wasm crate + Node script, ops wrapper, size and profile helpers), `bench/echo/`, `bench/iofloor/` (the echo and I/O-floor workers of benchmark 5).\n")
 w("Figures from `tools/bench/run.sh`" + (" **--smoke (few iterations: not figures to quote)**" if SMOKE else "")
   + " (`make bench`). Every figure is a ratio against a baseline measured in the same run: the "
   "machine is shared and noisy, absolute numbers move, ratios much less. Raw results: `target/bench/`.\n")
