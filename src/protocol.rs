@@ -111,6 +111,29 @@ mod tests {
     }
 
     #[test]
+    fn any_page_text_keeps_the_frame() {
+        // Pages are client text: every char a JSON string may hold must survive the head,
+        // newlines and separators included, with the events after it untouched.
+        const ALPHABET: [char; 12] = [
+            'a', '\n', '\r', '"', '\\', '\u{0}', '\u{1f}', '\u{7f}', '\u{2028}', 'é', '😀', '/',
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut page = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                page.push(ALPHABET[(x % ALPHABET.len() as u64) as usize]);
+            }
+            let events = "[\n{\"type\":1,\"timestamp\":2}\n]";
+            let body = encode_ingest(&call(Some(&page), None), events).unwrap();
+            let (back, ev) = decode_ingest(&body).unwrap();
+            assert_eq!((back.page.as_deref(), ev), (Some(page.as_str()), events));
+        }
+    }
+
+    #[test]
     fn anything_else_is_refused() {
         assert!(decode_ingest(b"").is_none());
         assert!(decode_ingest(b"{\"project\":\"demo\"}").is_none()); // no frame
