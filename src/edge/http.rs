@@ -104,7 +104,13 @@ pub fn now_ms() -> u64 {
 /// streamed body chunk by chunk through a Rust stream, several promise turns even for the
 /// session object's few-byte reply, on every beacon.
 pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
-    let web: worker::web_sys::Response = resp.into();
+    let stream = match resp.body() {
+        worker::ResponseBody::Stream(s) => s,
+        worker::ResponseBody::Body(b) => return Ok(b.clone()),
+        worker::ResponseBody::Empty => return Ok(Vec::new()),
+    };
+    // A fresh wrapper around the body stream (workers-rs's own conversion unwraps).
+    let web = worker::web_sys::Response::new_with_opt_readable_stream(Some(stream))?;
     let buf = worker::wasm_bindgen_futures::JsFuture::from(web.array_buffer()?).await?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
