@@ -142,9 +142,20 @@ pub fn decode_body<'a>(
 /// serde_json's own recursion limit (128) is too low for real DOM snapshots and its error too
 /// vague for a client, so depth is checked here and the parser's limit is lifted afterwards.
 pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
+    prescan_locating(json, limits).map(|_| ())
+}
+
+/// `prescan`, which also finds where the top-level `events` array is: its byte range, when
+/// the body has exactly one `"events"` key (spelled without escapes) at depth 1 and its
+/// value opens with `[`. Brackets are only counted here, not matched: whoever takes the
+/// range parses it strictly.
+fn prescan_locating(json: &[u8], limits: &Limits) -> Result<Option<(usize, usize)>, ApiError> {
     let mut depth = 0usize;
     let mut paired_low = usize::MAX;
     let mut i = 0;
+    let mut events_keys = 0;
+    let mut open_at = usize::MAX;
+    let (mut ev_start, mut ev_end) = (None, None);
     while let Some(&b) = json.get(i) {
         match b {
             b'"' => {
@@ -153,8 +164,24 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
                 if i - start > limits.max_string_bytes {
                     return Err(string_too_long(limits));
                 }
+                if depth == 1 && json.get(start + 1..i) == Some(b"events".as_slice()) {
+                    let after = |mut j: usize| {
+                        while let Some(b' ' | b'\n' | b'\r' | b'\t') = json.get(j) {
+                            j += 1;
+                        }
+                        j
+                    };
+                    let colon = after(i + 1);
+                    if json.get(colon) == Some(&b':') {
+                        events_keys += 1;
+                        open_at = after(colon + 1);
+                    }
+                }
             }
             b'{' | b'[' => {
+                if i == open_at && b == b'[' {
+                    ev_start = Some(i);
+                }
                 depth += 1;
                 if depth > limits.max_depth {
                     return Err(ApiError::bad_request(
@@ -163,7 +190,12 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
                     ));
                 }
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 && ev_start.is_some() && ev_end.is_none() {
+                    ev_end = Some(i + 1);
+                }
+            }
             b'-' | b'0'..=b'9' => {
                 let start = i;
                 while json
@@ -178,7 +210,10 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
         }
         i += 1;
     }
-    Ok(())
+    Ok(match (events_keys, ev_start, ev_end) {
+        (1, Some(s), Some(e)) => Some((s, e)),
+        _ => None,
+    })
 }
 
 /// From just inside a string's opening quote: the index of its closing quote, or `json.len()`
@@ -387,7 +422,7 @@ impl<'a> Envelope<'a> {
             ApiError::bad_request("malformed_json", msg)
         })?;
         check_head(&env.session, &env.visitor, env.seq, env.page.as_deref())?;
-        let span = validate_events(env.events, limits)?;
+        let span = validate_events(env.events.get(), limits)?;
         Ok((env, span))
     }
 }
@@ -426,7 +461,14 @@ pub fn parse_body<'a>(
     limits: &Limits,
 ) -> Result<(Envelope<'a>, EventSpan), ApiError> {
     prescan(json, limits)?;
-    let text = utf8(json)?;
+    parse_body_text(utf8(json)?, limits)
+}
+
+/// `parse_body` after the prescan and the UTF-8 check.
+fn parse_body_text<'a>(
+    text: &'a str,
+    limits: &Limits,
+) -> Result<(Envelope<'a>, EventSpan), ApiError> {
     let Ok(fast) = from_str_prescanned::<EnvelopeOf<fast::Events>>(text) else {
         return Envelope::parse_text(text, limits);
     };
@@ -443,9 +485,112 @@ pub fn parse_body<'a>(
             last_ts: ev.last_ts,
         }
     } else {
-        validate_events(events, limits)?
+        validate_events(events.get(), limits)?
     };
     Ok((fast.with_events(events), span))
+}
+
+/// What the worker runs on a decoded body: the envelope read and checked, the events only
+/// located (`None` for their span). The session object checks them when it parses them for
+/// masking (`check_event_heads`), before it writes anything, and the worker answers a refusal
+/// with `parse_body`'s error for the same body; a dropped beacon's events, which never reach
+/// the object, the worker checks with `parse_body`. Where the events cannot be located plainly,
+/// this is `parse_body`, span included. Every error is `parse_body`'s.
+pub fn parse_head<'a>(
+    json: &'a [u8],
+    limits: &Limits,
+) -> Result<(Envelope<'a>, Option<EventSpan>), ApiError> {
+    let located = prescan_locating(json, limits)?;
+    let text = utf8(json)?;
+    if let Some((a, b)) = located {
+        // The envelope without its events: a few hundred bytes, read by serde at once.
+        let mut head = String::with_capacity(text.len() - (b - a) + 2);
+        head.push_str(&text[..a]);
+        head.push_str("[]");
+        head.push_str(&text[b..]);
+        if let Ok(env) = from_str_prescanned::<EnvelopeOf<serde::de::IgnoredAny>>(&head) {
+            let head_ok = check_head(&env.session, &env.visitor, env.seq, env.page.as_deref());
+            if let (Ok(()), Some(events)) = (head_ok, fast::raw_value(&text[a..b])) {
+                return Ok((env.with_events(events), None));
+            }
+        }
+    }
+    parse_body_text(text, limits).map(|(env, span)| (env, Some(span)))
+}
+
+/// The worker's and the session object's checks of a beacon that would be stored, in one
+/// call (tests, fuzzing): `parse_head`; for events it only located, the object's tree parse and
+/// `check_event_heads`; any refusal answered with `parse_body`'s. Must equal `parse_body`.
+pub fn parse_head_then_heads<'a>(
+    json: &'a [u8],
+    limits: &Limits,
+) -> Result<(Envelope<'a>, EventSpan), ApiError> {
+    let (env, span) = parse_head(json, limits)?;
+    if let Some(span) = span {
+        return Ok((env, span));
+    }
+    let text = env.events.get();
+    let checked = match crate::json::array_from_str_noting_repeats(text) {
+        Ok((tree, repeated)) => check_event_heads(&tree, repeated, text, limits),
+        Err(_) => Err(ApiError::bad_request(
+            "invalid_events",
+            "events are not valid JSON",
+        )),
+    };
+    match checked {
+        Ok(span) => Ok((env, span)),
+        Err(e) => Err(parse_body(json, limits).err().unwrap_or(e)),
+    }
+}
+
+/// The session object's check of events `parse_head` only located: `parse_body`'s acceptance
+/// and span, read from the tree the object parses for masking (`repeated`: some object in it
+/// repeated a key). Anything the tree does not show plainly valid — an event that is not an
+/// object, a repeated key, a type or timestamp that is not a plain non-negative number — is
+/// checked on the text the reference way.
+pub fn check_event_heads(
+    tree: &[crate::json::Value],
+    repeated: bool,
+    text: &str,
+    limits: &Limits,
+) -> Result<EventSpan, ApiError> {
+    match plain_span(tree, limits) {
+        Some(span) if !repeated => Ok(span),
+        _ => validate_events(text, limits),
+    }
+}
+
+fn plain_span(tree: &[crate::json::Value], limits: &Limits) -> Option<EventSpan> {
+    use crate::json::Value;
+    if tree.is_empty() || tree.len() > limits.max_events {
+        return None;
+    }
+    let (mut first_ts, mut last_ts) = (f64::INFINITY, f64::NEG_INFINITY);
+    for ev in tree {
+        let m = ev.as_object()?;
+        let kind: u8 = plain(m.get("type"))?.parse().ok().filter(|k| *k <= 6)?;
+        let ts: f64 = plain(m.get("timestamp"))?.parse().ok()?;
+        let data = !matches!(m.get("data"), None | Some(Value::Null));
+        if !ts.is_finite() || (!data && kind != 1) {
+            return None;
+        }
+        first_ts = first_ts.min(ts);
+        last_ts = last_ts.max(ts);
+    }
+    Some(EventSpan {
+        count: tree.len(),
+        first_ts,
+        last_ts,
+    })
+}
+
+/// A number's text without a sign: serde reads `-0` as 0 and the tree as -0.0, and a negative
+/// type or timestamp is refused anyway.
+fn plain<'v>(v: Option<&'v crate::json::Value<'_>>) -> Option<&'v str> {
+    match v {
+        Some(crate::json::Value::Number(n)) if !n.as_str().starts_with('-') => Some(n.as_str()),
+        _ => None,
+    }
 }
 
 fn strip_position(e: &serde_json::Error) -> String {
@@ -457,8 +602,8 @@ fn strip_position(e: &serde_json::Error) -> String {
     }
 }
 
-fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiError> {
-    let heads: Vec<EventHead> = from_str_prescanned(raw.get()).map_err(|e| {
+fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiError> {
+    let heads: Vec<EventHead> = from_str_prescanned(text).map_err(|e| {
         ApiError::bad_request(
             "invalid_events",
             format!(
@@ -822,6 +967,39 @@ mod tests {
         "page":"https://shop.example/x","sdk":{"name":"t","version":"1"},
         "events":[{"type":4,"data":{"href":"https://shop.example/x","width":1,"height":1},"timestamp":1700000000000},
                   {"type":3,"data":{"source":2},"timestamp":1700000000500}]}"#;
+
+    #[test]
+    fn parse_head_locates_plain_events_and_leaves_the_rest_to_parse_body() {
+        let limits = Limits::default();
+        let (env, span) = parse_head(GOOD.as_bytes(), &limits).unwrap();
+        assert!(span.is_none(), "plain events are only located");
+        let (full, full_span) = parse_body(GOOD.as_bytes(), &limits).unwrap();
+        assert_eq!(env.events.get(), full.events.get());
+        let (tree, repeated) =
+            crate::json::array_from_str_noting_repeats(env.events.get()).unwrap();
+        let heads = check_event_heads(&tree, repeated, env.events.get(), &limits).unwrap();
+        assert_eq!(heads, full_span);
+        // Not located: parse_body's way, span included.
+        let escaped = GOOD.replace("\"events\"", "\"ev\\u0065nts\"");
+        let twice = GOOD.replace("\"sdk\"", "\"events\":[],\"sdk\"");
+        let object = GOOD
+            .replace("\"events\":[", "\"events\":{\"a\":[")
+            .replace("]}", "]}}");
+        for body in [escaped, twice, object] {
+            let head = parse_head(body.as_bytes(), &limits);
+            let full = parse_body(body.as_bytes(), &limits);
+            match (head, full) {
+                (Ok((_, span)), Ok((_, s))) => assert_eq!(span, Some(s)),
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                (a, b) => panic!("{body}: {a:?} vs {b:?}"),
+            }
+        }
+        // A repeated event key the tree would settle silently goes to the reference check.
+        let dup = r#"[{"type":9,"type":2,"data":{},"timestamp":1}]"#;
+        let (tree, repeated) = crate::json::array_from_str_noting_repeats(dup).unwrap();
+        assert!(repeated);
+        assert!(check_event_heads(&tree, repeated, dup, &limits).is_err());
+    }
 
     /// The two steps as the edge ran them, checked against `parse_body`.
     fn parse(json: &str) -> Result<(Envelope<'_>, EventSpan), ApiError> {

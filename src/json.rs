@@ -282,13 +282,14 @@ impl<'a> Map<'a> {
         }
     }
 
-    /// Keep the last of duplicate keys. Small objects (every DOM node) compare pairwise;
-    /// large ones go through a hash map, so a hostile object of many keys stays linear.
-    fn dedup(&mut self) {
+    /// Keep the last of duplicate keys; true if there were any. Small objects (every DOM node)
+    /// compare pairwise; large ones go through a hash map, so a hostile object of many keys
+    /// stays linear.
+    fn dedup(&mut self) -> bool {
         const SMALL: usize = 16;
         let n = self.entries.len();
         if n < 2 {
-            return;
+            return false;
         }
         let later_has = |i: usize| {
             let k = &self.entries[i].0;
@@ -296,7 +297,7 @@ impl<'a> Map<'a> {
         };
         // Nearly every object has no duplicate: find that out without allocating.
         if n <= SMALL && !(0..n).any(later_has) {
-            return;
+            return false;
         }
         let mut keep = vec![true; n];
         let mut any = false;
@@ -323,6 +324,7 @@ impl<'a> Map<'a> {
                 keep[i - 1]
             });
         }
+        any
     }
 }
 
@@ -367,8 +369,7 @@ impl std::error::Error for Error {}
 /// end.
 pub const MAX_DEPTH: usize = 2048;
 
-/// Parse JSON text into a borrowed tree.
-pub fn from_str(json: &str) -> Result<Value<'_>, Error> {
+fn parse(json: &str) -> Result<(Value<'_>, bool), Error> {
     let mut p = Parser {
         s: json,
         b: json.as_bytes(),
@@ -376,19 +377,32 @@ pub fn from_str(json: &str) -> Result<Value<'_>, Error> {
         depth: 0,
         items: Vec::new(),
         entries: Vec::new(),
+        repeated: false,
     };
     let v = p.value()?;
     p.ws();
     if p.i != p.b.len() {
         return Err(p.err("trailing characters"));
     }
-    Ok(v)
+    Ok((v, p.repeated))
+}
+
+/// Parse JSON text into a borrowed tree.
+pub fn from_str(json: &str) -> Result<Value<'_>, Error> {
+    parse(json).map(|(v, _)| v)
 }
 
 /// Parse a JSON array into borrowed values (a chunk's events).
 pub fn array_from_str(json: &str) -> Result<Vec<Value<'_>>, Error> {
-    match from_str(json)? {
-        Value::Array(a) => Ok(a),
+    array_from_str_noting_repeats(json).map(|(a, _)| a)
+}
+
+/// `array_from_str`, and whether any object in it repeated a key (the tree keeps the last,
+/// as `JSON.parse` does; a check that must agree with serde's derived structs, which refuse a
+/// repeated field, needs to know).
+pub fn array_from_str_noting_repeats(json: &str) -> Result<(Vec<Value<'_>>, bool), Error> {
+    match parse(json)? {
+        (Value::Array(a), repeated) => Ok((a, repeated)),
         _ => Err(Error {
             message: "expected an array",
             at: 0,
@@ -406,6 +420,8 @@ struct Parser<'a> {
     /// vector of its own by doubling (most rrweb objects and arrays hold a handful).
     items: Vec<Value<'a>>,
     entries: Vec<(Cow<'a, str>, Value<'a>)>,
+    /// Some object repeated a key.
+    repeated: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -508,7 +524,7 @@ impl<'a> Parser<'a> {
                     let mut m = Map {
                         entries: self.entries.drain(start..).collect(),
                     };
-                    m.dedup();
+                    self.repeated |= m.dedup();
                     return Ok(Value::Object(m));
                 }
                 _ => return Err(self.err("expected ',' or '}'")),

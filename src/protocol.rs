@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::consent::Decision;
-use crate::envelope::{EventSpan, Platform};
+use crate::envelope::{EventSpan, Limits, Platform};
 use crate::privacy::MaskPolicy;
 use crate::session::Device;
 
@@ -29,7 +29,11 @@ pub struct IngestCall<'a> {
     /// Client text: a quote or backslash in it is escaped in the head, so it cannot borrow.
     #[serde(borrow)]
     pub page: Option<Cow<'a, str>>,
-    pub span: EventSpan,
+    /// `None`: the worker only located the events (`envelope::parse_head`); the object
+    /// checks them (`envelope::check_event_heads`) before anything else.
+    pub span: Option<EventSpan>,
+    /// The project's limits, for that check.
+    pub limits: Limits,
     pub device: Option<Device>,
     pub decision: Decision,
     pub masking: Cow<'a, MaskPolicy>,
@@ -82,12 +86,13 @@ mod tests {
             seq: 7,
             platform: Platform::Web,
             page: page.map(Cow::Borrowed),
-            span: EventSpan {
+            span: Some(EventSpan {
                 count: 1,
                 first_ts: 1.0,
                 last_ts: 1.0,
-            },
+            }),
             device: None,
+            limits: Limits::default(),
             decision: Decision::new(Reason::PolicyNone, Vec::new(), "v1".into()),
             masking: Cow::Owned(MaskPolicy::default()),
             idle_ms: 1,

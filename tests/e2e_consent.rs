@@ -520,3 +520,27 @@ fn erasing_a_visitor_leaves_nothing_of_theirs() {
         true
     );
 }
+
+#[test]
+fn a_beacon_refused_for_its_events_leaves_no_audit_record() {
+    // The worker only locates a beacon's events; the session object checks them before it
+    // audits anything, and the client gets the same refusal as from a full parse.
+    let (s, v) = (id("s"), id("v"));
+    let bad = json!([{"type": 3, "data": {"source": 1}, "timestamp": -5}]);
+    let body = beacon(&s, &v, 0, "web", &bad);
+    let origin = ("Origin", "http://localhost:8787");
+    for headers in [vec![origin], vec![origin, ("Sec-GPC", "1")]] {
+        let r = worker().post("/v1/ingest/demo", &headers, &body);
+        assert_eq!(r.status, 400, "{headers:?}: {}", r.text());
+        assert_eq!(
+            r.json()["error"]["message"],
+            "event 0: timestamp must be a non-negative number",
+            "{headers:?}"
+        );
+    }
+    let records = audit_records("demo", "demo-audit");
+    assert!(
+        !records.iter().any(|r| r.to_string().contains(&s)),
+        "a refused beacon was audited"
+    );
+}

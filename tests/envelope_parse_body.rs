@@ -1,6 +1,8 @@
 //! `envelope::parse_body` (and the rewritten `prescan`) against the code they replaced
-//! (benches/reference, src/envelope.rs at a3b597c): for every body, the same envelope, the
-//! same raw events and the same span, or the same refusal (status, code, message).
+//! (benches/reference, src/envelope.rs at a3b597c), and so the edge's split of the same checks
+//! (`parse_head` in the worker, `check_event_heads` in the session object): for every body,
+//! the same envelope, the same raw events and the same span, or the same refusal (status,
+//! code, message).
 
 use std::path::Path;
 
@@ -45,8 +47,21 @@ fn seen(r: Result<(Envelope<'_>, EventSpan), ApiError>) -> Outcome {
 fn same(body: &[u8], limits: &Limits) {
     let old = seen(reference::check(body, limits));
     let new = seen(envelope::parse_body(body, limits));
+    agree(body, &old, &new);
+    // The edge as it runs: the worker's parse_head, the object's check of the events.
+    let split = seen(envelope::parse_head_then_heads(body, limits));
+    agree(body, &old, &split);
+    assert_eq!(
+        reference::prescan(body, limits),
+        envelope::prescan(body, limits),
+        "prescan differs for {}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    );
+}
+
+fn agree(body: &[u8], old: &Outcome, new: &Outcome) {
     let what = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-    match (&old, &new) {
+    match (old, new) {
         (Ok((a, sa)), Ok((b, sb))) => {
             assert_eq!(a, b, "envelope differs for {}", what());
             // Bit for bit: -0.0 and 0.0 are different timestamps to a reader.
@@ -59,12 +74,6 @@ fn same(body: &[u8], limits: &Limits) {
         }
         _ => assert_eq!(old, new, "outcome differs for {}", what()),
     }
-    assert_eq!(
-        reference::prescan(body, limits),
-        envelope::prescan(body, limits),
-        "prescan differs for {}",
-        what()
-    );
 }
 
 fn same_all_limits(body: &[u8]) {

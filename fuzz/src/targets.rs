@@ -100,6 +100,12 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
         format!("{two_steps:?}"),
         "parse_body disagrees with prescan + Envelope::parse"
     );
+    // The edge splits them: the worker's parse_head, the session object's event check.
+    assert_eq!(
+        format!("{:?}", envelope::parse_head_then_heads(&json, limits)),
+        format!("{two_steps:?}"),
+        "parse_head + check_event_heads disagree with prescan + Envelope::parse"
+    );
     if let Err(e) = pre {
         // malformed_json: a lone surrogate escape or a number beyond f64 (F1, fixed).
         check_client_error(&e, &["too_deep", "string_too_long", "malformed_json"]);

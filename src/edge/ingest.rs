@@ -83,8 +83,17 @@ async fn accept(
         ApiError::bad_request("unreadable_body", "the request body could not be read")
     })?;
     let json = envelope::decode_body(&body, encoding, &limits)?;
-    let (env_, span) = envelope::parse_body(&json, &limits)?;
-    project.check_platform(env_.platform)?;
+    // The events are located here and checked by the session object as it parses them
+    // (`span` is None then). Every refusal from here on is `parse_body`'s where it has one,
+    // so a body is refused for the same reason whichever side finds the fault.
+    let (env_, span) = envelope::parse_head(&json, &limits)?;
+    let as_parse_body = |e: ApiError| match span {
+        None => envelope::parse_body(&json, &limits).err().unwrap_or(e),
+        Some(_) => e,
+    };
+    project
+        .check_platform(env_.platform)
+        .map_err(as_parse_body)?;
 
     let signals = Signals::from_request(
         header(req, "Cookie").as_deref(),
@@ -93,6 +102,10 @@ async fn accept(
     );
     let decision = decide(&project.consent, &signals);
     let decision_store = decision.store;
+    if !decision_store && span.is_none() {
+        // A dropped beacon's events never reach the object: check them here.
+        envelope::parse_body(&json, &limits)?;
+    }
     let timeouts = super::config::timeouts(env, &project.session);
     let call = IngestCall {
         project: key,
@@ -107,6 +120,7 @@ async fn accept(
             .filter(|_| decision_store)
             .map(Cow::Borrowed),
         span,
+        limits,
         device: header(req, "User-Agent").map(|ua| device_from_user_agent(&ua)),
         decision,
         masking: Cow::Borrowed(&project.masking),
@@ -124,7 +138,12 @@ async fn accept(
     if call.fault.as_deref() == Some("do_unreachable") {
         return Err(ApiError::unavailable("session object failed; retry later"));
     }
-    call_session(key, &env_.session, &call, events, env).await
+    call_session(key, &env_.session, &call, events, env)
+        .await
+        .map_err(|e| match e.status {
+            400 | 413 => as_parse_body(e),
+            _ => e,
+        })
 }
 
 /// Send the beacon to its session object (one per `{project}:{session}`).

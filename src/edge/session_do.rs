@@ -22,6 +22,7 @@ use super::http::now_ms;
 use super::r2::put_json;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
+use crate::envelope::{self, EventSpan};
 use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
 use crate::protocol::{decode_ingest, IngestCall, IngestReply};
@@ -253,6 +254,15 @@ impl SessionObject {
     async fn ingest(&self, body: &[u8]) -> ApiResult<Response> {
         let (call, events_json) = decode_ingest(body)
             .ok_or_else(|| ApiError::bad_request("invalid_call", "malformed session call"))?;
+        // A stored beacon's events are parsed (and, if the worker only located them, checked)
+        // before anything is read, audited or written: a refused beacon leaves no trace.
+        let (mut parsed, span) = match call.decision.store {
+            true => {
+                let (tree, span) = parse_events(&call, events_json)?;
+                (Some(tree), Some(span))
+            }
+            false => (None, None),
+        };
         let now = now_ms();
         let t = Timeouts {
             idle_ms: call.idle_ms,
@@ -325,9 +335,9 @@ impl SessionObject {
             }
             match stored.session.admit(call.seq, now, t) {
                 Admit::Accept { new_segment } => {
-                    let mut events = crate::json::array_from_str(events_json).map_err(|_| {
-                        ApiError::bad_request("invalid_events", "events are not valid JSON")
-                    })?;
+                    let Some(mut events) = parsed.take() else {
+                        return Err(ApiError::unavailable("events not parsed"));
+                    };
                     // The masking state only grows, so masking a chunk that then fails to
                     // store is safe (it can only mask more later).
                     privacy::mask_events(&mut events, call.platform, &call.masking, mask);
@@ -413,7 +423,7 @@ impl SessionObject {
             let record = ChunkRecord {
                 seq: call.seq,
                 bytes: size,
-                span: call.span,
+                span: span.ok_or_else(|| ApiError::unavailable("events not parsed"))?,
                 page: page.as_deref(),
                 device: call.device.clone(),
             };
@@ -602,6 +612,22 @@ pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<O
         404 => Ok(None),
         _ => Err(error_from_reply(status, &reply)),
     }
+}
+
+/// A stored beacon's events as the masking tree, with their span: checked here when the worker
+/// only located them (`envelope::check_event_heads`; the worker answers a refusal with the
+/// reference parse's error for the body).
+fn parse_events<'a>(
+    call: &IngestCall<'_>,
+    text: &'a str,
+) -> ApiResult<(Vec<crate::json::Value<'a>>, EventSpan)> {
+    let (tree, repeated) = crate::json::array_from_str_noting_repeats(text)
+        .map_err(|_| ApiError::bad_request("invalid_events", "events are not valid JSON"))?;
+    let span = match call.span {
+        Some(span) => span,
+        None => envelope::check_event_heads(&tree, repeated, text, &call.limits)?,
+    };
+    Ok((tree, span))
 }
 
 /// Test-only fault points (feature `faults`, never in production builds).
