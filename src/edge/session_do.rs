@@ -1,7 +1,8 @@
-//! The session Durable Object (`SESSION`, one per `{project}:{session}`): applies the consent
+//! The session Durable Object (`SESSION`, one per `{project}:{session}`): parses a stored
+//! beacon's events (checking them when the worker only located them), applies the consent
 //! decision and audits it, deduplicates by seq, masks with the session's masking state, writes
-//! the chunk to R2, then records it — in that order, so nothing is acknowledged before it is
-//! durable. The same class also serves the per-project audit anchor chains
+//! the chunk to R2, then records it — in that order, so a refused beacon leaves no trace and
+//! nothing is acknowledged before it is durable. The same class also serves the per-project audit anchor chains
 //! (`{project}:_anchor-NN`), which need the same one-writer guarantee.
 //!
 //! Requests to one object run one at a time (an async lock held across the awaits): a
