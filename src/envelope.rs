@@ -492,9 +492,9 @@ fn parse_body_text<'a>(
 
 /// What the worker runs on a decoded body: the envelope read and checked, the events only
 /// located (`None` for their span). The session object checks them when it parses them for
-/// masking (`check_event_heads`), before it writes anything, and the worker answers a refusal
+/// masking (`parse_events`), before it writes anything, and the worker answers a refusal
 /// with `parse_body`'s error for the same body; a dropped beacon's events, which never reach
-/// the object, the worker checks with `parse_body`. Where the events cannot be located plainly,
+/// the object, the worker checks with `validate_events` (refusing with `parse_body`'s error). Where the events cannot be located plainly,
 /// this is `parse_body`, span included. Every error is `parse_body`'s.
 pub fn parse_head<'a>(
     json: &'a [u8],
@@ -519,8 +519,8 @@ pub fn parse_head<'a>(
 }
 
 /// The worker's and the session object's checks of a beacon that would be stored, in one
-/// call (tests, fuzzing): `parse_head`; for events it only located, the object's tree parse and
-/// `check_event_heads`; any refusal answered with `parse_body`'s. Must equal `parse_body`.
+/// call (tests, fuzzing): `parse_head`; for events it only located, the object's
+/// `parse_events`; any refusal answered with `parse_body`'s. Must equal `parse_body`.
 pub fn parse_head_then_heads<'a>(
     json: &'a [u8],
     limits: &Limits,
@@ -529,18 +529,27 @@ pub fn parse_head_then_heads<'a>(
     if let Some(span) = span {
         return Ok((env, span));
     }
-    let text = env.events.get();
-    let checked = match crate::json::array_from_str_noting_repeats(text) {
-        Ok((tree, repeated)) => check_event_heads(&tree, repeated, text, limits),
-        Err(_) => Err(ApiError::bad_request(
-            "invalid_events",
-            "events are not valid JSON",
-        )),
-    };
-    match checked {
-        Ok(span) => Ok((env, span)),
+    match parse_events(env.events.get(), None, limits) {
+        Ok((_, span)) => Ok((env, span)),
         Err(e) => Err(parse_body(json, limits).err().unwrap_or(e)),
     }
+}
+
+/// The session object's read of a stored beacon's events: the masking tree and the events'
+/// span. `checked` is the span when the worker checked the events (`parse_head` fell back to
+/// `parse_body`); `None` has them checked here, on the tree (`check_event_heads`).
+pub fn parse_events<'a>(
+    text: &'a str,
+    checked: Option<EventSpan>,
+    limits: &Limits,
+) -> Result<(Vec<crate::json::Value<'a>>, EventSpan), ApiError> {
+    let (tree, repeated) = crate::json::array_from_str_noting_repeats(text)
+        .map_err(|_| ApiError::bad_request("invalid_events", "events are not valid JSON"))?;
+    let span = match checked {
+        Some(span) => span,
+        None => check_event_heads(&tree, repeated, text, limits)?,
+    };
+    Ok((tree, span))
 }
 
 /// The session object's check of events `parse_head` only located: `parse_body`'s acceptance
@@ -548,7 +557,7 @@ pub fn parse_head_then_heads<'a>(
 /// repeated a key). Anything the tree does not show plainly valid — an event that is not an
 /// object, a repeated key, a type or timestamp that is not a plain non-negative number — is
 /// checked on the text the reference way.
-pub fn check_event_heads(
+fn check_event_heads(
     tree: &[crate::json::Value],
     repeated: bool,
     text: &str,
@@ -602,7 +611,9 @@ fn strip_position(e: &serde_json::Error) -> String {
     }
 }
 
-fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiError> {
+/// The reference check of an events array's text (`parse_body` runs it on the events it
+/// reads): their heads, count and span, with `invalid_events` / `too_many_events` refusals.
+pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiError> {
     let heads: Vec<EventHead> = from_str_prescanned(text).map_err(|e| {
         ApiError::bad_request(
             "invalid_events",

@@ -30,7 +30,7 @@ pub struct IngestCall<'a> {
     #[serde(borrow)]
     pub page: Option<Cow<'a, str>>,
     /// `None`: the worker only located the events (`envelope::parse_head`); the object
-    /// checks them (`envelope::check_event_heads`) before anything else.
+    /// checks them (`envelope::parse_events`) before anything else.
     pub span: Option<EventSpan>,
     /// The project's limits, for that check.
     pub limits: Limits,

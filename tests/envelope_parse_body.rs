@@ -1,6 +1,6 @@
 //! `envelope::parse_body` (and the rewritten `prescan`) against the code they replaced
 //! (benches/reference, src/envelope.rs at a3b597c), and so the edge's split of the same checks
-//! (`parse_head` in the worker, `check_event_heads` in the session object): for every body,
+//! (`parse_head` in the worker, `parse_events` in the session object): for every body,
 //! the same envelope, the same raw events and the same span, or the same refusal (status,
 //! code, message).
 

@@ -37,7 +37,7 @@ pub fn baseline_body(body: &[u8]) -> String {
 /// Everything the Rust code does to one beacon body between the HTTP request and the storage
 /// writes, I/O excluded, as src/edge (ingest + session_do) does it: prescan, envelope parse and
 /// validation with the events only located (`envelope::parse_head`), URL scrub, events parsed
-/// to the borrowed tree and their heads checked (`envelope::check_event_heads`), masked,
+/// to the borrowed tree and their heads checked (`envelope::parse_events`), masked,
 /// written straight into the stored chunk document (`storage::chunk_document`). Returns the
 /// document's length.
 pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> usize {
@@ -45,11 +45,7 @@ pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> u
     let (env, span) = envelope::parse_head(body, &limits).expect("envelope");
     let page = env.page.as_deref().map(|p| privacy::mask_url(p, policy));
     let text = env.events.get();
-    let (mut events, repeated) =
-        veilgate::json::array_from_str_noting_repeats(text).expect("events parse");
-    if span.is_none() {
-        envelope::check_event_heads(&events, repeated, text, &limits).expect("events");
-    }
+    let (mut events, _span) = envelope::parse_events(text, span, &limits).expect("events");
     privacy::mask_events(&mut events, env.platform, policy, state);
     let head = veilgate::storage::ChunkHead {
         v: 1,

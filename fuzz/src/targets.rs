@@ -104,7 +104,7 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
     assert_eq!(
         format!("{:?}", envelope::parse_head_then_heads(&json, limits)),
         format!("{two_steps:?}"),
-        "parse_head + check_event_heads disagree with prescan + Envelope::parse"
+        "parse_head + parse_events disagree with prescan + Envelope::parse"
     );
     if let Err(e) = pre {
         // malformed_json: a lone surrogate escape or a number beyond f64 (F1, fixed).

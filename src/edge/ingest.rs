@@ -103,8 +103,9 @@ async fn accept(
     let decision = decide(&project.consent, &signals);
     let decision_store = decision.store;
     if !decision_store && span.is_none() {
-        // A dropped beacon's events never reach the object: check them here.
-        envelope::parse_body(&json, &limits)?;
+        // A dropped beacon's events never reach the object: check them here (the envelope
+        // around them is checked already).
+        envelope::validate_events(env_.events.get(), &limits).map_err(as_parse_body)?;
     }
     let timeouts = super::config::timeouts(env, &project.session);
     let call = IngestCall {

@@ -23,7 +23,7 @@ use super::http::now_ms;
 use super::r2::put_json;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
-use crate::envelope::{self, EventSpan};
+use crate::envelope;
 use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
 use crate::protocol::{decode_ingest, IngestCall, IngestReply};
@@ -259,7 +259,7 @@ impl SessionObject {
         // before anything is read, audited or written: a refused beacon leaves no trace.
         let (mut parsed, span) = match call.decision.store {
             true => {
-                let (tree, span) = parse_events(&call, events_json)?;
+                let (tree, span) = envelope::parse_events(events_json, call.span, &call.limits)?;
                 (Some(tree), Some(span))
             }
             false => (None, None),
@@ -613,22 +613,6 @@ pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<O
         404 => Ok(None),
         _ => Err(error_from_reply(status, &reply)),
     }
-}
-
-/// A stored beacon's events as the masking tree, with their span: checked here when the worker
-/// only located them (`envelope::check_event_heads`; the worker answers a refusal with the
-/// reference parse's error for the body).
-fn parse_events<'a>(
-    call: &IngestCall<'_>,
-    text: &'a str,
-) -> ApiResult<(Vec<crate::json::Value<'a>>, EventSpan)> {
-    let (tree, repeated) = crate::json::array_from_str_noting_repeats(text)
-        .map_err(|_| ApiError::bad_request("invalid_events", "events are not valid JSON"))?;
-    let span = match call.span {
-        Some(span) => span,
-        None => envelope::check_event_heads(&tree, repeated, text, &call.limits)?,
-    };
-    Ok((tree, span))
 }
 
 /// Test-only fault points (feature `faults`, never in production builds).
