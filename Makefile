@@ -8,8 +8,10 @@ SHELL := /bin/bash
 ## Run the worker locally on workerd with local R2/KV/DO state and the seeded demo projects.
 dev: build
 	bash tools/seed.sh "$(STATE)"
+	source tools/env.sh && node tools/assets/build.mjs --demo
+	@echo "veilgate dev: open http://127.0.0.1:$(PORT)/ (demo shop at /demo/, project key demo)"
 	source tools/env.sh && VEILGATE_PREBUILT=1 exec wrangler dev --local --ip 127.0.0.1 \
-	  --port "$(PORT)" --inspector-port 0 --persist-to "$(STATE)"
+	  --port "$(PORT)" --inspector-port 0 --persist-to "$(STATE)" --assets build/public-dev
 
 ## Every test: format and lint, native unit tests, end-to-end tests against wrangler dev.
 test: build

@@ -14,6 +14,7 @@ pub mod project;
 pub mod protocol;
 pub mod ratelimit;
 pub mod routes;
+pub mod sdk;
 pub mod session;
 pub mod storage;
 

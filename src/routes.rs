@@ -48,6 +48,14 @@ pub enum Route {
     AuditReport {
         key: String,
     },
+    /// The browser SDK's public project facts.
+    SdkConfig {
+        key: String,
+    },
+    /// A file of the browser SDK (`sdk.js`, `recorder.js`).
+    SdkAsset {
+        name: &'static str,
+    },
 }
 
 /// Project keys are 1–64 chars of `[A-Za-z0-9_-]` (the seeded `demo` is four).
@@ -87,6 +95,17 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["healthz"] => only("GET", Route::Health),
         ["v1", "opt-out"] => only("GET", Route::OptOut),
         ["v1", "opt-in"] => only("GET", Route::OptIn),
+        ["v1", "config", key] => only("GET", Route::SdkConfig { key: key_ok(key)? }),
+        ["v1", name @ ("sdk.js" | "recorder.js")] => only(
+            "GET",
+            Route::SdkAsset {
+                name: if *name == "sdk.js" {
+                    "sdk.js"
+                } else {
+                    "recorder.js"
+                },
+            },
+        ),
         ["v1", "ingest", key] => match method {
             "POST" => Ok(Route::Ingest { key: key_ok(key)? }),
             "OPTIONS" => Ok(Route::IngestPreflight { key: key_ok(key)? }),
@@ -202,6 +221,27 @@ pub fn origin_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_routes() {
+        assert_eq!(
+            route("GET", "/v1/sdk.js"),
+            Ok(Route::SdkAsset { name: "sdk.js" })
+        );
+        assert_eq!(
+            route("GET", "/v1/recorder.js"),
+            Ok(Route::SdkAsset {
+                name: "recorder.js"
+            })
+        );
+        assert_eq!(
+            route("GET", "/v1/config/demo"),
+            Ok(Route::SdkConfig { key: "demo".into() })
+        );
+        assert_eq!(route("POST", "/v1/sdk.js").unwrap_err().status, 405);
+        assert_eq!(route("GET", "/v1/config/b%20d").unwrap_err().status, 401);
+        assert_eq!(route("GET", "/v1/other.js").unwrap_err().status, 404);
+    }
 
     #[test]
     fn routes() {

@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$VEILGATE_ROOT"
+# Static assets (the browser SDK) first: every start of the worker serves them from public/.
+VEILGATE_QUIET=1 node tools/assets/build.mjs
 if [ "${1:-}" = "--faults" ]; then
   exec worker-build --release --out-dir build-faults --features faults
 fi

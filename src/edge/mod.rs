@@ -10,6 +10,7 @@ mod projects;
 mod r2;
 mod read_api;
 mod retention;
+mod sdk;
 mod session_do;
 
 #[allow(unused_imports)] // the macro exports it to the runtime
@@ -61,6 +62,8 @@ async fn dispatch(
         Route::Audit { key } => audit_api::list(&key, &req, env).await,
         Route::AuditVerify { key } => audit_api::verify(&key, &req, env).await,
         Route::AuditReport { key } => audit_api::report(&key, &req, env).await,
+        Route::SdkConfig { key } => sdk::config(&key, env).await,
+        Route::SdkAsset { name } => sdk::asset(name, &req, env).await,
     }
 }
 

@@ -1,0 +1,81 @@
+//! The browser SDK: its two files (built by tools/assets/build.mjs into the `ASSETS`
+//! directory, so they stay out of the wasm) and its public project config.
+
+use worker::{Env, Headers, Request, Response};
+
+use super::http::storage_err;
+use crate::error::ApiError;
+use crate::sdk;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Any site may load the SDK and read its config: both are public by design.
+fn public_headers(h: &Headers, cache: &str) {
+    let _ = h.set("Access-Control-Allow-Origin", "*");
+    let _ = h.set("Cache-Control", cache);
+    let _ = h.set("X-Content-Type-Options", "nosniff");
+    let _ = h.set("Cross-Origin-Resource-Policy", "cross-origin");
+}
+
+pub async fn asset(name: &str, req: &Request, env: &Env) -> Result<Response> {
+    let path = sdk::asset_path(name).ok_or_else(|| ApiError::not_found("no such file"))?;
+    let assets = env
+        .assets("ASSETS")
+        .map_err(|_| ApiError::not_found("the SDK is not part of this build"))?;
+    let url = format!("https://assets.invalid{path}");
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Get);
+    let sub = Request::new_with_init(&url, &init).map_err(storage_err("sdk asset"))?;
+    // Conditional requests let browsers revalidate without downloading again.
+    if let Some(tag) = super::http::header(req, "If-None-Match") {
+        let _ = sub.headers().set("If-None-Match", &tag);
+    }
+    let resp = assets
+        .fetch_request(sub)
+        .await
+        .map_err(storage_err("sdk asset"))?;
+    match resp.status_code() {
+        200 | 304 => {}
+        404 => return Err(ApiError::not_found("the SDK is not part of this build")),
+        _ => return Err(ApiError::unavailable("sdk asset failed; retry later")),
+    }
+    let status = resp.status_code();
+    let etag = resp.headers().get("ETag").ok().flatten();
+    let body = if status == 304 {
+        Vec::new()
+    } else {
+        let mut resp = resp;
+        resp.bytes().await.map_err(storage_err("sdk asset"))?
+    };
+    let h = Headers::new();
+    let _ = h.set("Content-Type", "text/javascript; charset=utf-8");
+    if let Some(tag) = etag {
+        let _ = h.set("ETag", &tag);
+    }
+    public_headers(&h, sdk::SDK_CACHE_CONTROL);
+    let out = if status == 304 {
+        Response::empty()
+    } else {
+        Response::from_bytes(body)
+    };
+    out.map(|r| r.with_status(status).with_headers(h))
+        .map_err(|_| ApiError::new(500, "internal", "response"))
+}
+
+pub async fn config(key: &str, env: &Env) -> Result<Response> {
+    let result = super::projects::load(key, env).await;
+    let mut resp = match result {
+        Ok(p) => super::http::json(200, &sdk::public_config(&p))?,
+        Err(e) => super::http::error_response(&e, None)?,
+    };
+    let ok = resp.status_code() == 200;
+    public_headers(
+        resp.headers_mut(),
+        if ok {
+            sdk::CONFIG_CACHE_CONTROL
+        } else {
+            "public, max-age=60"
+        },
+    );
+    Ok(resp)
+}
