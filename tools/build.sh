@@ -5,11 +5,15 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$VEILGATE_ROOT"
-# Static assets (the browser SDK) first: every start of the worker serves them from public/.
-VEILGATE_QUIET=1 node tools/assets/build.mjs
 if [ "${1:-}" = "--faults" ]; then
   exec worker-build --release --out-dir build-faults --features faults
 fi
 # Tests build once and start several workers; each start would otherwise rebuild.
-if [ "${VEILGATE_PREBUILT:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then exit 0; fi
+# Static assets (the browser SDK) live in public/, which wrangler.toml's [assets] serves; parallel
+# test workers must not rebuild it under each other.
+if [ "${VEILGATE_PREBUILT:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
+  [ -f public/sdk/recorder.js ] || VEILGATE_QUIET=1 node tools/assets/build.mjs
+  exit 0
+fi
+VEILGATE_QUIET=1 node tools/assets/build.mjs
 worker-build --release
