@@ -192,6 +192,17 @@ for c, sz in [c for c in sb["by_crate"] if not c[0].startswith("veilgate_bench")
     w(f"| `{c}` | {sz / 1024:.0f} | {100 * sz / sb['code']:.1f}% |")
 w("\n`veilgate` by module: " + ", ".join(f"`{m}` {sz / 1024:.0f} KiB" for m, sz in sb["veilgate_by_module"][:12]) + "\n")
 
+sdk = load("sdk_sizes.json")
+if sdk:
+    w("Browser SDK (served from the assets directory, not in the wasm):\n")
+    w("| file | raw | gzip -9 | budget (gzip) | goal |")
+    w("|---|---:|---:|---:|---|")
+    for f, r in sdk.items():
+        ok = r["gzip"] <= r["budget_gzip"]
+        goals.append((f"4 {f} ≤ {r['budget_gzip'] / 1024:.0f} KiB gzip", ok, f"{r['gzip']:,} B"))
+        w(f"| `{f}` | {r['raw']:,} B | {r['gzip']:,} B | {r['budget_gzip']:,} B | {met(ok)} |")
+    w(f"\nCommand: `{cmds.get('4s')}`\n")
+
 # 5 --------------------------------------------------------------------------------------------
 w("## 5. End to end on local workerd: veilgate vs an echo worker\n")
 w(f"`benches/load.rs`: {e2e_v['concurrency']} threads, keep-alive, ~{e2e_v['seconds']:.0f} s each, gzip beacons of "

@@ -135,6 +135,9 @@ PY
 # dependency, its worker exports included) with the same profile and its names kept.
 python3 tools/bench/wasm_sizes.py "$WASM_BENCH_TARGET/wasm32-unknown-unknown/release/veilgate_bench_wasm.wasm" --top 14 --json > "$RES/size_breakdown.json"
 cmdlog 4 "bash tools/build.sh (worker-build --release); gzip -9 of $WASM"
+# The browser SDK's two files, measured by the asset build itself (tools/assets/build.mjs).
+cp public/sdk/sizes.json "$RES/sdk_sizes.json"
+cmdlog 4s "node tools/assets/build.mjs (esbuild --minify, gzip -9 of public/sdk/*.js)"
 
 # --- 5. end to end on local workerd: veilgate vs echo ---------------------------------------------
 LOAD=(cargo bench --bench load --)
