@@ -287,3 +287,76 @@ fn no_admin_secret_means_disabled() {
         );
     }
 }
+
+/// The operator CLI, built natively with `--features cli`, against the same worker.
+fn cli(args: &[&str], token: &str) -> (i32, String, String) {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let bin = BUILT.get_or_init(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--features", "cli", "--bin", "veilgate"])
+            .current_dir(common::root())
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the CLI failed");
+        common::root().join("target/debug/veilgate")
+    });
+    let out = std::process::Command::new(bin)
+        .args(["--endpoint", &worker().base])
+        .args(args)
+        .env("VEILGATE_ADMIN_TOKEN", token)
+        .output()
+        .expect("run veilgate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_drives_create_and_rotate() {
+    let key = new_key("cli");
+    let (code, out, err) = cli(
+        &[
+            "projects",
+            "create",
+            &key,
+            "--name",
+            "CLI shop",
+            "--type",
+            "web",
+            "--origin",
+            "http://localhost:*",
+            "--consent",
+            "none",
+            "--retention-days",
+            "14",
+        ],
+        ADMIN,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("CLI shop"), "{out}");
+    assert_eq!(ingest(&key).status, 202);
+    let (code, out, err) = cli(
+        &["--json", "tokens", "rotate", &key, "read", "--grace", "0"],
+        ADMIN,
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = serde_json::from_str::<Value>(&out).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(sessions(&key, &token), 200);
+    // Meaningful exit codes: exists 6, invalid 5, bad token 3, unknown project 4.
+    let again = ["projects", "create", &key, "--name", "x", "--type", "web"];
+    assert_eq!(cli(&again, ADMIN).0, 6);
+    let (code, _, err) = cli(&["projects", "set", &key, "--retention-days", "999"], ADMIN);
+    assert_eq!(code, 5);
+    assert!(err.contains("retention_days"), "{err}");
+    assert_eq!(cli(&["projects", "list"], "wrong").0, 3);
+    assert_eq!(cli(&["projects", "get", "nosuchproject"], ADMIN).0, 4);
+    let (code, out, _) = cli(&["projects", "list"], ADMIN);
+    assert!(code == 0 && out.lines().any(|l| l == key), "{out}");
+    assert_eq!(cli(&["projects", "disable", &key], ADMIN).0, 0);
+    assert_eq!(ingest(&key).status, 403);
+}
