@@ -8,7 +8,7 @@ use super::http::{self, header, now_ms, query_param, storage_err};
 use super::projects;
 use crate::admin::{self, PutDecision, TokenKind};
 use crate::error::ApiError;
-use crate::project::{bearer, ConfigProblem};
+use crate::project::{bearer, ConfigProblem, Project};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -50,7 +50,25 @@ async fn stored(env: &Env, key: &str) -> Result<Option<String>> {
         .map_err(|e| storage_err("admin read")(e.into()))
 }
 
-async fn store(env: &Env, key: &str, config: &Value) -> Result<String> {
+/// Audit first, then write: a failed write leaves a record of an attempted change, never a
+/// change without a record.
+async fn store(
+    env: &Env,
+    key: &str,
+    action: &str,
+    before: Option<&Value>,
+    config: &Value,
+    project: &Project,
+) -> Result<String> {
+    let fields = admin::changed_fields(before, config);
+    super::session_do::record_admin_change(
+        env,
+        key,
+        action,
+        &fields,
+        &project.consent.version_label(),
+    )
+    .await?;
     let text = config.to_string();
     kv(env)?
         .put(&format!("project:{key}"), text.clone())
@@ -156,8 +174,13 @@ pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
                 .and_then(|s| serde_json::from_str(s).ok());
             match admin::prepare_put(&body, before.as_ref()) {
                 Err(problems) => invalid(problems),
-                Ok((next, _)) => {
-                    let text = store(env, key, &next).await?;
+                Ok((next, p)) => {
+                    let action = if decision == PutDecision::Create {
+                        "create"
+                    } else {
+                        "replace"
+                    };
+                    let text = store(env, key, action, before.as_ref(), &next, &p).await?;
                     let status = if decision == PutDecision::Create {
                         201
                     } else {
@@ -178,7 +201,10 @@ pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
             let patch = json_body(req).await?;
             match admin::prepare_patch(&before, &patch) {
                 Err(problems) => invalid(problems),
-                Ok((next, _)) => with_etag(200, &store(env, key, &next).await?),
+                Ok((next, p)) => with_etag(
+                    200,
+                    &store(env, key, "patch", Some(&before), &next, &p).await?,
+                ),
             }
         }
         _ => Err(ApiError::method_not_allowed()),
@@ -213,10 +239,15 @@ pub async fn rotate(key: &str, kind: TokenKind, req: &Request, env: &Env) -> Res
     let now = now_ms();
     let issued = admin::issue(&random, now);
     let next = admin::rotate(&before, kind, issued.entry.clone(), now, grace);
-    if let Err(problems) = crate::project::Project::from_value(&next) {
-        return invalid(problems);
-    }
-    let text = store(env, key, &next).await?;
+    let project = match Project::from_value(&next) {
+        Ok(p) => p,
+        Err(problems) => return invalid(problems),
+    };
+    let action = match kind {
+        TokenKind::Read => "rotate_read_token",
+        TokenKind::Audit => "rotate_audit_token",
+    };
+    let text = store(env, key, action, Some(&before), &next, &project).await?;
     let mut resp = http::json(
         201,
         &json!({
