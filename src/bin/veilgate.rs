@@ -18,6 +18,7 @@ const USAGE: &str = "usage: veilgate [--endpoint URL] [--json] <command>
   projects set KEY (--file PATCH.json | [--name ..] [--type ..] [--origin ..]... [--consent ..] [--retention-days N])
   projects disable KEY
   tokens rotate KEY read|audit [--grace SECONDS]
+  check CONFIG.json...   (offline: the worker's own config validation, no endpoint needed)
 The admin token comes from VEILGATE_ADMIN_TOKEN; the endpoint from --endpoint or
 VEILGATE_ENDPOINT (default http://localhost:8787).";
 
@@ -118,6 +119,9 @@ fn body(o: &Opts) -> Result<Value, Failure> {
 
 fn run(args: Vec<String>) -> Result<(), Failure> {
     let o = parse(args)?;
+    if o.positional.first().map(String::as_str) == Some("check") {
+        return check(&o.positional[1..]);
+    }
     let token = std::env::var("VEILGATE_ADMIN_TOKEN")
         .map_err(|_| Failure(3, "set VEILGATE_ADMIN_TOKEN to the admin token".into()))?;
     let api = |method: &str, path: &str, body: Option<&Value>, extra: Option<(&str, &str)>| {
@@ -185,6 +189,36 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         print_human(&pos, &reply);
     }
     Ok(())
+}
+
+/// The loader's `Project::from_value` on local files: what `make dev` seeds is what the admin
+/// API would accept.
+fn check(files: &[String]) -> Result<(), Failure> {
+    if files.is_empty() {
+        return Err(usage("check needs at least one file"));
+    }
+    let mut bad = String::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| Failure(2, format!("{f}: {e}")))?;
+        let problems = match serde_json::from_str::<Value>(&text) {
+            Err(e) => vec![format!("not JSON: {e}")],
+            Ok(v) => match veilgate::project::Project::from_value(&v) {
+                Ok(_) => Vec::new(),
+                Err(ps) => ps
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect(),
+            },
+        };
+        for p in problems {
+            bad.push_str(&format!("\n  {f}: {p}"));
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(5, format!("invalid config{bad}")))
+    }
 }
 
 fn print_human(pos: &[&str], reply: &Value) {
