@@ -19,6 +19,7 @@ test: build
 	bash tools/build.sh --faults
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --features cli --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --features faults -- -D warnings
 	bash tools/bench/run.sh --smoke

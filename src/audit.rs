@@ -44,6 +44,8 @@ pub enum Kind {
     Finalize,
     /// A record of an anchor chain: a session chain's final count and head.
     Anchor,
+    /// An operator changed the project through the admin API (chain [`ADMIN_CHAIN`]).
+    Admin,
 }
 
 impl Kind {
@@ -53,6 +55,7 @@ impl Kind {
             Kind::Erasure => "erasure",
             Kind::Finalize => "finalize",
             Kind::Anchor => "anchor",
+            Kind::Admin => "admin",
         }
     }
 }
@@ -259,6 +262,30 @@ impl Draft {
         Draft {
             anchor: Some(anchored),
             ..Draft::base(project, &anchor_chain_id(shard), at, Kind::Anchor)
+        }
+    }
+}
+
+/// Chain id of a project's admin-change chain: shorter than any session id, so it cannot
+/// collide with one; its records use the session-chain key layout.
+pub const ADMIN_CHAIN: &str = "_admin";
+
+impl Draft {
+    /// An admin change: `action` (`create`, `replace`, `patch`, `rotate_read_token`, …), the
+    /// top-level field names that changed (never their values) and the consent policy version
+    /// now in force.
+    pub fn admin(
+        project: &str,
+        at: u64,
+        action: &str,
+        fields: Vec<String>,
+        policy_version: String,
+    ) -> Draft {
+        Draft {
+            reason: Some(action.to_string()),
+            signals: fields,
+            policy_version: Some(policy_version),
+            ..Draft::base(project, ADMIN_CHAIN, at, Kind::Admin)
         }
     }
 }

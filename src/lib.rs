@@ -4,6 +4,7 @@
 //! `edge` (wasm32 only) moves bytes between HTTP, KV, the session Durable Object and R2.
 //! See ARCHITECTURE.md for the data flow and the invariants.
 
+pub mod admin;
 pub mod audit;
 pub mod consent;
 pub mod envelope;

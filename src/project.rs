@@ -51,6 +51,37 @@ pub struct Project {
     /// Hex SHA-256 of the audit token (compliance officers).
     #[serde(default)]
     pub audit_token_sha256: String,
+    /// Tokens issued by the admin API (several may be live during a rotation's grace). The
+    /// single-hash fields above stay for configs written by hand before the admin API.
+    #[serde(default)]
+    pub read_tokens: Vec<TokenEntry>,
+    #[serde(default)]
+    pub audit_tokens: Vec<TokenEntry>,
+}
+
+/// One issued token: only its SHA-256 is stored; `expires_ms` is set when a rotation gives it
+/// a grace period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEntry {
+    pub id: String,
+    pub sha256: String,
+    pub created_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
+}
+
+/// One problem in a config, with the JSON path of the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    pub path: String,
+    pub message: String,
+}
+
+fn problem(path: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
+    ConfigProblem {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 fn yes() -> bool {
@@ -91,23 +122,87 @@ impl Project {
     /// Parse and check a stored config. A config that fails here is treated as unusable
     /// (the edge answers 503 `project_misconfigured`), never half-applied.
     pub fn from_json(json: &str) -> Result<Project, String> {
-        let p: Project = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        Project::from_value(&value).map_err(|problems| {
+            let msgs: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect();
+            msgs.join("; ")
+        })
+    }
+
+    /// The one check of a config, for loading (`from_json`) and for the admin API: every
+    /// problem at once, each with its JSON path.
+    pub fn from_value(value: &serde_json::Value) -> Result<Project, Vec<ConfigProblem>> {
+        let Some(obj) = value.as_object() else {
+            return Err(vec![problem("", "a project config is a JSON object")]);
+        };
+        let p: Project = match serde_json::from_value(value.clone()) {
+            Ok(p) => p,
+            Err(whole) => {
+                // Name each field that does not fit its type, so an operator sees all of them.
+                let mut problems = field_type_problems(obj);
+                for required in ["name", "type"] {
+                    if !obj.contains_key(required) {
+                        problems.push(problem(required, "missing"));
+                    }
+                }
+                if problems.is_empty() {
+                    problems.push(problem("", whole.to_string()));
+                }
+                return Err(problems);
+            }
+        };
+        let mut problems = Vec::new();
         if p.retention_days == 0 || p.retention_days > MAX_RETENTION_DAYS {
-            return Err(format!("retention_days must be 1..={MAX_RETENTION_DAYS}"));
+            problems.push(problem(
+                "retention_days",
+                format!("must be 1..={MAX_RETENTION_DAYS}"),
+            ));
         }
-        p.consent
-            .validate()
-            .map_err(|errs| format!("consent: {}", errs.join("; ")))?;
-        p.masking.validate().map_err(|errs| {
-            let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-            format!("masking: {}", msgs.join("; "))
-        })?;
-        for h in [&p.read_token_sha256, &p.audit_token_sha256] {
-            if !h.is_empty() && decode_hex32(h).is_none() {
-                return Err("token hashes must be 64 hex characters".into());
+        if let Err(errs) = p.consent.validate() {
+            for e in errs {
+                // Consent messages start with their field: `tcf_purposes: …`.
+                match e.split_once(": ") {
+                    Some((field, msg)) if !field.contains(' ') => {
+                        problems.push(problem(format!("consent.{field}"), msg))
+                    }
+                    _ => problems.push(problem("consent", e)),
+                }
             }
         }
-        Ok(p)
+        if let Err(errs) = p.masking.validate() {
+            for e in errs {
+                problems.push(problem(format!("masking.{}", e.path), e.message));
+            }
+        }
+        for (field, h) in [
+            ("read_token_sha256", &p.read_token_sha256),
+            ("audit_token_sha256", &p.audit_token_sha256),
+        ] {
+            if !h.is_empty() && decode_hex32(h).is_none() {
+                problems.push(problem(field, "token hashes must be 64 hex characters"));
+            }
+        }
+        for (field, list) in [
+            ("read_tokens", &p.read_tokens),
+            ("audit_tokens", &p.audit_tokens),
+        ] {
+            for (i, t) in list.iter().enumerate() {
+                if decode_hex32(&t.sha256).is_none() {
+                    problems.push(problem(
+                        format!("{field}[{i}].sha256"),
+                        "token hashes must be 64 hex characters",
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(p)
+        } else {
+            Err(problems)
+        }
     }
 
     pub fn check_enabled(&self) -> Result<(), ApiError> {
@@ -157,12 +252,23 @@ impl Project {
         }
     }
 
-    pub fn read_token_ok(&self, presented: &str) -> bool {
-        token_matches(presented, &self.read_token_sha256)
+    /// Whether `presented` is a live read token at `now_ms`.
+    pub fn read_token_ok(&self, presented: &str, now_ms: u64) -> bool {
+        any_token_matches(
+            presented,
+            &self.read_token_sha256,
+            &self.read_tokens,
+            now_ms,
+        )
     }
 
-    pub fn audit_token_ok(&self, presented: &str) -> bool {
-        token_matches(presented, &self.audit_token_sha256)
+    pub fn audit_token_ok(&self, presented: &str, now_ms: u64) -> bool {
+        any_token_matches(
+            presented,
+            &self.audit_token_sha256,
+            &self.audit_tokens,
+            now_ms,
+        )
     }
 }
 
@@ -224,6 +330,47 @@ pub fn token_matches(presented: &str, stored_sha256_hex: &str) -> bool {
     digest.ct_eq(&stored).into()
 }
 
+/// Every live entry is compared (no early exit), so timing says nothing about which matched.
+fn any_token_matches(presented: &str, legacy: &str, list: &[TokenEntry], now_ms: u64) -> bool {
+    let mut ok = token_matches(presented, legacy);
+    for t in list {
+        let live = t.expires_ms.is_none_or(|e| e > now_ms);
+        ok |= token_matches(presented, &t.sha256) & live;
+    }
+    ok
+}
+
+/// Each field of a config object that does not deserialize into its own type.
+fn field_type_problems(obj: &serde_json::Map<String, serde_json::Value>) -> Vec<ConfigProblem> {
+    fn check<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Option<String> {
+        serde_json::from_value::<T>(v.clone())
+            .err()
+            .map(|e| e.to_string())
+    }
+    let mut out = Vec::new();
+    for (k, v) in obj {
+        let err = match k.as_str() {
+            "name" => check::<String>(v),
+            "type" => check::<ProjectType>(v),
+            "enabled" => check::<bool>(v),
+            "allowed_origins" => check::<Vec<String>>(v),
+            "consent" => check::<ConsentPolicy>(v),
+            "masking" => check::<MaskPolicy>(v),
+            "retention_days" => check::<u32>(v),
+            "rate_limit" => check::<RateLimit>(v),
+            "limits" => check::<Limits>(v),
+            "session" => check::<SessionTimeouts>(v),
+            "read_token_sha256" | "audit_token_sha256" => check::<String>(v),
+            "read_tokens" | "audit_tokens" => check::<Vec<TokenEntry>>(v),
+            _ => None,
+        };
+        if let Some(message) = err {
+            out.push(problem(k.clone(), message));
+        }
+    }
+    out
+}
+
 /// `Authorization: Bearer <token>` → token.
 pub fn bearer(header: Option<&str>) -> Option<&str> {
     let h = header?.trim();
@@ -251,6 +398,11 @@ impl ProjectCache {
             Some((expires, p)) if *expires > now_ms => Some(p.clone()),
             _ => None,
         }
+    }
+
+    /// Drop `key` at once: the isolate that changed a project must not serve the old config.
+    pub fn forget(&mut self, key: &str) {
+        self.entries.remove(key);
     }
 
     pub fn put(&mut self, key: &str, project: Option<Project>, now_ms: u64, ttl_ms: u64) {
@@ -327,11 +479,11 @@ mod tests {
     #[test]
     fn tokens() {
         let p = project("web");
-        assert!(p.read_token_ok("secret-read"));
-        assert!(!p.read_token_ok("secret-reaD"));
-        assert!(!p.read_token_ok(""));
+        assert!(p.read_token_ok("secret-read", 0));
+        assert!(!p.read_token_ok("secret-reaD", 0));
+        assert!(!p.read_token_ok("", 0));
         // No audit token configured: nothing matches, not even the empty string.
-        assert!(!p.audit_token_ok(""));
+        assert!(!p.audit_token_ok("", 0));
         assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
         assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
         assert_eq!(bearer(Some("Basic abc")), None);
@@ -344,12 +496,12 @@ mod tests {
         let bad_masking = r#"{"name":"t","type":"web","masking":{"rules":[{"selector":"a:hover","action":"mask"}]}}"#;
         assert!(Project::from_json(bad_masking)
             .unwrap_err()
-            .starts_with("masking:"));
+            .starts_with("masking."));
         let bad_consent =
             r#"{"name":"t","type":"web","consent":{"mode":"opt-in","tcf_purposes":[99]}}"#;
         assert!(Project::from_json(bad_consent)
             .unwrap_err()
-            .starts_with("consent:"));
+            .starts_with("consent."));
     }
 
     #[test]

@@ -56,6 +56,14 @@ pub enum Route {
     SdkAsset {
         name: &'static str,
     },
+    AdminList,
+    AdminProject {
+        key: String,
+    },
+    AdminRotate {
+        key: String,
+        kind: crate::admin::TokenKind,
+    },
 }
 
 /// Project keys are 1–64 chars of `[A-Za-z0-9_-]` (the seeded `demo` is four).
@@ -111,6 +119,25 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             "OPTIONS" => Ok(Route::IngestPreflight { key: key_ok(key)? }),
             _ => Err(ApiError::method_not_allowed()),
         },
+        ["v1", "admin", "projects"] => only("GET", Route::AdminList),
+        ["v1", "admin", "projects", key, rest @ ..] => {
+            if !is_valid_key(key) {
+                return Err(ApiError::not_found("no such project"));
+            }
+            let key = key.to_string();
+            match rest {
+                [] => match method {
+                    "GET" | "PUT" | "PATCH" => Ok(Route::AdminProject { key }),
+                    _ => Err(ApiError::method_not_allowed()),
+                },
+                ["tokens", kind] => {
+                    let kind = crate::admin::TokenKind::parse(kind)
+                        .ok_or_else(|| ApiError::not_found("no such route"))?;
+                    only("POST", Route::AdminRotate { key, kind })
+                }
+                _ => Err(ApiError::not_found("no such route")),
+            }
+        }
         ["v1", "projects", key, rest @ ..] => {
             let key = key_ok(key)?;
             match rest {

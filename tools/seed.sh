@@ -6,6 +6,9 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$VEILGATE_ROOT"
 state="$1"; shift
+# The worker's own validation (Project::from_value, as the admin API uses it): a seeded config
+# the worker would refuse fails here, not as a 503 later.
+cargo run --quiet --features cli --bin veilgate -- check dev/projects/*.json "$@"
 bulk="$(mktemp)"
 python3 - "$bulk" dev/projects/*.json "$@" <<'PY'
 import json, os, sys

@@ -1,6 +1,7 @@
 //! The imperative shell (wasm32 only): moves bytes between HTTP, KV, the session Durable Object
 //! and R2. Every decision is delegated to the pure modules of the crate.
 
+mod admin_api;
 mod audit_api;
 mod config;
 mod http;
@@ -64,6 +65,9 @@ async fn dispatch(
         Route::AuditReport { key } => audit_api::report(&key, &req, env).await,
         Route::SdkConfig { key } => sdk::config(&key, env).await,
         Route::SdkAsset { name } => sdk::asset(name, &req, env).await,
+        Route::AdminList => admin_api::list(&req, env).await,
+        Route::AdminProject { key } => admin_api::project(&key, req, env).await,
+        Route::AdminRotate { key, kind } => admin_api::rotate(&key, kind, &req, env).await,
     }
 }
 

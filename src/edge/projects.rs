@@ -53,6 +53,12 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
         .ok_or_else(unknown)
 }
 
+/// After an admin change: this isolate reads the new config on its next request; others keep
+/// theirs for at most `PROJECT_CACHE_SECS`.
+pub fn forget(key: &str) {
+    CACHE.with(|c| c.borrow_mut().forget(key));
+}
+
 fn unknown() -> ApiError {
     ApiError::unauthorized("unknown project key")
 }
@@ -85,8 +91,8 @@ pub async fn authorize(
         _ => e,
     })?;
     let ok = match (bearer(auth.as_deref()), kind) {
-        (Some(t), Token::Read) => project.read_token_ok(t),
-        (Some(t), Token::Audit) => project.audit_token_ok(t),
+        (Some(t), Token::Read) => project.read_token_ok(t, now_ms()),
+        (Some(t), Token::Audit) => project.audit_token_ok(t, now_ms()),
         (None, _) => false,
     };
     if ok {

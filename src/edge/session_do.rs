@@ -88,6 +88,7 @@ impl DurableObject for SessionObject {
             "/manifest" => self.manifest().await,
             "/delete" => self.delete(&body).await,
             "/anchor" => self.anchor(&body).await,
+            "/admin" => self.admin_record(&body).await,
             _ => Err(ApiError::not_found("no such object route")),
         };
         match result {
@@ -573,6 +574,50 @@ impl SessionObject {
         .await?;
         Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
     }
+}
+
+impl SessionObject {
+    /// Admin API changes (issue 17): one chain per project, in its own object
+    /// (`{project}:_admin`), so changes are serialised and chained like a session's records.
+    async fn admin_record(&self, body: &[u8]) -> ApiResult<Response> {
+        #[derive(Deserialize)]
+        struct Change {
+            project: String,
+            action: String,
+            fields: Vec<String>,
+            policy_version: String,
+        }
+        let c: Change = serde_json::from_slice(body)
+            .map_err(|_| ApiError::bad_request("invalid_call", "malformed admin call"))?;
+        self.ensure_loaded().await?;
+        let draft = Draft::admin(&c.project, now_ms(), &c.action, c.fields, c.policy_version);
+        self.append_audit(&c.project, audit::ADMIN_CHAIN, draft)
+            .await?;
+        Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
+    }
+}
+
+/// Record an admin change in the project's admin chain before the change is stored, so no
+/// change is ever made without its record.
+pub async fn record_admin_change(
+    env: &Env,
+    project: &str,
+    action: &str,
+    fields: &[String],
+    policy_version: &str,
+) -> ApiResult<()> {
+    let body = serde_json::json!({
+        "project": project, "action": action, "fields": fields, "policy_version": policy_version,
+    })
+    .to_string();
+    call(
+        env,
+        &format!("{project}:{}", audit::ADMIN_CHAIN),
+        "/admin",
+        body.as_bytes(),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Pin a session chain's head in its project's anchor chain (one of `audit::ANCHOR_SHARDS`).
