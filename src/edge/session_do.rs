@@ -3,7 +3,7 @@
 //! decision and audits it, deduplicates by seq, masks with the session's masking state, writes
 //! the chunk to R2, then records it — in that order, so a refused beacon leaves no trace and
 //! nothing is acknowledged before it is durable. The same class also serves the per-project audit anchor chains
-//! (`{project}:_anchor-NN`), which need the same one-writer guarantee.
+//! (`{project}/anchor/NN`, a name no `{project}:{session}` can take), which need the same one-writer guarantee.
 //!
 //! Requests to one object run one at a time (an async lock held across the awaits): a
 //! session's beacons come from one tab, so this costs nothing, and it keeps the audit chain,
@@ -220,13 +220,19 @@ impl SessionObject {
 
     /// Append a record to this object's audit chain: write it to R2, then persist the new
     /// head, so a failed write leaves no gap and a crash after it cannot reuse a number.
-    async fn append_audit(&self, project: &str, chain: &str, draft: Draft) -> ApiResult<ChainHead> {
+    /// `fresh`: this object's chain when it has none yet (its kind is fixed there, by the
+    /// caller that knows which call this is, never read from a name).
+    async fn append_audit(
+        &self,
+        fresh: impl FnOnce() -> ChainHead,
+        draft: Draft,
+    ) -> ApiResult<ChainHead> {
         let head = {
             let live = self.live.borrow();
             live.audit
                 .as_ref()
                 .map(|a| a.head.clone())
-                .unwrap_or_else(|| ChainHead::new(project, chain))
+                .unwrap_or_else(fresh)
         };
         let (rec, next) = head.next(draft);
         put_json(
@@ -288,7 +294,8 @@ impl SessionObject {
                 &call.decision,
                 Some(u64::from(call.seq)),
             );
-            self.append_audit(call.project, call.session, draft).await?;
+            self.append_audit(|| ChainHead::new(call.project, call.session), draft)
+                .await?;
             {
                 let mut live = self.live.borrow_mut();
                 if let Some(a) = live.audit.as_mut() {
@@ -488,8 +495,7 @@ impl SessionObject {
         let (project, session) = ids;
         let head = self
             .append_audit(
-                &project,
-                &session,
+                || ChainHead::new(&project, &session),
                 Draft::finalize(&project, &session, now, "idle"),
             )
             .await?;
@@ -534,7 +540,9 @@ impl SessionObject {
             now_ms(),
             &e.reason,
         );
-        let head = self.append_audit(&e.project, &e.session, draft).await?;
+        let head = self
+            .append_audit(|| ChainHead::new(&e.project, &e.session), draft)
+            .await?;
         anchor(&self.env, &e.project, &e.session, head.anchor_ref()).await?;
         let storage = self.state.storage();
         storage
@@ -553,7 +561,8 @@ impl SessionObject {
         Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
     }
 
-    /// This object is anchor chain `{project}:_anchor-NN`: append the pinned head.
+    /// This object is anchor chain `{project}/anchor/NN` (`audit::anchor_object_name`):
+    /// append the pinned head. The call says it is an anchor call and which shard.
     async fn anchor(&self, body: &[u8]) -> ApiResult<Response> {
         #[derive(Deserialize)]
         struct Pin {
@@ -564,10 +573,14 @@ impl SessionObject {
         let p: Pin = serde_json::from_slice(body)
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed anchor call"))?;
         self.ensure_loaded().await?;
-        let chain = audit::anchor_chain_id(p.shard);
+        if p.shard >= audit::ANCHOR_SHARDS {
+            return Err(ApiError::bad_request(
+                "invalid_call",
+                "no such anchor shard",
+            ));
+        }
         self.append_audit(
-            &p.project,
-            &chain,
+            || ChainHead::new_anchor(&p.project, p.shard),
             Draft::anchor(&p.project, p.shard, now_ms(), p.anchored),
         )
         .await?;
@@ -580,7 +593,7 @@ async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) ->
     let shard = audit::anchor_shard(session);
     let body =
         serde_json::json!({"project": project, "shard": shard, "anchored": anchored}).to_string();
-    let name = format!("{project}:{}", audit::anchor_chain_id(shard));
+    let name = audit::anchor_object_name(project, shard);
     call(env, &name, "/anchor", body.as_bytes())
         .await
         .map(|_| ())
