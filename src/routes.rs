@@ -14,6 +14,9 @@ pub enum Route {
         key: String,
     },
     OptOut,
+    /// `GET /v1/opt-in`: the page whose button posts; changes nothing.
+    OptInPage,
+    /// `POST /v1/opt-in`: clears the opt-out cookie, same-origin only.
     OptIn,
     ListSessions {
         key: String,
@@ -86,7 +89,11 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     match parts.as_slice() {
         ["healthz"] => only("GET", Route::Health),
         ["v1", "opt-out"] => only("GET", Route::OptOut),
-        ["v1", "opt-in"] => only("GET", Route::OptIn),
+        ["v1", "opt-in"] => match method {
+            "GET" => Ok(Route::OptInPage),
+            "POST" => Ok(Route::OptIn),
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ["v1", "ingest", key] => match method {
             "POST" => Ok(Route::Ingest { key: key_ok(key)? }),
             "OPTIONS" => Ok(Route::IngestPreflight { key: key_ok(key)? }),

@@ -44,3 +44,148 @@ fn session_ids_shaped_like_anchor_names_leave_the_audit_verifiable() {
     let v = r.json();
     assert_eq!(v["ok"], true, "{v}");
 }
+
+/// Item 6: with `allowed_origins: ["*"]` (test-none) no origin is echoed with credentials,
+/// `null` least of all; an explicitly listed origin (demo) still is.
+#[test]
+fn cors_with_a_wildcard_never_echoes_null_nor_grants_credentials() {
+    let body = beacon(&common::id("s"), "v_edgeholes02", 0, "web", &events());
+    for origin in ["null", "https://evil.example"] {
+        let r = worker().post(
+            "/v1/ingest/test-none",
+            &[("Origin", origin), ("Content-Type", "text/plain")],
+            &body,
+        );
+        assert_eq!(r.status, 202, "{origin}: {}", r.text());
+        assert_eq!(
+            r.header("Access-Control-Allow-Origin"),
+            Some("*"),
+            "{origin}"
+        );
+        assert_eq!(
+            r.header("Access-Control-Allow-Credentials"),
+            None,
+            "{origin}"
+        );
+        let r = worker().request(
+            "OPTIONS",
+            "/v1/ingest/test-none",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "POST"),
+            ],
+            None,
+        );
+        assert_eq!(r.status, 204, "{origin} preflight");
+        assert_eq!(
+            r.header("Access-Control-Allow-Origin"),
+            Some("*"),
+            "{origin}"
+        );
+        assert_eq!(
+            r.header("Access-Control-Allow-Credentials"),
+            None,
+            "{origin}"
+        );
+    }
+    let r = send_demo(&common::id("s"), 0, false);
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        r.header("Access-Control-Allow-Origin"),
+        Some("http://localhost:8787")
+    );
+    assert_eq!(r.header("Access-Control-Allow-Credentials"), Some("true"));
+}
+
+/// Item 3: a GET (an `<img>` anywhere) never clears the opt-out; the page's form posts, and
+/// the POST is refused unless it comes from this origin.
+#[test]
+fn opt_in_is_a_same_origin_post_only() {
+    let own = worker().base.clone();
+    for sec in [None, Some("cross-site")] {
+        let mut h = vec![];
+        if let Some(s) = sec {
+            h.push(("Sec-Fetch-Site", s));
+        }
+        let r = worker().request("GET", "/v1/opt-in", &h, None);
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("Set-Cookie"),
+            None,
+            "GET must not clear the cookie"
+        );
+        let html = r.text();
+        assert!(html.contains("<form method=\"post\" action=\"/v1/opt-in\">"));
+        assert!(!html.contains("<script"));
+        assert!(r
+            .header("Content-Security-Policy")
+            .unwrap()
+            .contains("form-action 'self'"));
+    }
+    let refused: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Origin", "https://evil.example")],
+        &[("Origin", "null")],
+        &[("Origin", &own), ("Sec-Fetch-Site", "cross-site")],
+    ];
+    for h in refused {
+        let r = worker().request("POST", "/v1/opt-in", h, Some(b""));
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (403, "cross_site_opt_in"),
+            "{h:?}"
+        );
+        assert_eq!(r.header("Set-Cookie"), None, "{h:?}");
+    }
+    let admitted: [&[(&str, &str)]; 3] = [
+        &[("Origin", &own)],
+        &[("Sec-Fetch-Site", "same-origin")],
+        &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
+    ];
+    for h in admitted {
+        let r = worker().request("POST", "/v1/opt-in", h, Some(b""));
+        assert_eq!(r.status, 200, "{h:?}: {}", r.text());
+        assert!(
+            r.header("Set-Cookie").unwrap().contains("Max-Age=0"),
+            "{h:?}"
+        );
+        assert!(r.text().contains("/v1/opt-out"));
+    }
+    // Opting out stays one click.
+    let r = worker().request(
+        "GET",
+        "/v1/opt-out",
+        &[("Sec-Fetch-Site", "cross-site")],
+        None,
+    );
+    assert!(r
+        .header("Set-Cookie")
+        .unwrap()
+        .starts_with("veilgate_optout=1"));
+}
+
+/// Item 5: a 40 MiB chunked body (no `Content-Length`) is refused while it streams in, and
+/// the worker keeps serving.
+#[test]
+fn a_huge_chunked_body_is_refused_while_streaming_and_the_worker_lives() {
+    let mut req = b"POST /v1/ingest/demo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+Origin: http://localhost:8787\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..40 {
+        req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        req.extend_from_slice(&chunk);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    let r = worker().raw(req);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (413, "body_too_large"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(worker().get("/healthz", "").status, 200);
+    assert_eq!(send_demo(&common::id("s"), 0, false).status, 202);
+}
