@@ -48,6 +48,10 @@ struct Stored {
 struct AuditState {
     head: ChainHead,
     last: Option<Decision>,
+    /// Records pinned by this chain's last anchor: a chain with more is anchored again when
+    /// its alarm fires, so a session whose every beacon was dropped is anchored too.
+    #[serde(default)]
+    anchored: u64,
 }
 
 #[derive(Default)]
@@ -244,9 +248,11 @@ impl SessionObject {
         {
             let mut live = self.live.borrow_mut();
             let last = live.audit.as_ref().and_then(|a| a.last.clone());
+            let anchored = live.audit.as_ref().map_or(0, |a| a.anchored);
             live.audit = Some(AuditState {
                 head: next.clone(),
                 last,
+                anchored,
             });
         }
         self.save(&["audit"]).await?;
@@ -310,6 +316,12 @@ impl SessionObject {
                 }
             }
             self.save(&["audit", "session"]).await?;
+            // Nothing stored: no segment alarm will anchor this chain, so set one that does
+            // (the refusals it records must survive deletion of the whole chain).
+            let no_segment = self.live.borrow().stored.is_none();
+            if no_segment {
+                self.set_alarm(now.saturating_add(t.idle_ms)).await?;
+            }
         }
         if !call.decision.store {
             return reply(IngestReply {
@@ -465,11 +477,7 @@ impl SessionObject {
     async fn finalize_if_due(&self) -> ApiResult<()> {
         self.ensure_loaded().await?;
         let now = now_ms();
-        let (changed, next, ids) = {
-            let mut live = self.live.borrow_mut();
-            let Some(stored) = live.stored.as_mut() else {
-                return Ok(());
-            };
+        let due = self.live.borrow_mut().stored.as_mut().map(|stored| {
             let t = Timeouts {
                 idle_ms: stored.idle_ms,
                 max_ms: stored.max_ms,
@@ -482,6 +490,10 @@ impl SessionObject {
             // This alarm has fired; activity since it was set moved the deadline on.
             stored.alarm_at = stored.session.next_alarm(t);
             (changed, stored.alarm_at, ids)
+        });
+        let Some((changed, next, ids)) = due else {
+            // No stored segment: a chain of dropped beacons' decisions still gets anchored.
+            return self.anchor_if_unpinned().await;
         };
         if !changed {
             if let Some(at) = next {
@@ -499,7 +511,28 @@ impl SessionObject {
                 Draft::finalize(&project, &session, now, "idle"),
             )
             .await?;
-        anchor(&self.env, &project, &session, head.anchor_ref()).await
+        anchor(&self.env, &project, &session, head.anchor_ref()).await?;
+        self.mark_anchored(head.count).await
+    }
+
+    /// A chain with records no anchor pins yet (a session with only dropped beacons, or
+    /// decisions after the last finalisation): pin its head now.
+    async fn anchor_if_unpinned(&self) -> ApiResult<()> {
+        let head = match self.live.borrow().audit.as_ref() {
+            Some(a) if a.head.count > a.anchored && a.head.kind == audit::ChainKind::Session => {
+                a.head.clone()
+            }
+            _ => return Ok(()),
+        };
+        anchor(&self.env, &head.project, &head.chain, head.anchor_ref()).await?;
+        self.mark_anchored(head.count).await
+    }
+
+    async fn mark_anchored(&self, count: u64) -> ApiResult<()> {
+        if let Some(a) = self.live.borrow_mut().audit.as_mut() {
+            a.anchored = a.anchored.max(count);
+        }
+        self.save(&["audit"]).await
     }
 
     async fn manifest(&self) -> ApiResult<Response> {
@@ -544,6 +577,7 @@ impl SessionObject {
             .append_audit(|| ChainHead::new(&e.project, &e.session), draft)
             .await?;
         anchor(&self.env, &e.project, &e.session, head.anchor_ref()).await?;
+        self.mark_anchored(head.count).await?;
         let storage = self.state.storage();
         storage
             .delete_alarm()
