@@ -244,6 +244,9 @@ mod tests {
             Route::AuditVerify { key: "demo".into() }
         );
         assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
+        assert_eq!(route("GET", "/v1/opt-in").unwrap(), Route::OptInPage);
+        assert_eq!(route("POST", "/v1/opt-in").unwrap(), Route::OptIn);
+        assert_eq!(route("POST", "/v1/opt-out").unwrap_err().status, 405);
     }
 
     #[test]
