@@ -88,7 +88,7 @@ pub struct AnchorRef {
 pub struct AuditRecord {
     pub v: u32,
     pub project: String,
-    /// Chain id: the session id, or `_anchor-NN` for an anchor chain.
+    /// Chain id: the session id, or `anchor/NN` for an anchor chain.
     pub session: String,
     /// Keyed pseudonym of the visitor ([`visitor_pseudonym`]), never the raw id.
     pub visitor: Option<String>,
@@ -331,9 +331,25 @@ pub struct ChainHead {
     pub head: String,
     /// UTC day of the first record, once there is one (the chain's R2 folder).
     pub first_day: Option<String>,
+    /// Which kind of chain this is, set by its creator: never inferred from `chain`, so no
+    /// session id can make a session chain write where an anchor chain does.
+    #[serde(default)]
+    pub kind: ChainKind,
+}
+
+/// A chain's kind: decides its R2 key layout and how `verify` treats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ChainKind {
+    /// One session's decisions, finalisations and erasures.
+    #[default]
+    Session,
+    /// Per-project anchor chain `shard` (one of [`ANCHOR_SHARDS`]).
+    Anchor { shard: u32 },
 }
 
 impl ChainHead {
+    /// A new session chain for session id `chain`.
     pub fn new(project: &str, chain: &str) -> ChainHead {
         ChainHead {
             project: project.to_string(),
@@ -341,6 +357,15 @@ impl ChainHead {
             count: 0,
             head: genesis(project, chain),
             first_day: None,
+            kind: ChainKind::Session,
+        }
+    }
+
+    /// A new anchor chain `shard` of `project`.
+    pub fn new_anchor(project: &str, shard: u32) -> ChainHead {
+        ChainHead {
+            kind: ChainKind::Anchor { shard },
+            ..ChainHead::new(project, &anchor_chain_id(shard))
         }
     }
 
@@ -356,6 +381,7 @@ impl ChainHead {
             count: self.count.saturating_add(1),
             head: rec.hash.clone(),
             first_day: Some(self.first_day.clone().unwrap_or_else(|| rec.day())),
+            kind: self.kind,
         };
         (rec, next)
     }
@@ -363,9 +389,9 @@ impl ChainHead {
     /// R2 key of a record of this chain (session chains use `first_day`; anchor chains
     /// their own layout).
     pub fn key_for(&self, rec: &AuditRecord, next: &ChainHead) -> String {
-        match anchor_shard_of(&self.chain) {
-            Some(shard) => anchor_key(&self.project, shard, rec.seq),
-            None => record_key(
+        match self.kind {
+            ChainKind::Anchor { shard } => anchor_key(&self.project, shard, rec.seq),
+            ChainKind::Session => record_key(
                 &self.project,
                 next.first_day.as_deref().unwrap_or("1970-01-01"),
                 &self.chain,
@@ -414,15 +440,17 @@ pub fn anchors_prefix(project: &str) -> String {
     format!("audit/{project}/_anchors/")
 }
 
-/// Chain id of anchor chain `shard`: `_anchor-NN` (cannot collide with session ids, which
-/// are `[A-Za-z0-9_-]{8,64}` and never start with `_anchor-` in practice; the key layout
-/// keeps them apart regardless).
+/// Chain id of anchor chain `shard`: `anchor/NN`. The `/` is outside the session id
+/// alphabet `[A-Za-z0-9_-]`, so no session id equals it.
 pub fn anchor_chain_id(shard: u32) -> String {
-    format!("_anchor-{shard:02}")
+    format!("anchor/{shard:02}")
 }
 
-fn anchor_shard_of(chain: &str) -> Option<u32> {
-    chain.strip_prefix("_anchor-").and_then(|n| n.parse().ok())
+/// Durable Object name of anchor chain `shard` of `project`: `{project}/anchor/NN`. Session
+/// objects are named `{project}:{session}`; a name with no `:` and a `/` is reachable by no
+/// session id (nor project key, both of which are `[A-Za-z0-9_-]`).
+pub fn anchor_object_name(project: &str, shard: u32) -> String {
+    format!("{project}/anchor/{shard:02}")
 }
 
 /// Which anchor chain a session's anchor goes to.
@@ -439,6 +467,8 @@ pub struct KeyParts {
     pub day: Option<String>,
     /// Session id, or the anchor chain id.
     pub chain: String,
+    /// From the key's layout (`_anchors/NN/` or a day folder), not from the chain id.
+    pub kind: ChainKind,
     pub n: u64,
 }
 
@@ -457,6 +487,7 @@ pub fn parse_key(key: &str) -> Option<KeyParts> {
             project: project.into(),
             day: None,
             chain: anchor_chain_id(shard),
+            kind: ChainKind::Anchor { shard },
             n,
         });
     }
@@ -465,6 +496,7 @@ pub fn parse_key(key: &str) -> Option<KeyParts> {
         project: project.into(),
         day: Some(a.into()),
         chain: b.into(),
+        kind: ChainKind::Session,
         n,
     })
 }
@@ -738,9 +770,9 @@ fn check_record(
         });
     }
     let day = first_day.get_or_insert_with(|| rec.day()).clone();
-    let expected_key = match anchor_shard_of(chain) {
-        Some(shard) => anchor_key(project, shard, rec.seq),
-        None => record_key(project, &day, chain, rec.seq),
+    let expected_key = match parts.kind {
+        ChainKind::Anchor { shard } => anchor_key(project, shard, rec.seq),
+        ChainKind::Session => record_key(project, &day, chain, rec.seq),
     };
     if key != expected_key {
         return Err(Problem::BadKey {
@@ -1007,13 +1039,19 @@ pub struct ProjectVerification {
 /// chain, then check the session chains against the anchor chains.
 pub fn verify_project(project: &str, objects: &[(String, String)]) -> ProjectVerification {
     let mut by_chain: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut anchor_chains = std::collections::BTreeSet::new();
     let mut stray_keys = Vec::new();
     for (k, b) in objects {
         match parse_key(k) {
-            Some(p) if p.project == project => by_chain
-                .entry(p.chain)
-                .or_default()
-                .push((k.clone(), b.clone())),
+            Some(p) if p.project == project => {
+                if matches!(p.kind, ChainKind::Anchor { .. }) {
+                    anchor_chains.insert(p.chain.clone());
+                }
+                by_chain
+                    .entry(p.chain)
+                    .or_default()
+                    .push((k.clone(), b.clone()))
+            }
             _ => stray_keys.push(k.clone()),
         }
     }
@@ -1030,7 +1068,7 @@ pub fn verify_project(project: &str, objects: &[(String, String)]) -> ProjectVer
                 broken: b.clone(),
             });
         }
-        if anchor_shard_of(chain).is_some() {
+        if anchor_chains.contains(chain) {
             anchors.extend(
                 objs.iter()
                     .filter_map(|(_, body)| AuditRecord::from_json(body).ok()),
@@ -1083,7 +1121,7 @@ mod project_verification_tests {
         let (b, _) = chain("p", "s_bbbbbbbb", 2, 1_795_392_000_000);
         objs.extend(b);
         let shard = anchor_shard("s_aaaaaaaa");
-        let mut anchor = ChainHead::new("p", &anchor_chain_id(shard));
+        let mut anchor = ChainHead::new_anchor("p", shard);
         let (rec, next) = anchor.next(Draft::anchor(
             "p",
             shard,

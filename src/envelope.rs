@@ -106,18 +106,27 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// The wire cap on a beacon body: `Err(413 body_too_large)` once `len` bytes have been
+/// seen past `limits.max_body_bytes`. The edge calls it as the body streams in (so a chunked
+/// body with no `Content-Length` is refused after at most one chunk past the cap), and
+/// [`decode_body`] again on the whole body.
+pub fn check_wire_len(len: usize, limits: &Limits) -> Result<(), ApiError> {
+    if len > limits.max_body_bytes {
+        return Err(ApiError::too_large(
+            "body_too_large",
+            format!("body exceeds {} bytes", limits.max_body_bytes),
+        ));
+    }
+    Ok(())
+}
+
 /// Inflate (if needed) with the decompressed cap enforced while reading.
 pub fn decode_body<'a>(
     body: &'a [u8],
     encoding: Encoding,
     limits: &Limits,
 ) -> Result<Cow<'a, [u8]>, ApiError> {
-    if body.len() > limits.max_body_bytes {
-        return Err(ApiError::too_large(
-            "body_too_large",
-            format!("body exceeds {} bytes", limits.max_body_bytes),
-        ));
-    }
+    check_wire_len(body.len(), limits)?;
     match encoding {
         Encoding::Identity => Ok(Cow::Borrowed(body)),
         Encoding::Gzip => {

@@ -239,6 +239,33 @@ impl Project {
             .any(|pattern| origin_matches(pattern, origin))
     }
 
+    /// The CORS answer for a request from `origin` (already past [`Project::check_origin`]).
+    /// A real origin named by an explicit pattern is echoed with credentials (the SDK's
+    /// beacons carry the opt-out cookie). One admitted only by `*` gets `*` without
+    /// credentials: a wildcard never lets every site make credentialed reads. `null`
+    /// (sandboxed frames, `file:`, some redirects) is never echoed: it names no one site.
+    pub fn cors_grant(&self, origin: &str) -> Option<CorsGrant> {
+        let real = !origin.trim().eq_ignore_ascii_case("null");
+        let explicit = real
+            && self
+                .allowed_origins
+                .iter()
+                .any(|p| p != "*" && origin_matches(p, origin));
+        if explicit {
+            return Some(CorsGrant {
+                allow_origin: origin.to_string(),
+                credentials: true,
+            });
+        }
+        self.allowed_origins
+            .iter()
+            .any(|p| p == "*")
+            .then(|| CorsGrant {
+                allow_origin: "*".to_string(),
+                credentials: false,
+            })
+    }
+
     /// Beacons without `Origin` (mobile SDKs, server-side forwarders) pass: the allowlist
     /// guards against other sites' pages, which browsers make send `Origin`.
     pub fn check_origin(&self, origin: Option<&str>) -> Result<(), ApiError> {
@@ -270,6 +297,14 @@ impl Project {
             now_ms,
         )
     }
+}
+
+/// What a response's CORS headers say: `Access-Control-Allow-Origin` and whether
+/// `Access-Control-Allow-Credentials: true` goes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsGrant {
+    pub allow_origin: String,
+    pub credentials: bool,
 }
 
 /// `pattern` is `scheme://host[:port]`, `scheme://host:*` (any port) or `*` (any origin).
@@ -448,6 +483,41 @@ mod tests {
             both.check_platform(Platform::Web).is_ok()
                 && both.check_platform(Platform::Ios).is_ok()
         );
+    }
+
+    #[test]
+    fn cors_never_echoes_null_and_star_never_grants_credentials() {
+        let grant = |origins: &str, origin: &str| {
+            let p = Project::from_json(&format!(
+                r#"{{"name":"t","type":"combined","allowed_origins":{origins},
+                "read_token_sha256":"","audit_token_sha256":""}}"#
+            ))
+            .unwrap();
+            p.cors_grant(origin)
+                .map(|g| (g.allow_origin, g.credentials))
+        };
+        let star = r#"["*"]"#;
+        assert_eq!(grant(star, "null"), Some(("*".into(), false)));
+        assert_eq!(grant(star, "NULL"), Some(("*".into(), false)));
+        assert_eq!(
+            grant(star, "https://evil.example"),
+            Some(("*".into(), false))
+        );
+        let listed = r#"["https://shop.example","http://localhost:*"]"#;
+        assert_eq!(
+            grant(listed, "https://shop.example"),
+            Some(("https://shop.example".into(), true))
+        );
+        assert_eq!(grant(listed, "null"), None);
+        assert_eq!(grant(listed, "https://evil.example"), None);
+        assert_eq!(grant(r#"["null"]"#, "null"), None);
+        // Both: a listed origin keeps credentials, any other gets the bare wildcard.
+        let both = r#"["https://shop.example","*"]"#;
+        assert_eq!(
+            grant(both, "https://shop.example"),
+            Some(("https://shop.example".into(), true))
+        );
+        assert_eq!(grant(both, "null"), Some(("*".into(), false)));
     }
 
     #[test]

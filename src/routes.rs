@@ -14,6 +14,9 @@ pub enum Route {
         key: String,
     },
     OptOut,
+    /// `GET /v1/opt-in`: the page whose button posts; changes nothing.
+    OptInPage,
+    /// `POST /v1/opt-in`: clears the opt-out cookie, same-origin only.
     OptIn,
     ListSessions {
         key: String,
@@ -102,7 +105,11 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     match parts.as_slice() {
         ["healthz"] => only("GET", Route::Health),
         ["v1", "opt-out"] => only("GET", Route::OptOut),
-        ["v1", "opt-in"] => only("GET", Route::OptIn),
+        ["v1", "opt-in"] => match method {
+            "GET" => Ok(Route::OptInPage),
+            "POST" => Ok(Route::OptIn),
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ["v1", "config", key] => only("GET", Route::SdkConfig { key: key_ok(key)? }),
         ["v1", name @ ("sdk.js" | "recorder.js")] => only(
             "GET",
@@ -304,6 +311,9 @@ mod tests {
             Route::AuditVerify { key: "demo".into() }
         );
         assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
+        assert_eq!(route("GET", "/v1/opt-in").unwrap(), Route::OptInPage);
+        assert_eq!(route("POST", "/v1/opt-in").unwrap(), Route::OptIn);
+        assert_eq!(route("POST", "/v1/opt-out").unwrap_err().status, 405);
     }
 
     #[test]

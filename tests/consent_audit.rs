@@ -253,7 +253,7 @@ fn anchors_catch_deleted_and_truncated_chains() {
     assert!(shard < ANCHOR_SHARDS);
 
     // The anchor chain for that shard pins the session's count and head.
-    let anchor_head = ChainHead::new(P, &audit::anchor_chain_id(shard));
+    let anchor_head = ChainHead::new_anchor(P, shard);
     let (anchor_rec, anchor_next) =
         anchor_head.next(Draft::anchor(P, shard, T0 + 9_999_999, head.anchor_ref()));
     assert_eq!(
@@ -354,7 +354,7 @@ fn keys_parse() {
         ("demo", Some("2026-11-01"), "s_abcdefgh", 12)
     );
     let k = parse_key("audit/demo/_anchors/07/00000003.json").unwrap();
-    assert_eq!((k.day, k.chain.as_str(), k.n), (None, "_anchor-07", 3));
+    assert_eq!((k.day, k.chain.as_str(), k.n), (None, "anchor/07", 3));
     for bad in [
         "",
         "audit/demo/2026-13-01/s/000001.json",
@@ -494,4 +494,36 @@ fn anchor_shards_spread_sessions() {
         counts[anchor_shard(&format!("s_{i:08}")) as usize] += 1;
     }
     assert!(counts.iter().all(|&c| c > 50), "{counts:?}");
+}
+
+/// Issue 12 item 2: a chain's kind is what its creator said, never read from its id. Session
+/// ids shaped like anchor names (old `_anchor-NN` and the new `anchor/NN` minus the `/`)
+/// key under their day as session chains, and a project of them verifies.
+#[test]
+fn session_ids_shaped_like_anchor_names_stay_session_chains() {
+    let mut objs = Vec::new();
+    for s in [
+        "_anchor-07",
+        "_anchor-7",
+        "_anchor-007",
+        "anchor-07",
+        "_anchors0",
+    ] {
+        let head = ChainHead::new(P, s);
+        let (rec, next) = head.next(Draft::finalize(P, s, 1_795_392_000_000, "idle"));
+        let key = head.key_for(&rec, &next);
+        assert_eq!(key, audit::record_key(P, "2026-11-23", s, 0), "{s}");
+        let parts = audit::parse_key(&key).unwrap();
+        assert_eq!(parts.kind, audit::ChainKind::Session, "{s}");
+        objs.push((key, rec.to_json()));
+    }
+    let v = audit::verify_project(P, &objs);
+    assert!(v.ok, "{v:?}");
+    assert_ne!(audit::anchor_chain_id(7), "_anchor-07");
+    assert!(!envelope_id_ok(&audit::anchor_chain_id(7)));
+    assert!(audit::anchor_object_name(P, 7).contains('/'));
+}
+
+fn envelope_id_ok(id: &str) -> bool {
+    veilgate::envelope::is_valid_id(id)
 }

@@ -1,5 +1,7 @@
-//! veilgate's own opt-out: the first-party cookie set by `GET /v1/opt-out` and cleared by
-//! `GET /v1/opt-in`, and the two confirmation pages. Pure strings; the glue adds the
+//! veilgate's own opt-out: the first-party cookie set by `GET /v1/opt-out` (one click: it
+//! only adds privacy) and cleared by `POST /v1/opt-in` from the page `GET /v1/opt-in` shows,
+//! only when same-origin ([`opt_in_allowed`]): any other site could otherwise re-enable
+//! recording with an `<img>` or an auto-submitted form. The pages. Pure strings; the glue adds the
 //! headers ([`PAGE_HEADERS`] plus `Content-Security-Policy: `[`page_csp`]).
 
 use base64::Engine as _;
@@ -17,12 +19,33 @@ pub fn opt_out_set_cookie() -> String {
     format!("{OPT_OUT_COOKIE}=1; Max-Age={OPT_OUT_MAX_AGE_SECS}; {COOKIE_ATTRS}")
 }
 
-/// `Set-Cookie` value for `GET /v1/opt-in`: clears the opt-out cookie.
+/// `Set-Cookie` value for an admitted `POST /v1/opt-in`: clears the opt-out cookie.
 pub fn opt_in_clear_cookie() -> String {
     format!("{OPT_OUT_COOKIE}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; {COOKIE_ATTRS}")
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}a.button{display:inline-block;padding:.5rem 1rem;border:1px solid #444;border-radius:4px;color:#222;text-decoration:none}";
+/// Whether a `POST /v1/opt-in` comes from the worker's own pages. `own_origin` is the
+/// worker's origin (`scheme://host[:port]` of the request URL). Every signal present must
+/// say same-origin, and at least one must be present: `Origin` equal to `own_origin` (never
+/// `null`), `Sec-Fetch-Site: same-origin`. A request with neither (old or non-browser
+/// clients) is refused: clearing an opt-out is the one action a third party must not do.
+pub fn opt_in_allowed(
+    origin: Option<&str>,
+    sec_fetch_site: Option<&str>,
+    own_origin: &str,
+) -> bool {
+    let origin_ok = origin.map(|o| {
+        let o = o.trim();
+        !o.eq_ignore_ascii_case("null") && o.eq_ignore_ascii_case(own_origin.trim_end_matches('/'))
+    });
+    let site_ok = sec_fetch_site.map(|s| s.trim().eq_ignore_ascii_case("same-origin"));
+    match (origin_ok, site_ok) {
+        (None, None) => false,
+        (o, s) => o.unwrap_or(true) && s.unwrap_or(true),
+    }
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}a.button,button{display:inline-block;padding:.5rem 1rem;border:1px solid #444;border-radius:4px;color:#222;background:#fff;font:inherit;text-decoration:none;cursor:pointer}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -44,7 +67,19 @@ cookies, you will need to opt out again.</p>\
     )
 }
 
-/// Confirmation page served by `GET /v1/opt-in`, with a way back.
+/// Page served by `GET /v1/opt-in`: a plain form (no script) whose button posts back.
+pub fn opt_in_confirm_page_html() -> String {
+    page(
+        "Opt back in to session recording?",
+        "<p>This browser is opted out of session recording on this site. Opting back in \
+removes the opt-out cookie; sessions may then be recorded again, according to the site's \
+consent settings.</p>\
+<form method=\"post\" action=\"/v1/opt-in\"><button type=\"submit\">Opt back in</button></form>\
+<p><a href=\"/v1/opt-out\">Stay opted out</a></p>",
+    )
+}
+
+/// Confirmation page served by an admitted `POST /v1/opt-in`, with a way back.
 pub fn opt_in_page_html() -> String {
     page(
         "You are no longer opted out",
@@ -54,11 +89,12 @@ again, according to the site's consent settings.</p>\
     )
 }
 
-/// `Content-Security-Policy` for both pages: nothing but the one inline stylesheet.
+/// `Content-Security-Policy` for the pages: nothing but the one inline stylesheet, and forms
+/// may post only to this origin.
 pub fn page_csp() -> String {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'; \
+        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'"
     )
 }
@@ -83,6 +119,32 @@ mod tests {
             "veilgate_optout=1; Max-Age=34128000; Path=/; Secure; HttpOnly; SameSite=None"
         );
         assert!(opt_in_clear_cookie().starts_with("veilgate_optout=; Max-Age=0;"));
+    }
+
+    #[test]
+    fn opt_in_only_from_the_same_origin() {
+        let own = "https://rec.example";
+        let ok = |o, s| opt_in_allowed(o, s, own);
+        assert!(ok(Some("https://rec.example"), None));
+        assert!(ok(Some("https://REC.example"), Some("same-origin")));
+        assert!(ok(None, Some("same-origin")));
+        assert!(!ok(None, None), "no signal at all");
+        assert!(!ok(Some("https://evil.example"), None));
+        assert!(!ok(Some("https://evil.example"), Some("same-origin")));
+        assert!(!ok(Some("https://rec.example"), Some("cross-site")));
+        assert!(!ok(None, Some("cross-site")));
+        assert!(!ok(None, Some("same-site")));
+        assert!(!ok(None, Some("none")));
+        assert!(!ok(Some("null"), None));
+        assert!(!ok(Some("https://rec.example.evil.example"), None));
+    }
+
+    #[test]
+    fn opt_in_page_is_a_plain_form_that_posts() {
+        let html = opt_in_confirm_page_html();
+        assert!(html.contains("<form method=\"post\" action=\"/v1/opt-in\">"));
+        assert!(!html.contains("<script"));
+        assert!(page_csp().contains("form-action 'self'"));
     }
 
     #[test]

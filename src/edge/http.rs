@@ -4,6 +4,7 @@ use serde::Serialize;
 use worker::{Headers, Response};
 
 use crate::error::ApiError;
+use crate::project::CorsGrant;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -36,7 +37,7 @@ pub fn raw_json(status: u16, text: String) -> Result<Response> {
         .map_err(|_| ApiError::new(500, "internal", "response"))
 }
 
-pub fn error_response(e: &ApiError, cors_origin: Option<&str>) -> Result<Response> {
+pub fn error_response(e: &ApiError, cors_origin: Option<&CorsGrant>) -> Result<Response> {
     let mut resp = raw_json(e.status, e.body())?;
     if let Some(secs) = e.retry_after {
         let _ = resp.headers_mut().set("Retry-After", &secs.to_string());
@@ -47,13 +48,15 @@ pub fn error_response(e: &ApiError, cors_origin: Option<&str>) -> Result<Respons
     Ok(resp)
 }
 
-/// Allow exactly this (already checked) origin.
-pub fn cors(headers: &mut Headers, origin: &str) {
-    let _ = headers.set("Access-Control-Allow-Origin", origin);
-    let _ = headers.set("Access-Control-Allow-Credentials", "true");
+/// Set what `Project::cors_grant` decided.
+pub fn cors(headers: &mut Headers, grant: &CorsGrant) {
+    let _ = headers.set("Access-Control-Allow-Origin", &grant.allow_origin);
+    if grant.credentials {
+        let _ = headers.set("Access-Control-Allow-Credentials", "true");
+    }
 }
 
-pub fn preflight(origin: &str) -> Result<Response> {
+pub fn preflight(origin: &CorsGrant) -> Result<Response> {
     let mut resp = Response::empty()
         .map_err(|_| ApiError::new(500, "internal", "response"))?
         .with_status(204);
@@ -103,6 +106,30 @@ pub fn now_ms() -> u64 {
 /// A response's whole body in one `arrayBuffer()`. workers-rs's `Response::bytes` reads a
 /// streamed body chunk by chunk through a Rust stream, several promise turns even for the
 /// session object's few-byte reply, on every beacon.
+/// Read a request body as it streams in, refusing it (413) as soon as it passes the wire
+/// cap: a chunked body has no `Content-Length` to check first, and reading it whole would
+/// let one request exhaust the isolate's memory.
+pub async fn read_body_capped(
+    req: &mut worker::Request,
+    limits: &crate::envelope::Limits,
+) -> Result<Vec<u8>> {
+    use futures_util::StreamExt as _;
+    let unreadable =
+        || ApiError::bad_request("unreadable_body", "the request body could not be read");
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        crate::envelope::check_wire_len(body.len().saturating_add(chunk.len()), limits)?;
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
     let stream = match resp.body() {
         worker::ResponseBody::Stream(s) => s,

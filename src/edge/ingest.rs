@@ -23,7 +23,13 @@ thread_local! {
 pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> {
     let project = projects::load(key, env).await?;
     match header(req, "Origin") {
-        Some(o) if project.origin_allowed(&o) => http::preflight(&o),
+        Some(o) if project.origin_allowed(&o) => match project.cors_grant(&o) {
+            Some(g) => http::preflight(&g),
+            None => Err(ApiError::forbidden(
+                "origin_not_allowed",
+                "this origin may not send recordings to this project",
+            )),
+        },
         _ => Err(ApiError::forbidden(
             "origin_not_allowed",
             "this origin may not send recordings to this project",
@@ -38,7 +44,10 @@ pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> 
     project.check_enabled()?;
     project.check_origin(origin.as_deref())?;
     // From here on, errors carry CORS headers so the page's SDK can read them.
-    let cors_origin = origin.as_deref().filter(|o| project.origin_allowed(o));
+    let cors_origin = origin
+        .as_deref()
+        .filter(|o| project.origin_allowed(o))
+        .and_then(|o| project.cors_grant(o));
     let admitted = LIMITER.with(|l| {
         l.borrow_mut()
             .check(key, &project.rate_limit, http::now_ms())
@@ -50,12 +59,12 @@ pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> 
     match result {
         Ok(reply) => {
             let mut resp = http::json(202, &reply)?;
-            if let Some(o) = cors_origin {
-                http::cors(resp.headers_mut(), o);
+            if let Some(g) = &cors_origin {
+                http::cors(resp.headers_mut(), g);
             }
             Ok(resp)
         }
-        Err(e) => http::error_response(&e, cors_origin),
+        Err(e) => http::error_response(&e, cors_origin.as_ref()),
     }
 }
 
@@ -67,21 +76,14 @@ async fn accept(
 ) -> Result<IngestReply> {
     let limits = project.limits;
     if let Some(len) = header(req, "Content-Length").and_then(|l| l.parse::<usize>().ok()) {
-        if len > limits.max_body_bytes {
-            return Err(ApiError::too_large(
-                "body_too_large",
-                format!("body exceeds {} bytes", limits.max_body_bytes),
-            ));
-        }
+        envelope::check_wire_len(len, &limits)?;
     }
     envelope::check_content_type(header(req, "Content-Type").as_deref())?;
     let encoding = Encoding::from_request(
         header(req, "Content-Encoding").as_deref(),
         query_param(req, "enc").as_deref(),
     )?;
-    let body = req.bytes().await.map_err(|_| {
-        ApiError::bad_request("unreadable_body", "the request body could not be read")
-    })?;
+    let body = http::read_body_capped(req, &limits).await?;
     let json = envelope::decode_body(&body, encoding, &limits)?;
     // The events are located here and checked by the session object as it parses them
     // (`span` is None then). Every refusal from here on is `parse_body`'s where it has one,

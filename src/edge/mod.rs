@@ -59,7 +59,8 @@ async fn dispatch(
             read_api::delete_visitor(&key, &visitor, &req, env).await
         }
         Route::OptOut => optout::page(true),
-        Route::OptIn => optout::page(false),
+        Route::OptInPage => optout::opt_in_form(),
+        Route::OptIn => optout::opt_in(&req),
         Route::Audit { key } => audit_api::list(&key, &req, env).await,
         Route::AuditVerify { key } => audit_api::verify(&key, &req, env).await,
         Route::AuditReport { key } => audit_api::report(&key, &req, env).await,

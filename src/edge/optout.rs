@@ -1,6 +1,7 @@
-//! `GET /v1/opt-out` and `GET /v1/opt-in`: veilgate's own first-party opt-out cookie.
+//! `GET /v1/opt-out`, `GET /v1/opt-in` (the page) and `POST /v1/opt-in`: veilgate's own
+//! first-party opt-out cookie.
 
-use worker::{Headers, Response};
+use worker::{Headers, Request, Response};
 
 use crate::consent::optout;
 use crate::error::ApiError;
@@ -11,12 +12,39 @@ pub fn page(opt_out: bool) -> Result<Response, ApiError> {
     } else {
         (optout::opt_in_page_html(), optout::opt_in_clear_cookie())
     };
+    html_page(html, Some(&cookie))
+}
+
+/// `GET /v1/opt-in`: the form only; a GET never clears the cookie.
+pub fn opt_in_form() -> Result<Response, ApiError> {
+    html_page(optout::opt_in_confirm_page_html(), None)
+}
+
+/// `POST /v1/opt-in`: clear the cookie if the form was posted from this origin.
+pub fn opt_in(req: &Request) -> Result<Response, ApiError> {
+    let own = req
+        .url()
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(|_| ApiError::bad_request("bad_url", "unreadable request URL"))?;
+    let h = |n: &str| req.headers().get(n).ok().flatten();
+    if !optout::opt_in_allowed(h("Origin").as_deref(), h("Sec-Fetch-Site").as_deref(), &own) {
+        return Err(ApiError::forbidden(
+            "cross_site_opt_in",
+            "opting back in must be confirmed on this site's opt-in page",
+        ));
+    }
+    page(false)
+}
+
+fn html_page(html: String, cookie: Option<&str>) -> Result<Response, ApiError> {
     let headers = Headers::new();
     for (k, v) in optout::PAGE_HEADERS {
         let _ = headers.set(k, v);
     }
     let _ = headers.set("Content-Security-Policy", &optout::page_csp());
-    let _ = headers.set("Set-Cookie", &cookie);
+    if let Some(c) = cookie {
+        let _ = headers.set("Set-Cookie", c);
+    }
     Response::ok(html)
         .map(|r| r.with_headers(headers))
         .map_err(|_| ApiError::new(500, "internal", "response"))

@@ -3,7 +3,7 @@
 //! decision and audits it, deduplicates by seq, masks with the session's masking state, writes
 //! the chunk to R2, then records it — in that order, so a refused beacon leaves no trace and
 //! nothing is acknowledged before it is durable. The same class also serves the per-project audit anchor chains
-//! (`{project}:_anchor-NN`), which need the same one-writer guarantee.
+//! (`{project}/anchor/NN`, a name no `{project}:{session}` can take), which need the same one-writer guarantee.
 //!
 //! Requests to one object run one at a time (an async lock held across the awaits): a
 //! session's beacons come from one tab, so this costs nothing, and it keeps the audit chain,
@@ -48,6 +48,10 @@ struct Stored {
 struct AuditState {
     head: ChainHead,
     last: Option<Decision>,
+    /// Records pinned by this chain's last anchor: a chain with more is anchored again when
+    /// its alarm fires, so a session whose every beacon was dropped is anchored too.
+    #[serde(default)]
+    anchored: u64,
 }
 
 #[derive(Default)]
@@ -221,13 +225,19 @@ impl SessionObject {
 
     /// Append a record to this object's audit chain: write it to R2, then persist the new
     /// head, so a failed write leaves no gap and a crash after it cannot reuse a number.
-    async fn append_audit(&self, project: &str, chain: &str, draft: Draft) -> ApiResult<ChainHead> {
+    /// `fresh`: this object's chain when it has none yet (its kind is fixed there, by the
+    /// caller that knows which call this is, never read from a name).
+    async fn append_audit(
+        &self,
+        fresh: impl FnOnce() -> ChainHead,
+        draft: Draft,
+    ) -> ApiResult<ChainHead> {
         let head = {
             let live = self.live.borrow();
             live.audit
                 .as_ref()
                 .map(|a| a.head.clone())
-                .unwrap_or_else(|| ChainHead::new(project, chain))
+                .unwrap_or_else(fresh)
         };
         let (rec, next) = head.next(draft);
         put_json(
@@ -239,9 +249,11 @@ impl SessionObject {
         {
             let mut live = self.live.borrow_mut();
             let last = live.audit.as_ref().and_then(|a| a.last.clone());
+            let anchored = live.audit.as_ref().map_or(0, |a| a.anchored);
             live.audit = Some(AuditState {
                 head: next.clone(),
                 last,
+                anchored,
             });
         }
         self.save(&["audit"]).await?;
@@ -289,7 +301,8 @@ impl SessionObject {
                 &call.decision,
                 Some(u64::from(call.seq)),
             );
-            self.append_audit(call.project, call.session, draft).await?;
+            self.append_audit(|| ChainHead::new(call.project, call.session), draft)
+                .await?;
             {
                 let mut live = self.live.borrow_mut();
                 if let Some(a) = live.audit.as_mut() {
@@ -304,6 +317,12 @@ impl SessionObject {
                 }
             }
             self.save(&["audit", "session"]).await?;
+            // Nothing stored: no segment alarm will anchor this chain, so set one that does
+            // (the refusals it records must survive deletion of the whole chain).
+            let no_segment = self.live.borrow().stored.is_none();
+            if no_segment {
+                self.set_alarm(now.saturating_add(t.idle_ms)).await?;
+            }
         }
         if !call.decision.store {
             return reply(IngestReply {
@@ -459,11 +478,7 @@ impl SessionObject {
     async fn finalize_if_due(&self) -> ApiResult<()> {
         self.ensure_loaded().await?;
         let now = now_ms();
-        let (changed, next, ids) = {
-            let mut live = self.live.borrow_mut();
-            let Some(stored) = live.stored.as_mut() else {
-                return Ok(());
-            };
+        let due = self.live.borrow_mut().stored.as_mut().map(|stored| {
             let t = Timeouts {
                 idle_ms: stored.idle_ms,
                 max_ms: stored.max_ms,
@@ -476,6 +491,10 @@ impl SessionObject {
             // This alarm has fired; activity since it was set moved the deadline on.
             stored.alarm_at = stored.session.next_alarm(t);
             (changed, stored.alarm_at, ids)
+        });
+        let Some((changed, next, ids)) = due else {
+            // No stored segment: a chain of dropped beacons' decisions still gets anchored.
+            return self.anchor_if_unpinned().await;
         };
         if !changed {
             if let Some(at) = next {
@@ -489,12 +508,32 @@ impl SessionObject {
         let (project, session) = ids;
         let head = self
             .append_audit(
-                &project,
-                &session,
+                || ChainHead::new(&project, &session),
                 Draft::finalize(&project, &session, now, "idle"),
             )
             .await?;
-        anchor(&self.env, &project, &session, head.anchor_ref()).await
+        anchor(&self.env, &project, &session, head.anchor_ref()).await?;
+        self.mark_anchored(head.count).await
+    }
+
+    /// A chain with records no anchor pins yet (a session with only dropped beacons, or
+    /// decisions after the last finalisation): pin its head now.
+    async fn anchor_if_unpinned(&self) -> ApiResult<()> {
+        let head = match self.live.borrow().audit.as_ref() {
+            Some(a) if a.head.count > a.anchored && a.head.kind == audit::ChainKind::Session => {
+                a.head.clone()
+            }
+            _ => return Ok(()),
+        };
+        anchor(&self.env, &head.project, &head.chain, head.anchor_ref()).await?;
+        self.mark_anchored(head.count).await
+    }
+
+    async fn mark_anchored(&self, count: u64) -> ApiResult<()> {
+        if let Some(a) = self.live.borrow_mut().audit.as_mut() {
+            a.anchored = a.anchored.max(count);
+        }
+        self.save(&["audit"]).await
     }
 
     async fn manifest(&self) -> ApiResult<Response> {
@@ -535,8 +574,11 @@ impl SessionObject {
             now_ms(),
             &e.reason,
         );
-        let head = self.append_audit(&e.project, &e.session, draft).await?;
+        let head = self
+            .append_audit(|| ChainHead::new(&e.project, &e.session), draft)
+            .await?;
         anchor(&self.env, &e.project, &e.session, head.anchor_ref()).await?;
+        self.mark_anchored(head.count).await?;
         let storage = self.state.storage();
         storage
             .delete_alarm()
@@ -554,7 +596,8 @@ impl SessionObject {
         Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
     }
 
-    /// This object is anchor chain `{project}:_anchor-NN`: append the pinned head.
+    /// This object is anchor chain `{project}/anchor/NN` (`audit::anchor_object_name`):
+    /// append the pinned head. The call says it is an anchor call and which shard.
     async fn anchor(&self, body: &[u8]) -> ApiResult<Response> {
         #[derive(Deserialize)]
         struct Pin {
@@ -565,10 +608,14 @@ impl SessionObject {
         let p: Pin = serde_json::from_slice(body)
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed anchor call"))?;
         self.ensure_loaded().await?;
-        let chain = audit::anchor_chain_id(p.shard);
+        if p.shard >= audit::ANCHOR_SHARDS {
+            return Err(ApiError::bad_request(
+                "invalid_call",
+                "no such anchor shard",
+            ));
+        }
         self.append_audit(
-            &p.project,
-            &chain,
+            || ChainHead::new_anchor(&p.project, p.shard),
             Draft::anchor(&p.project, p.shard, now_ms(), p.anchored),
         )
         .await?;
@@ -625,7 +672,7 @@ async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) ->
     let shard = audit::anchor_shard(session);
     let body =
         serde_json::json!({"project": project, "shard": shard, "anchored": anchored}).to_string();
-    let name = format!("{project}:{}", audit::anchor_chain_id(shard));
+    let name = audit::anchor_object_name(project, shard);
     call(env, &name, "/anchor", body.as_bytes())
         .await
         .map(|_| ())
