@@ -6,12 +6,13 @@
 //! masked and why, docs/MOBILE.md for the mobile event format.
 //!
 //! Layout: `policy` (config + validation), `selector` (CSS subset, NFA matcher), `detect`
-//! (PII detectors over text), `url` (URL scrubbing), `walk` (rrweb events), `mobile`
+//! (PII detectors over text), `url` (URL scrubbing), `script` (live script neutralized), `walk` (rrweb events), `mobile`
 //! (wireframe events), `state` (cross-chunk state).
 
 pub mod detect;
 pub mod mobile;
 pub mod policy;
+pub mod script;
 pub mod selector;
 pub mod state;
 pub mod url;

@@ -48,6 +48,8 @@ pub mod flag {
     pub const VALUE_TEXT: u32 = 1 << 9;
     /// Mobile: a node marked sensitive.
     pub const SENSITIVE: u32 = 1 << 10;
+    /// A `<script>` element, or a text node inside one: its text is never stored.
+    pub const SCRIPT: u32 = 1 << 11;
 
     /// Facts that stay once set, even if the node moves.
     pub const STICKY: u32 = MASKED | BLOCKED | SECRET | SENSITIVE;
