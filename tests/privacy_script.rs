@@ -251,3 +251,133 @@ fn rrweb_recorded_script_text_is_unchanged() {
     let after = run(before.clone(), &mut MaskState::default());
     assert_eq!(after, before);
 }
+
+// ---- item 7: state across a new full snapshot ---------------------------------------------
+
+fn forms_policy() -> MaskPolicy {
+    MaskPolicy::from_json(&json!({"record": {"forms": true}})).unwrap()
+}
+
+fn run_seq(events: Vec<Value>, seq: u32, policy: &MaskPolicy, state: &mut MaskState) -> Vec<Value> {
+    let mut evs = events;
+    veilgate::privacy::mask_serde_chunk(&mut evs, Some(seq), Platform::Web, policy, state);
+    evs
+}
+
+fn input_event(id: u32, text: &str) -> Value {
+    json!({"type": 3, "timestamp": 3, "data": {"source": 5, "id": id, "text": text, "isChecked": false}})
+}
+
+fn login(ty: &str, value: &str) -> Vec<Value> {
+    vec![
+        el(
+            20,
+            "input",
+            json!({"type": ty, "name": "pw", "value": value}),
+            vec![],
+        ),
+        el(
+            21,
+            "input",
+            json!({"type": "text", "name": "city", "value": "Lyon"}),
+            vec![],
+        ),
+        el(
+            22,
+            "div",
+            json!({"class": "rr-mask"}),
+            vec![txt(23, "Hidden words")],
+        ),
+    ]
+}
+
+#[test]
+fn a_new_snapshot_keeps_secret_inputs_secret() {
+    let pol = forms_policy();
+    let mut state = MaskState::default();
+    run_seq(vec![snapshot(login("password", ""))], 0, &pol, &mut state);
+    // The page's script reveals the password (a "show password" toggle).
+    run_seq(
+        vec![mutation(
+            json!({"attributes": [{"id": 20, "attributes": {"type": "text"}}]}),
+        )],
+        1,
+        &pol,
+        &mut state,
+    );
+    // A new full snapshot shows a plain text input with the password in it.
+    let evs = run_seq(
+        vec![
+            snapshot(login("text", "hunter2")),
+            input_event(20, "hunter22"),
+        ],
+        2,
+        &pol,
+        &mut state,
+    );
+    assert_eq!(node(&evs, 20).unwrap()["attributes"]["value"], "*******");
+    assert_eq!(evs[1]["data"]["text"], "********");
+    // Tree facts are re-derived, not carried: the harmless input is recorded (forms on).
+    assert_eq!(node(&evs, 21).unwrap()["attributes"]["value"], "Lyon");
+    let later = run_seq(vec![input_event(20, "hunter222")], 3, &pol, &mut state);
+    assert_eq!(later[0]["data"]["text"], "*********");
+}
+
+#[test]
+fn a_new_snapshot_resets_tree_facts() {
+    let pol = forms_policy();
+    let mut state = MaskState::default();
+    run_seq(vec![snapshot(login("password", ""))], 0, &pol, &mut state);
+    // Next page: ids restart, and node 23 is now plain text outside any masked area.
+    let page2 = vec![
+        el(20, "p", json!({}), vec![]),
+        el(21, "p", json!({}), vec![]),
+        el(22, "p", json!({}), vec![txt(23, "Welcome back")]),
+    ];
+    let evs = run_seq(vec![snapshot(page2)], 5, &pol, &mut state);
+    assert_eq!(node(&evs, 23).unwrap()["textContent"], "Welcome back");
+    let t = run_seq(
+        vec![mutation(
+            json!({"texts": [{"id": 23, "value": "Hello again"}]}),
+        )],
+        6,
+        &pol,
+        &mut state,
+    );
+    assert_eq!(t[0]["data"]["texts"][0]["value"], "Hello again");
+}
+
+#[test]
+fn a_chunk_older_than_the_snapshot_is_masked_fail_safe() {
+    let pol = forms_policy();
+    let mut state = MaskState::default();
+    // seq 0: page 1, node 23 inside a masked area. seq 2: page 2, node 23 plain.
+    run_seq(vec![snapshot(login("password", ""))], 0, &pol, &mut state);
+    let page2 = vec![el(22, "p", json!({}), vec![txt(23, "Welcome")])];
+    run_seq(vec![snapshot(page2)], 2, &pol, &mut state);
+    let before = state.clone();
+    // seq 1 arrives last (a retry): it belongs to page 1, where node 23 was masked and node
+    // 21 a form field. Masked against page 2's facts it would leak; it is masked fully.
+    let late = run_seq(
+        vec![
+            mutation(json!({"texts": [{"id": 23, "value": "Secret words"}]})),
+            input_event(21, "Paris"),
+            input_event(20, "hunter2"),
+        ],
+        1,
+        &pol,
+        &mut state,
+    );
+    assert_eq!(late[0]["data"]["texts"][0]["value"], "****** *****");
+    assert_eq!(late[1]["data"]["text"], "*****");
+    assert_eq!(late[2]["data"]["text"], "*******");
+    assert_eq!(state, before, "a late chunk leaves the session state alone");
+    // The in-order chunk after it is masked by page 2's facts as before.
+    let next = run_seq(
+        vec![mutation(json!({"texts": [{"id": 23, "value": "Hi"}]}))],
+        3,
+        &pol,
+        &mut state,
+    );
+    assert_eq!(next[0]["data"]["texts"][0]["value"], "Hi");
+}

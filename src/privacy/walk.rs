@@ -33,6 +33,8 @@ pub(crate) struct Walker<'a> {
     pub updates: BTreeMap<u32, Facts>,
     pub max_id: u32,
     pub report: MaskReport,
+    /// Seq of the chunk being masked, when known.
+    pub seq: Option<u32>,
 }
 
 fn as_id(v: Option<&Value>) -> Option<u32> {
@@ -449,6 +451,7 @@ impl Walker<'_> {
             updates: BTreeMap::new(),
             max_id: 0,
             report: MaskReport::default(),
+            seq: None,
         }
     }
 
@@ -504,9 +507,11 @@ impl Walker<'_> {
     }
 
     pub fn reset_for_snapshot(&mut self) {
-        self.state.reset();
-        self.state.snapshot = true;
-        self.updates.clear();
+        // Facts learnt earlier in this chunk count too: a password input switched to text
+        // just before the snapshot stays secret.
+        let updates = std::mem::take(&mut self.updates);
+        self.state.merge(&updates, self.max_id);
+        self.state.reset_for_snapshot(self.seq);
         self.max_id = 0;
     }
 
