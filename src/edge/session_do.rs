@@ -359,9 +359,10 @@ impl SessionObject {
                     let Some(mut events) = parsed.take() else {
                         return Err(ApiError::unavailable("events not parsed"));
                     };
-                    // The masking state only grows, so masking a chunk that then fails to
-                    // store is safe (it can only mask more later).
-                    privacy::mask_events(&mut events, call.platform, &call.masking, mask);
+                    // Masking a chunk that then fails to store is safe: its retry is masked
+                    // with a state that learnt at least as much (a snapshot resets only
+                    // tree facts it re-describes; a late chunk is masked fail safe).
+                    privacy::mask_chunk(&mut events, call.seq, call.platform, &call.masking, mask);
                     let page = call
                         .page
                         .as_deref()

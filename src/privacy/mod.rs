@@ -6,12 +6,13 @@
 //! masked and why, docs/MOBILE.md for the mobile event format.
 //!
 //! Layout: `policy` (config + validation), `selector` (CSS subset, NFA matcher), `detect`
-//! (PII detectors over text), `url` (URL scrubbing), `walk` (rrweb events), `mobile`
+//! (PII detectors over text), `url` (URL scrubbing), `script` (live script neutralized), `walk` (rrweb events), `mobile`
 //! (wireframe events), `state` (cross-chunk state).
 
 pub mod detect;
 pub mod mobile;
 pub mod policy;
+pub mod script;
 pub mod selector;
 pub mod state;
 pub mod url;
@@ -60,9 +61,37 @@ pub fn mask_events(
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
+    walk_chunk(events, None, platform, policy, state)
+}
+
+/// [`mask_events`] for the chunk with `seq` (the session object's call): a chunk older than
+/// the full snapshot the state describes is masked fail safe and leaves the state as it was
+/// (see [`state`]).
+pub fn mask_chunk(
+    events: &mut [Value<'_>],
+    seq: u32,
+    platform: Platform,
+    policy: &MaskPolicy,
+    state: &mut MaskState,
+) -> MaskReport {
+    if state.is_late(seq) {
+        let mut late = state.for_late_chunk();
+        return walk_chunk(events, Some(seq), platform, policy, &mut late);
+    }
+    walk_chunk(events, Some(seq), platform, policy, state)
+}
+
+fn walk_chunk(
+    events: &mut [Value<'_>],
+    seq: Option<u32>,
+    platform: Platform,
+    policy: &MaskPolicy,
+    state: &mut MaskState,
+) -> MaskReport {
     let _ = platform;
     let compiled = policy::Compiled::new(policy);
     let mut w = walk::Walker::new(&compiled, state);
+    w.seq = seq;
     for ev in events.iter_mut() {
         w.event(ev);
     }
@@ -79,13 +108,27 @@ pub fn mask_serde_events(
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
+    mask_serde_chunk(events, None, platform, policy, state)
+}
+
+/// [`mask_chunk`] (or, without a seq, [`mask_events`]) for `serde_json` trees.
+pub fn mask_serde_chunk(
+    events: &mut [serde_json::Value],
+    seq: Option<u32>,
+    platform: Platform,
+    policy: &MaskPolicy,
+    state: &mut MaskState,
+) -> MaskReport {
     let text = serde_json::to_string(&*events).unwrap_or_else(|_| "[]".into());
     let Ok(mut borrowed) = crate::json::array_from_str(&text) else {
         // Not reachable for trees serde_json wrote; fail safe all the same.
         events.iter_mut().for_each(|e| *e = serde_json::Value::Null);
         return MaskReport::default();
     };
-    let report = mask_events(&mut borrowed, platform, policy, state);
+    let report = match seq {
+        Some(seq) => mask_chunk(&mut borrowed, seq, platform, policy, state),
+        None => mask_events(&mut borrowed, platform, policy, state),
+    };
     let mut masked = Vec::with_capacity(text.len());
     crate::json::write_array(&borrowed, &mut masked);
     let back: Vec<serde_json::Value> = serde_json::from_slice(&masked).unwrap_or_default();

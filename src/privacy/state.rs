@@ -16,6 +16,26 @@
 //!   inputs `*`, no checked state), until the next full snapshot rebuilds the state;
 //! - before the first full snapshot of a session, and for ids above the highest id seen,
 //!   unknown ids are treated as masked too (chunks can arrive out of order).
+//!
+//! A new full snapshot (issue 12, item 7). rrweb keeps node ids across its own re-snapshots
+//! (checkouts) but restarts them at 1 on every page load, and the server cannot tell the two
+//! apart. So at a full snapshot:
+//! - **reset**: every fact derived from the tree — inherited masking and blocking, block
+//!   placeholders, `unmask` areas, form/textarea/option/CSS/script roles, selector bits, the
+//!   highest id, the overflow mark. The snapshot re-describes all of them, and keeping them
+//!   would pin the old page's subtrees onto whatever nodes reuse their ids;
+//! - **never reset** ([`flag::CARRIED`]): a node once a password, payment or sensitive input
+//!   stays one for the rest of the session, even when its `type` changed to `text` and the
+//!   new snapshot no longer shows it. If the id now names another node, that node's own value
+//!   is masked: fail safe, and cheap (these facts are not inherited by children);
+//! - mask and block rules and client markers are not state: they are applied to every
+//!   snapshot anew.
+//!
+//! A chunk older than the snapshot the state describes (a retried earlier seq arriving after a
+//! newer snapshot, `seq < snap_seq`) is masked against [`MaskState::for_late_chunk`]: every
+//! id masked, the carried facts kept, and the session state left untouched — its facts refer
+//! to a DOM the late chunk may not share. If that chunk holds its own full snapshot, what
+//! follows it in the chunk is masked by that snapshot, as usual.
 
 use std::collections::BTreeMap;
 
@@ -48,9 +68,13 @@ pub mod flag {
     pub const VALUE_TEXT: u32 = 1 << 9;
     /// Mobile: a node marked sensitive.
     pub const SENSITIVE: u32 = 1 << 10;
+    /// A `<script>` element, or a text node inside one: its text is never stored.
+    pub const SCRIPT: u32 = 1 << 11;
 
     /// Facts that stay once set, even if the node moves.
     pub const STICKY: u32 = MASKED | BLOCKED | SECRET | SENSITIVE;
+    /// Facts that a new full snapshot never resets (see the module doc).
+    pub const CARRIED: u32 = SECRET | SENSITIVE;
 }
 
 /// Facts about one node: flags and the selector bits it passes to its children.
@@ -100,6 +124,10 @@ pub struct MaskState {
     #[serde(rename = "ovf")]
     pub overflow: bool,
     pub runs: Vec<Run>,
+    /// Seq of the chunk whose full snapshot the state describes (`None`: not known, e.g.
+    /// masked without a seq).
+    #[serde(rename = "sseq", skip_serializing_if = "Option::is_none")]
+    pub snap_seq: Option<u32>,
 }
 
 impl MaskState {
@@ -130,9 +158,50 @@ impl MaskState {
         self.overflow || !self.snapshot || id > self.max_id
     }
 
-    /// Forget everything (a full snapshot re-describes the whole document).
-    pub fn reset(&mut self) {
-        *self = MaskState::default();
+    /// A full snapshot of the chunk with `seq` re-describes the document: forget every
+    /// tree-derived fact, keep the [`flag::CARRIED`] ones (see the module doc).
+    pub fn reset_for_snapshot(&mut self, seq: Option<u32>) {
+        let runs = self.carried_runs(0);
+        *self = MaskState {
+            snapshot: true,
+            runs,
+            snap_seq: seq,
+            ..MaskState::default()
+        };
+    }
+
+    /// True when a chunk with `seq` is older than the snapshot this state describes.
+    pub fn is_late(&self, seq: u32) -> bool {
+        self.snap_seq.is_some_and(|s| seq < s)
+    }
+
+    /// The state to mask a late chunk with (thrown away afterwards): the carried facts, every
+    /// other id masked.
+    pub fn for_late_chunk(&self) -> MaskState {
+        MaskState {
+            snapshot: self.snapshot,
+            max_id: self.max_id,
+            overflow: true,
+            runs: self.carried_runs(flag::MASKED),
+            snap_seq: self.snap_seq,
+        }
+    }
+
+    /// Runs holding carried facts, reduced to them, with `extra` flags added.
+    fn carried_runs(&self, extra: u32) -> Vec<Run> {
+        let mut out: Vec<Run> = Vec::new();
+        for r in &self.runs {
+            let f = r.2 & flag::CARRIED;
+            if f == 0 {
+                continue;
+            }
+            let f = f | extra;
+            match out.last_mut() {
+                Some(last) if last.end() == u64::from(r.0) && last.2 == f => last.1 += r.1,
+                _ => out.push(Run(r.0, r.1, f, 0)),
+            }
+        }
+        out
     }
 
     /// Approximate serialized size in bytes.

@@ -18,6 +18,7 @@ use crate::json::{Map, Value};
 
 use super::detect::{self, Detect};
 use super::policy::{is_sensitive_key, Action, Compiled};
+use super::script;
 use super::selector::Element;
 use super::state::{flag, Facts, MaskState};
 use super::url::{self, UrlRules};
@@ -32,6 +33,8 @@ pub(crate) struct Walker<'a> {
     pub updates: BTreeMap<u32, Facts>,
     pub max_id: u32,
     pub report: MaskReport,
+    /// Seq of the chunk being masked, when known.
+    pub seq: Option<u32>,
 }
 
 fn as_id(v: Option<&Value>) -> Option<u32> {
@@ -448,6 +451,7 @@ impl Walker<'_> {
             updates: BTreeMap::new(),
             max_id: 0,
             report: MaskReport::default(),
+            seq: None,
         }
     }
 
@@ -491,7 +495,8 @@ impl Walker<'_> {
                 | flag::SECRET
                 | flag::SENSITIVE
                 | flag::VALUE_TEXT
-                | flag::TEXTAREA;
+                | flag::TEXTAREA
+                | flag::SCRIPT;
         }
         if !(self.pol.record.forms || f.has(flag::UNMASKED)) {
             f.f &= !flag::FORM;
@@ -502,9 +507,11 @@ impl Walker<'_> {
     }
 
     pub fn reset_for_snapshot(&mut self) {
-        self.state.reset();
-        self.state.snapshot = true;
-        self.updates.clear();
+        // Facts learnt earlier in this chunk count too: a password input switched to text
+        // just before the snapshot stays secret.
+        let updates = std::mem::take(&mut self.updates);
+        self.state.merge(&updates, self.max_id);
+        self.state.reset_for_snapshot(self.seq);
         self.max_id = 0;
     }
 
@@ -597,6 +604,16 @@ impl Walker<'_> {
         if let Cow::Owned(o) = out {
             self.report.strings_masked += 1;
             *s = o.into();
+        }
+    }
+
+    /// Script text (a text node in `<script>`, or a text change of one): rrweb's placeholder.
+    fn script_text(&mut self, v: Option<&mut Value>) {
+        if let Some(v) = v {
+            if v.as_str() != Some(script::SCRIPT_PLACEHOLDER) {
+                self.report.strings_masked += 1;
+                *v = Value::from(script::SCRIPT_PLACEHOLDER);
+            }
         }
     }
 
@@ -716,7 +733,21 @@ impl Walker<'_> {
 
     fn attributes(&mut self, tag: &str, attrs: &mut Map, f: Facts, is_svg: bool, button: bool) {
         // One pass, in place: a hostile element with many attributes stays linear.
+        let in_script = f.has(flag::SCRIPT);
         attrs.retain(|k, v| {
+            // Live script first (handlers, srcdoc, script URLs), then masking.
+            match script::attr(tag, k, v.as_str(), in_script) {
+                script::Verdict::Keep => {}
+                script::Verdict::Remove => {
+                    self.report.attributes_removed += 1;
+                    return false;
+                }
+                script::Verdict::Replace(r) => {
+                    self.report.strings_masked += 1;
+                    *v = Value::from(r);
+                    return true;
+                }
+            }
             let out = if button && k == "value" {
                 match v.as_str() {
                     Some(s) => self.text_value(s, f).map_or(AttrOut::Keep, AttrOut::Set),
@@ -835,6 +866,9 @@ impl Walker<'_> {
             "option" if selected => facts.f |= flag::SELECTED,
             _ => {}
         }
+        if script::is_script_tag(&tag) {
+            facts.f |= flag::SCRIPT;
+        }
         if secret {
             facts.f |= flag::SECRET;
         }
@@ -871,7 +905,12 @@ impl Walker<'_> {
         if self.pol.strict {
             facts.f |= flag::MASKED;
         }
-        if let Some(v) = node.get_mut("textContent") {
+        if !comment && parent.has(flag::SCRIPT) {
+            facts.f |= flag::SCRIPT;
+        }
+        if facts.has(flag::SCRIPT) {
+            self.script_text(node.get_mut("textContent"));
+        } else if let Some(v) = node.get_mut("textContent") {
             if let Some(s) = v.as_str() {
                 let new = self.text_value(s, facts);
                 self.set_str(v, new);
@@ -1384,7 +1423,9 @@ impl Walker<'_> {
                     self.report.entries_dropped += 1;
                     continue;
                 }
-                if let Some(v) = t.get_mut("value") {
+                if f.has(flag::SCRIPT) {
+                    self.script_text(t.get_mut("value"));
+                } else if let Some(v) = t.get_mut("value") {
                     if let Some(s) = v.as_str() {
                         let new = self.text_value(s, f);
                         self.set_str(v, new);
