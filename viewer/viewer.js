@@ -66,7 +66,10 @@ async function loadSessions(first) {
   const { from, to } = state.range;
   let q = `?from=${from}&to=${to}&limit=50`;
   if (!first && state.cursor) q += '&cursor=' + enc(state.cursor);
-  const body = await json(await api(base() + '/sessions' + q));
+  showSessions(await json(await api(base() + '/sessions' + q)), first);
+}
+
+function showSessions(body, first) {
   if (first) $('rows').textContent = '';
   for (const s of body.sessions) {
     const tr = el('tr');
@@ -91,19 +94,21 @@ function fmtTime(ms) { return typeof ms === 'number' ? new Date(ms).toISOString(
 function describe(m) {
   const rows = [];
   const add = (k, v) => { if (v !== undefined && v !== null && v !== '') rows.push([k, v]); };
-  add('Start', m.first_ts != null ? fmtTime(m.first_ts) : undefined);
-  if (m.first_ts != null && m.last_ts != null) add('Duration', Math.round((m.last_ts - m.first_ts) / 1000) + ' s');
+  add('Start', m.created_at != null ? fmtTime(m.created_at) : undefined);
+  if (m.created_at != null && m.updated_at != null) add('Duration', Math.round((m.updated_at - m.created_at) / 1000) + ' s');
   add('Chunks', m.chunks);
+  add('Events', m.events);
   add('Bytes', m.bytes);
-  add('Pages', Array.isArray(m.pages) ? m.pages.join('\n') : m.pages);
-  add('Device', m.device ? JSON.stringify(m.device) : undefined);
-  add('Consent', m.consent ? (typeof m.consent === 'object' ? JSON.stringify(m.consent) : m.consent) : undefined);
-  add('State', m.complete ? 'complete' : 'live');
-  // Anything else the manifest knows, so nothing is hidden from the person.
-  const shown = new Set(['first_ts', 'last_ts', 'chunks', 'bytes', 'pages', 'device', 'consent', 'complete']);
-  for (const [k, v] of Object.entries(m)) if (!shown.has(k)) add(k, typeof v === 'object' ? JSON.stringify(v) : v);
+  add('Pages', Array.isArray(m.pages) ? m.pages.join(' ') : m.pages);
+  add('Device', m.device ? Object.entries(m.device).map(([k, v]) => k + ' ' + v).join(', ') : undefined);
+  add('Consent', m.consent ? (m.consent.reason || JSON.stringify(m.consent)) : undefined);
+  add('State', isLive(m) ? 'live' : 'complete');
+  add('Platform', m.platform);
+  add('Segments', Array.isArray(m.segments) ? m.segments.length : undefined);
   return rows;
 }
+
+const isLive = (m) => m.status ? m.status === 'active' : !m.complete;
 
 async function openSession(session) {
   state.current = session;
@@ -115,7 +120,7 @@ async function openSession(session) {
   const dl = $('manifest');
   dl.textContent = '';
   for (const [k, v] of describe(m)) dl.append(el('dt', k), el('dd', String(v)));
-  $('reload').hidden = !!m.complete;
+  $('reload').hidden = !isLive(m);
   const events = await json(await api(path + '/events'));
   if (state.player) { try { state.player.getReplayer().destroy(); } catch { /* already gone */ } }
   $('player').textContent = '';
@@ -247,29 +252,29 @@ async function open() {
   $('audit').hidden = true;
   $('detail').hidden = true;
   status('Checking the token…');
-  // One try of each kind; a 401 is an answer, never retried.
+  // The person says which kind of token it is, so a valid token never costs a 401; a 401 is
+  // an answer, shown once and never retried.
+  const kind = document.querySelector('input[name=kind]:checked').value;
   const { from, to } = state.range;
-  const [read, audit] = await Promise.all([
-    api(base() + `/sessions?from=${from}&to=${to}&limit=1`),
-    api(base() + `/audit/report?from=${from}&to=${to}`),
-  ]);
-  if (read.ok) {
-    $('sessions').hidden = false;
-    await loadSessions(true);
-  }
-  if (audit.ok) {
-    $('audit').hidden = false;
-    drawChart(await audit.json());
-    await verify();
-  }
-  if (!read.ok && !audit.ok) {
-    const e = await read.json().catch(() => null);
-    status(read.status === 401 || read.status === 403
-      ? `This token is not a read or audit token of project "${state.key}". Check the project key and the token, then submit again.`
-      : (e && e.error ? e.error.message : 'HTTP ' + read.status), true);
+  const r = kind === 'read'
+    ? await api(base() + `/sessions?from=${from}&to=${to}&limit=50`)
+    : await api(base() + `/audit/report?from=${from}&to=${to}`);
+  if (!r.ok) {
+    const e = await r.json().catch(() => null);
+    status(r.status === 401 || r.status === 403
+      ? `This is not a valid ${kind} token of project "${state.key}" (${e && e.error ? e.error.message : 'HTTP ' + r.status}). Check the project key, the token and its kind, then submit again.`
+      : (e && e.error ? e.error.message : 'HTTP ' + r.status), true);
     return;
   }
-  status(read.ok ? 'Read token accepted.' : 'Audit token accepted.');
+  if (kind === 'read') {
+    $('sessions').hidden = false;
+    showSessions(await r.json(), true);
+  } else {
+    $('audit').hidden = false;
+    drawChart(await r.json());
+    await verify();
+  }
+  status(kind === 'read' ? 'Read token accepted.' : 'Audit token accepted.');
 }
 
 function submit(ev) {
