@@ -218,7 +218,11 @@ async function verify() {
   if (v.status === 'running') { p.textContent = 'Verification still running; try again later.'; return; }
   p.className = v.ok ? 'ok' : 'bad';
   p.textContent = v.ok ? `Verified: ${v.chains} chains, ${v.records} records, no break.` : `Broken: ${v.broken.length} chain(s) with a break.`;
-  for (const b of v.broken || []) list.append(el('li', `${b.chain}: first broken record ${JSON.stringify(Object.fromEntries(Object.entries(b).filter(([k]) => k !== 'chain')))}`));
+  for (const b of v.broken || []) {
+    const { chain, index, key, problem, ...rest } = b;
+    const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
+    list.append(el('li', `${chain}: first broken record #${index} (${key}): ${problem}${extra}`));
+  }
   for (const a of v.anchor_problems || []) list.append(el('li', 'anchor: ' + JSON.stringify(a)));
 }
 
