@@ -17,6 +17,30 @@ const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
 /// them, so the viewer's DOM must never contain them.
 const PLANTED: &[&str] = &["Jane Plantedsson", "Pl4nted!Secret#2024", "+1 415 555 0142"];
 
+fn browser(w: &Worker, session: &str, mode: &str) -> Value {
+    let art = common::root().join("target/e2e-viewer");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("source tools/env.sh && node tools/viewer/e2e.mjs \"$@\"")
+        .arg("e2e")
+        .args([&w.base, "demo", "demo-read", "demo-audit", session])
+        .arg(&art)
+        .arg(serde_json::to_string(PLANTED).unwrap())
+        .env("VIEWER_MODE", mode)
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(r["ok"], true, "{r}");
+    r
+}
+
 fn seed(w: &Worker) -> String {
     let path = common::root().join("tests/fixtures/rrweb/signup.default.json");
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -62,24 +86,7 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
     let w = common::start(&[]);
     let session = seed(&w);
     let art = common::root().join("target/e2e-viewer");
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source tools/env.sh && node tools/viewer/e2e.mjs \"$@\"")
-        .arg("e2e")
-        .args([&w.base, "demo", "demo-read", "demo-audit", &session])
-        .arg(&art)
-        .arg(serde_json::to_string(PLANTED).unwrap())
-        .current_dir(common::root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let r: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert_eq!(r["ok"], true, "{r}");
+    let r = browser(&w, &session, "full");
 
     // Served with the strict CSP; nothing but the worker was asked; no console error.
     let csp = r["csp"].as_str().unwrap_or_default();
@@ -202,4 +209,33 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
         "{r}"
     );
     assert_eq!(r["wrong_token_requests"], 1, "{r}");
+
+    // An attacker with bucket access edits one stored decision: the viewer names the chain.
+    let blob = w
+        .r2_objects()
+        .into_iter()
+        .find(|(path, b)| {
+            path.contains("/blobs/")
+                && String::from_utf8_lossy(b).contains("\"decision\":\"dropped\"")
+        })
+        .expect("a dropped decision in local R2");
+    let edited = String::from_utf8(blob.1)
+        .unwrap()
+        // Same length: local R2 keeps the object size in its metadata.
+        .replacen("\"decision\":\"dropped\"", "\"decision\":\"stored\" ", 1);
+    std::fs::write(&blob.0, edited).unwrap();
+    let v = browser(&w, &session, "verify");
+    assert!(
+        v["verify_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Broken: 1 chain"),
+        "{v}"
+    );
+    let broken = v["broken"].as_array().unwrap();
+    assert_eq!(broken.len(), 1, "{v}");
+    assert!(
+        broken[0].as_str().unwrap().contains("first broken record"),
+        "{v}"
+    );
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Drives the viewer (/viewer/) in headless Chromium against a running worker and prints one
 // JSON report; tests/e2e_viewer.rs checks it against the worker's read and audit APIs.
-//   node tools/viewer/e2e.mjs <base URL> <project key> <read token> <audit token> <session> <artifacts dir> <planted values JSON>
+//   [VIEWER_MODE=verify] node tools/viewer/e2e.mjs <base URL> <project key> <read token> <audit token> <session> <artifacts dir> <planted values JSON>
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,19 @@ try {
   page.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
 
   const resp = await page.goto(base + '/viewer/');
+  if (process.env.VIEWER_MODE === 'verify') {
+    // Only the audit view's verify status (after a test edited a stored record).
+    await page.fill('#key', key);
+    await page.check('input[name=kind][value=audit]');
+    await page.fill('#token', auditToken);
+    await page.press('#token', 'Enter');
+    await page.waitForFunction(() => /Verified|Broken/.test(document.getElementById('verify').textContent));
+    report.verify_text = await page.textContent('#verify');
+    report.broken = await page.$$eval('#broken li', (ls) => ls.map((l) => l.textContent));
+    await page.screenshot({ path: path.join(outDir, 'verify-broken.png'), fullPage: true });
+    report.ok = true;
+    throw null;
+  }
   report.csp = resp.headers()['content-security-policy'] || null;
   await page.fill('#key', key);
 
@@ -109,7 +122,7 @@ try {
   report.local_storage_end = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
   report.ok = true;
 } catch (e) {
-  report.error = String(e && e.stack || e);
+  if (e !== null) report.error = String(e && e.stack || e);
 } finally {
   await browser.close();
 }
