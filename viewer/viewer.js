@@ -94,8 +94,8 @@ function fmtTime(ms) { return typeof ms === 'number' ? new Date(ms).toISOString(
 function describe(m) {
   const rows = [];
   const add = (k, v) => { if (v !== undefined && v !== null && v !== '') rows.push([k, v]); };
-  add('Start', m.created_at != null ? fmtTime(m.created_at) : undefined);
-  if (m.created_at != null && m.updated_at != null) add('Duration', Math.round((m.updated_at - m.created_at) / 1000) + ' s');
+  add('First beacon', m.created_at != null ? fmtTime(m.created_at) : undefined);
+  if (m.created_at != null && m.updated_at != null) add('Beacons over', Math.round((m.updated_at - m.created_at) / 1000) + ' s');
   add('Chunks', m.chunks);
   add('Events', m.events);
   add('Bytes', m.bytes);
