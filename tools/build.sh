@@ -12,7 +12,7 @@ fi
 # Static assets (the browser SDK) live in public/, which wrangler.toml's [assets] serves; parallel
 # test workers must not rebuild it under each other.
 if [ "${VEILGATE_PREBUILT:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
-  [ -f public/sdk/recorder.js ] || VEILGATE_QUIET=1 node tools/assets/build.mjs
+  [ -f public/sdk/recorder.js ] && [ -f public/viewer/viewer.js ] || VEILGATE_QUIET=1 node tools/assets/build.mjs
   exit 0
 fi
 VEILGATE_QUIET=1 node tools/assets/build.mjs

@@ -18,6 +18,8 @@ const out = resolve(root, oi >= 0 ? args[oi + 1] : demo ? 'build/public-dev' : '
 const bundles = [
   { entry: 'sdk/loader.js', file: 'sdk/sdk.js', budget: 2048 },
   { entry: 'sdk/recorder.js', file: 'sdk/recorder.js', budget: 30 * 1024 },
+  // The viewer (rrweb-player and its CSS, bundled to viewer.js + viewer.css).
+  { entry: 'viewer/viewer.js', file: 'viewer/viewer.js', budget: 160 * 1024, css: 'viewer/viewer.css' },
 ];
 
 rmSync(out, { recursive: true, force: true });
@@ -32,11 +34,18 @@ for (const b of bundles) {
   const bytes = readFileSync(outfile);
   const gz = gzipSync(bytes, { level: 9 }).length;
   sizes[b.file] = { raw: bytes.length, gzip: gz, budget_gzip: b.budget };
+  if (b.css) {
+    const css = readFileSync(join(out, b.css));
+    sizes[b.css] = { raw: css.length, gzip: gzipSync(css, { level: 9 }).length };
+  }
   if (gz > b.budget) {
     console.error(`${b.file}: ${gz} B gzip is over its budget of ${b.budget} B`);
     process.exit(1);
   }
 }
+cpSync(join(root, 'viewer/index.html'), join(out, 'viewer/index.html'));
+// Response headers of directly served assets (the viewer's CSP); see viewer/_headers.
+cpSync(join(root, 'viewer/_headers'), join(out, '_headers'));
 if (demo) cpSync(join(root, 'dev/site'), out, { recursive: true });
 writeFileSync(join(out, 'sdk/sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
 if (!process.env.VEILGATE_QUIET) console.error(`assets → ${out}: ${JSON.stringify(sizes)}`);

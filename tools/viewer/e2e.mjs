@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// Drives the viewer (/viewer/) in headless Chromium against a running worker and prints one
+// JSON report; tests/e2e_viewer.rs checks it against the worker's read and audit APIs.
+//   [VIEWER_MODE=verify] node tools/viewer/e2e.mjs <base URL> <project key> <read token> <audit token> <session> <artifacts dir> <planted values JSON>
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(path.join(ROOT, 'package.json'));
+const { chromium } = require('playwright-core');
+const [base, key, readToken, auditToken, session, outDir, plantedJson] = process.argv.slice(2);
+const planted = JSON.parse(plantedJson);
+fs.mkdirSync(outDir, { recursive: true });
+
+const report = { ok: false, requests: [], foreign_requests: [], token_in_url: [], console_errors: [], page_errors: [] };
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.on('request', (r) => {
+    const u = r.url();
+    report.requests.push(r.method() + ' ' + u);
+    if (!u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:') && !u.startsWith('about:')) report.foreign_requests.push(u);
+    if ([readToken, auditToken, 'wrong-token-x'].some((t) => u.includes(t))) report.token_in_url.push(u);
+  });
+  page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
+  page.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
+
+  const resp = await page.goto(base + '/viewer/');
+  if (process.env.VIEWER_MODE === 'verify') {
+    // Only the audit view's verify status (after a test edited a stored record).
+    await page.fill('#key', key);
+    await page.check('input[name=kind][value=audit]');
+    await page.fill('#token', auditToken);
+    await page.press('#token', 'Enter');
+    await page.waitForFunction(() => /Verified|Broken/.test(document.getElementById('verify').textContent));
+    report.verify_text = await page.textContent('#verify');
+    report.broken = await page.$$eval('#broken li', (ls) => ls.map((l) => l.textContent));
+    await page.screenshot({ path: path.join(outDir, 'verify-broken.png'), fullPage: true });
+    report.ok = true;
+    throw null;
+  }
+  report.csp = resp.headers()['content-security-policy'] || null;
+  await page.fill('#key', key);
+
+  // Read token: the list shows the session; its replay renders.
+  await page.fill('#token', readToken);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector(`button[data-session="${session}"]`);
+  report.listed = await page.$$eval('#rows button[data-session]', (bs) => bs.map((b) => b.dataset.session));
+  await page.click(`button[data-session="${session}"]`);
+  await page.waitForSelector('#player .replayer-wrapper iframe');
+  const frameEl = await page.$('#player .replayer-wrapper iframe');
+  report.iframe_sandbox = await frameEl.getAttribute('sandbox');
+  const frame = await frameEl.contentFrame();
+  await frame.waitForFunction(() => document.body && document.body.querySelectorAll('*').length > 3);
+  report.manifest_text = await page.textContent('#manifest');
+  await page.waitForTimeout(500); // let the player paint its last frame
+  const shot = path.join(outDir, 'replay.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  const playerShot = await (await page.$('#player')).screenshot({ path: path.join(outDir, 'player.png') });
+  // Non-blank: the player area has many distinct colours (decoded in a page without CSP).
+  const probe = await ctx.newPage();
+  report.player_colors = await probe.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width; c.height = img.height;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  }, playerShot.toString('base64'));
+  await probe.close();
+  // The planted values are nowhere in the page or the replay's DOM, nor in any input value.
+  const doms = [await page.content()];
+  for (const f of page.frames()) {
+    try { doms.push(await f.content()); doms.push((await f.$$eval('input,textarea', (es) => es.map((e) => e.value))).join('\n')); } catch { /* detached */ }
+  }
+  report.replay_text_len = (await frame.content()).length;
+  report.planted_found = planted.filter((v) => doms.some((d) => d.includes(v)));
+  report.local_storage = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+  report.session_storage_has_token = await page.evaluate((t) => Object.values(sessionStorage).includes(t), readToken);
+
+  // Forget, then the audit token: the chart's bars.
+  await page.click('#forget');
+  report.after_forget = await page.evaluate(() => JSON.stringify(Object.entries(sessionStorage)));
+  await page.check('input[name=kind][value=audit]');
+  await page.fill('#token', auditToken);
+  await page.click('#go');
+  await page.waitForSelector('#chart svg g.bar');
+  await page.waitForFunction(() => /Verified|Broken/.test(document.getElementById('verify').textContent));
+  report.bars = await page.$$eval('#chart g.bar', (gs) => gs.map((g) => ({ day: g.dataset.day,
+    total: [...g.querySelectorAll('rect')].reduce((n, r) => n + Number(r.dataset.count), 0),
+    series: Object.fromEntries([...g.querySelectorAll('rect')].map((r) => [r.dataset.series, Number(r.dataset.count)])) })));
+  report.verify_text = await page.textContent('#verify');
+  await page.screenshot({ path: path.join(outDir, 'audit.png'), fullPage: true });
+  const dl = page.waitForEvent('download');
+  await page.click('#download');
+  const file = await dl;
+  const p = path.join(outDir, 'audit.ndjson');
+  await file.saveAs(p);
+  report.ndjson_lines = fs.readFileSync(p, 'utf8').split('\n').filter(Boolean).length;
+  // A wrong token: one clear message, and no more than the one try of each kind.
+  const before = report.requests.length;
+  await page.click('#forget');
+  report.console_errors_before_wrong = report.console_errors.length;
+  await page.check('input[name=kind][value=read]');
+  await page.fill('#token', 'wrong-token-x');
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('#status.error');
+  await page.waitForTimeout(1500); // a retry loop would show up as more requests by now
+  report.wrong_token_message = await page.textContent('#status');
+  report.wrong_token_requests = report.requests.slice(before).filter((r) => r.includes('/v1/')).length;
+
+  report.local_storage_end = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+  report.ok = true;
+} catch (e) {
+  if (e !== null) report.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
