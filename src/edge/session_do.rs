@@ -639,7 +639,7 @@ impl SessionObject {
             .map_err(|_| ApiError::bad_request("invalid_call", "malformed admin call"))?;
         self.ensure_loaded().await?;
         let draft = Draft::admin(&c.project, now_ms(), &c.action, c.fields, c.policy_version);
-        self.append_audit(&c.project, audit::ADMIN_CHAIN, draft)
+        self.append_audit(|| ChainHead::new(&c.project, audit::ADMIN_CHAIN), draft)
             .await?;
         Response::ok("{}").map_err(|_| ApiError::unavailable("response"))
     }
