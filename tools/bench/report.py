@@ -198,6 +198,10 @@ if sdk:
     w("| file | raw | gzip -9 | budget (gzip) | goal |")
     w("|---|---:|---:|---:|---|")
     for f, r in sdk.items():
+        # Files the asset build gives no budget (stylesheets) are listed, not judged.
+        if "budget_gzip" not in r:
+            w(f"| `{f}` | {r['raw']:,} B | {r['gzip']:,} B | — | — |")
+            continue
         ok = r["gzip"] <= r["budget_gzip"]
         goals.append((f"4 {f} ≤ {r['budget_gzip'] / 1024:.0f} KiB gzip", ok, f"{r['gzip']:,} B"))
         w(f"| `{f}` | {r['raw']:,} B | {r['gzip']:,} B | {r['budget_gzip']:,} B | {met(ok)} |")
