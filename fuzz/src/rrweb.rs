@@ -675,8 +675,10 @@ pub fn check_masked(before: &Value, after: &Value, default_policy: bool) {
             continue;
         };
         let (b, a) = (&tb[*i], &ta[*j]);
+        // Script text is replaced by rrweb's own placeholder, whatever its length.
+        let placeholder = a.text == veilgate::privacy::script::SCRIPT_PLACEHOLDER;
         assert!(
-            a.text.chars().count() <= b.text.chars().count(),
+            placeholder || a.text.chars().count() <= b.text.chars().count(),
             "masking lengthened text node {id}: {:?} -> {:?}",
             b.text,
             a.text
