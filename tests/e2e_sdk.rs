@@ -18,24 +18,7 @@ fn w() -> &'static Worker {
 }
 
 fn browser(scenario: &str) -> Value {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source tools/env.sh && node tools/sdk/e2e.mjs \"$1\" \"$2\"")
-        .arg("e2e")
-        .arg(&w().base)
-        .arg(scenario)
-        .current_dir(common::root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let r: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{scenario}: no JSON report ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert_eq!(r["ok"], true, "{scenario}: {r}");
-    r
+    common::browser_script(scenario, "tools/sdk/e2e.mjs", &[&w().base, scenario], &[])
 }
 
 /// The session has exactly chunks 0..next_seq: nothing lost, nothing doubled, no gap.

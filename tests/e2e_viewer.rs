@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{id, Worker};
@@ -19,26 +18,22 @@ const PLANTED: &[&str] = &["Jane Plantedsson", "Pl4nted!Secret#2024", "+1 415 55
 
 fn browser(w: &Worker, session: &str, mode: &str) -> Value {
     let art = common::root().join("target/e2e-viewer");
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source tools/env.sh && node tools/viewer/e2e.mjs \"$@\"")
-        .arg("e2e")
-        .args([&w.base, "demo", "demo-read", "demo-audit", session])
-        .arg(&art)
-        .arg(serde_json::to_string(PLANTED).unwrap())
-        .env("VIEWER_MODE", mode)
-        .current_dir(common::root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let r: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert_eq!(r["ok"], true, "{r}");
-    r
+    let planted = serde_json::to_string(PLANTED).unwrap();
+    let art = art.to_string_lossy();
+    common::browser_script(
+        mode,
+        "tools/viewer/e2e.mjs",
+        &[
+            &w.base,
+            "demo",
+            "demo-read",
+            "demo-audit",
+            session,
+            &art,
+            &planted,
+        ],
+        &[("VIEWER_MODE", mode)],
+    )
 }
 
 fn seed(w: &Worker) -> String {

@@ -496,3 +496,31 @@ impl Worker {
         self.try_request("POST", path, headers, Some(body))
     }
 }
+
+/// Run a Chromium test script (`node SCRIPT ARGS…` with the pinned node) and return its JSON
+/// report, which must say `"ok": true`. `what` names the run in failures.
+pub fn browser_script(
+    what: &str,
+    script: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> serde_json::Value {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source tools/env.sh && node {script} \"$@\""))
+        .arg("e2e")
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{what}: no JSON report ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(r["ok"], true, "{what}: {r}");
+    r
+}
