@@ -401,6 +401,7 @@ fn relaxed_policy_and_rules() {
             emails: true,
             ips: true,
             canvas: true,
+            text: true,
         },
         rules: vec![
             Rule {
@@ -680,6 +681,6 @@ fn mask_url_contract() {
             "https://shop.example/checkout?step=2&email=a%40b.co&coupon=SPRING",
             &p
         ),
-        "https://shop.example/checkout?step=2&email=********&coupon=SPRING"
+        "https://shop.example/checkout?step=2&email=********&coupon=******"
     );
 }

@@ -474,6 +474,7 @@ pub fn policy(u: &mut Unstructured<'_>) -> Result<veilgate::privacy::MaskPolicy>
         emails: bool::arbitrary(u)?,
         ips: bool::arbitrary(u)?,
         canvas: bool::arbitrary(u)?,
+        text: bool::arbitrary(u)?,
     };
     let mut rules = Vec::new();
     for _ in 0..u.int_in_range(0..=5u8)? {
@@ -490,10 +491,16 @@ pub fn policy(u: &mut Unstructured<'_>) -> Result<veilgate::privacy::MaskPolicy>
     } else {
         Vec::new()
     };
+    let url_query_allowlist = if u.ratio(1, 4)? {
+        vec!["variant".to_string(), "pk_*".to_string()]
+    } else {
+        Vec::new()
+    };
     Ok(MaskPolicy {
         record,
         rules,
         sensitive_keys,
+        url_query_allowlist,
     })
 }
 

@@ -142,7 +142,8 @@ pub fn mask_serde_chunk(
     report
 }
 
-/// Scrub a page/meta URL (sensitive query parameters, PII in path and query).
+/// Scrub a page/meta URL: query values outside the allowlist, sensitive keys, PII in path
+/// and query (see [`url`]).
 pub fn mask_url(url: &str, policy: &MaskPolicy) -> String {
     mask_url_cow(url, policy).into_owned()
 }
@@ -155,7 +156,9 @@ pub fn mask_url_cow<'a>(url: &'a str, policy: &MaskPolicy) -> Cow<'a, str> {
         numbers: !policy.record.numbers,
         entropy: true,
     };
-    url::scrub_url(url, &url::UrlRules::new(d, &policy.sensitive_keys))
+    let rules =
+        url::UrlRules::new(d, &policy.sensitive_keys).with_allow(&policy.url_query_allowlist);
+    url::scrub_url(url, &rules)
 }
 
 /// Validate a project's `masking` config object (unknown fields, rule count, selector

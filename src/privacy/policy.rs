@@ -2,13 +2,15 @@
 //!
 //! ```json
 //! "masking": {
-//!   "record": { "forms": false, "numbers": false, "emails": false, "ips": false, "canvas": false },
+//!   "record": { "forms": false, "numbers": false, "emails": false, "ips": false, "canvas": false,
+//!               "text": true },
 //!   "rules": [
 //!     { "selector": ".product-title, .price", "action": "unmask" },
 //!     { "selector": "#account .address", "action": "mask" },
 //!     { "selector": "[data-widget=chat]", "action": "exclude" }
 //!   ],
-//!   "sensitive_keys": ["customer_ref"]
+//!   "sensitive_keys": ["customer_ref"],
+//!   "url_query_allowlist": ["variant", "pk_*"]
 //! }
 //! ```
 //! Every field is optional; `{}` (or no `masking` at all) is the privacy-first default.
@@ -26,6 +28,10 @@ pub const MAX_RULES: usize = 20;
 pub const MAX_SELECTOR_LEN: usize = 512;
 /// Most extra sensitive keys.
 pub const MAX_SENSITIVE_KEYS: usize = 64;
+/// Most entries a project may add to the URL query allowlist.
+pub const MAX_QUERY_ALLOWLIST: usize = 64;
+/// Longest query key (or key prefix) a project may allow.
+pub const MAX_QUERY_KEY_LEN: usize = 64;
 
 /// A project's masking policy. `Default` is privacy-first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,11 +45,16 @@ pub struct MaskPolicy {
     /// on top of the built-in denylist. Matched case-insensitively as substrings after
     /// removing `_`, `-` and `.`.
     pub sensitive_keys: Vec<String>,
+    /// URL query (and fragment) parameter names whose values are kept (through the
+    /// detectors), on top of the built-in allowlist ([`super::url::QUERY_ALLOWLIST`]); every
+    /// other parameter's value is masked. Matched case-insensitively; a trailing `*` makes
+    /// an entry a prefix (`"pk_*"`). Sensitive keys are masked whatever this says.
+    pub url_query_allowlist: Vec<String>,
 }
 
 /// What the project opted to record unmasked. Passwords and other secret inputs, payment
 /// cards, IBANs, phone numbers and credentials are masked whatever is set here.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Record {
     /// Form values (input, textarea, select) other than secret inputs.
@@ -57,6 +68,25 @@ pub struct Record {
     /// Canvas pixels (`rr_dataURL` on canvas, canvas mutations, canvas assets) outside masked
     /// or blocked areas.
     pub canvas: bool,
+    /// Page text: text nodes, comments and text-bearing attributes (`alt`, `title`,
+    /// `aria-label`, `placeholder`, `value`, …). `true` (the default) runs them through the
+    /// detectors; `false` (Sentry's mask-all-text) stars them all, whitespace kept, outside
+    /// `unmask` rules — and form values with them, whatever `forms` says.
+    pub text: bool,
+}
+
+impl Default for Record {
+    /// Privacy-first: nothing is recorded in clear; text goes through the detectors.
+    fn default() -> Self {
+        Record {
+            forms: false,
+            numbers: false,
+            emails: false,
+            ips: false,
+            canvas: false,
+            text: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +174,20 @@ impl MaskPolicy {
                 });
             }
         }
+        if self.url_query_allowlist.len() > MAX_QUERY_ALLOWLIST {
+            errs.push(PolicyError {
+                path: "url_query_allowlist".into(),
+                message: format!("at most {MAX_QUERY_ALLOWLIST} keys"),
+            });
+        }
+        for (i, k) in self.url_query_allowlist.iter().enumerate() {
+            if let Err(message) = check_allowed_query_key(k, &self.sensitive_keys) {
+                errs.push(PolicyError {
+                    path: format!("url_query_allowlist[{i}]"),
+                    message,
+                });
+            }
+        }
         if errs.is_empty() {
             Ok(())
         } else {
@@ -157,7 +201,10 @@ impl MaskPolicy {
         let mut errs = Vec::new();
         if let Some(obj) = v.as_object() {
             for k in obj.keys() {
-                if !matches!(k.as_str(), "record" | "rules" | "sensitive_keys") {
+                if !matches!(
+                    k.as_str(),
+                    "record" | "rules" | "sensitive_keys" | "url_query_allowlist"
+                ) {
                     errs.push(PolicyError {
                         path: k.clone(),
                         message: "unknown field".into(),
@@ -168,12 +215,13 @@ impl MaskPolicy {
                 for k in rec.keys() {
                     if !matches!(
                         k.as_str(),
-                        "forms" | "numbers" | "emails" | "ips" | "canvas"
+                        "forms" | "numbers" | "emails" | "ips" | "canvas" | "text"
                     ) {
                         errs.push(PolicyError {
                             path: format!("record.{k}"),
-                            message: "unknown field (known: forms, numbers, emails, ips, canvas)"
-                                .into(),
+                            message:
+                                "unknown field (known: forms, numbers, emails, ips, canvas, text)"
+                                    .into(),
                         });
                     }
                 }
@@ -203,6 +251,31 @@ impl MaskPolicy {
             Err(errs)
         }
     }
+}
+
+/// One `url_query_allowlist` entry: a parameter name as it appears in URLs (letters, digits,
+/// `_ - . [ ]`), optionally ending in `*` (a prefix of at least 2 characters), that names no
+/// sensitive key (those are masked whatever the allowlist says: allowing one is a mistake).
+fn check_allowed_query_key(k: &str, extra_sensitive: &[String]) -> Result<(), String> {
+    let name = k.strip_suffix('*').unwrap_or(k);
+    if name.is_empty() || k.len() > MAX_QUERY_KEY_LEN {
+        return Err(format!("keys are 1..={MAX_QUERY_KEY_LEN} characters"));
+    }
+    if k.ends_with('*') && name.len() < 2 {
+        return Err("a prefix (`name*`) needs at least 2 characters".into());
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']'))
+    {
+        return Err("letters, digits, `_ - . [ ]` only, with an optional `*` at the end".into());
+    }
+    if is_sensitive_key(name, extra_sensitive) {
+        return Err(format!(
+            "{name:?} is a sensitive key: its values are always masked"
+        ));
+    }
+    Ok(())
 }
 
 /// Lowercase, with `_`, `-`, `.` and spaces removed.
@@ -295,6 +368,8 @@ pub(crate) struct Compiled {
     pub record: Record,
     pub matcher: Matcher<Action>,
     pub extra_keys: Vec<String>,
+    /// The project's additions to the URL query allowlist.
+    pub url_allow: Vec<String>,
     /// A rule could not be applied: mask all text (fail safe), ignore unmask rules.
     pub strict: bool,
     pub error: Option<String>,
@@ -342,6 +417,7 @@ impl Compiled {
             record: p.record,
             matcher,
             extra_keys: p.sensitive_keys.clone(),
+            url_allow: p.url_query_allowlist.clone(),
             strict,
             error,
         }
@@ -374,6 +450,8 @@ mod tests {
                 && !p.record.ips
                 && !p.record.canvas
         );
+        // Text is recorded through the detectors unless the project turns it off.
+        assert!(p.record.text);
         assert!(p.validate().is_ok());
     }
 

@@ -1,12 +1,18 @@
-//! URL scrubbing: page and meta URLs, `href`/`src`/`action`/`srcset` attributes.
+//! URL scrubbing: page and meta URLs, `href`/`src`/`action`/`srcset` attributes, CSS
+//! `url(…)`/`@import` (see [`scrub_css`]), network entries. [`scrub_url`] is the one URL
+//! scrubber: every caller goes through it.
 //!
 //! The structure stays (scheme, host, path separators, parameter names); values are masked
 //! with `*` keeping their encoded length:
 //! - userinfo (`user:pass@`) is always masked;
 //! - a host that is an IP address is masked when IPs are masked;
-//! - query (and `#fragment` parameters, e.g. OAuth `#access_token=`): the value of a
-//!   sensitive key (denylist + project `sensitive_keys`) is masked; any other value is
-//!   masked entirely when a detector fires on its decoded form;
+//! - query (and `#fragment` parameters, e.g. OAuth `#access_token=`): a value is kept only
+//!   when its key (percent- and `+`-decoded) is on the allowlist ([`QUERY_ALLOWLIST`],
+//!   [`QUERY_ALLOW_PREFIXES`], plus the project's `url_query_allowlist`) and is no sensitive
+//!   key (denylist + project `sensitive_keys`), and even then it is masked entirely when a
+//!   detector fires on its decoded form; every other value — a search term, a street address,
+//!   a token — is masked entirely, escapes and `+` included. A bare parameter (`?Jane+Doe`,
+//!   no `=`) is a value unless it is an allowed key;
 //! - path segments and plain fragments: detector matches are masked (without the digit and
 //!   high-entropy rules, which would break asset URLs needed by the replay);
 //! - `mailto:`/`tel:`/`sms:` URLs: everything after the scheme;
@@ -17,6 +23,104 @@ use std::borrow::Cow;
 use super::detect::{self, Detect};
 use super::policy::is_sensitive_key;
 
+/// Query keys whose values are kept (through the detectors): campaign and click ids,
+/// pagination, sorting, language and the usual asset parameters (image sizes, versions, web
+/// fonts), so that analytics stays readable and the replay still loads the site's assets.
+/// Compared with the decoded key, ASCII case-insensitively. Left out on purpose: `q`, `s`,
+/// `query`, `search`, `term` (search terms), `t` (often a token), `id`, `p`, `email`-like keys,
+/// `_ga`/`_gl`/`mc_eid` (visitor ids), `redirect`/`return`/`next`/`url` (URLs that carry
+/// their own parameters).
+pub const QUERY_ALLOWLIST: &[&str] = &[
+    // campaigns and click ids
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "fbclid",
+    "msclkid",
+    "ttclid",
+    "twclid",
+    "li_fat_id",
+    "igshid",
+    "yclid",
+    "mc_cid",
+    "ref",
+    "source",
+    "campaign",
+    // listing and navigation
+    "page",
+    "per_page",
+    "page_size",
+    "pagesize",
+    "limit",
+    "offset",
+    "sort",
+    "sort_by",
+    "sortby",
+    "order",
+    "orderby",
+    "order_by",
+    "dir",
+    "direction",
+    "view",
+    "tab",
+    "step",
+    "section",
+    "category",
+    "color",
+    "colour",
+    "size",
+    "currency",
+    "mode",
+    "theme",
+    "amp",
+    // language
+    "lang",
+    "language",
+    "locale",
+    "hl",
+    "lng",
+    // assets: versions, image transforms, web fonts
+    "v",
+    "ver",
+    "version",
+    "rev",
+    "w",
+    "h",
+    "width",
+    "height",
+    "fit",
+    "crop",
+    "dpr",
+    "fm",
+    "format",
+    "quality",
+    "auto",
+    "family",
+    "display",
+    "subset",
+];
+
+/// Prefixes of allowed query keys (`utm_source`, `utm_medium`, …).
+pub const QUERY_ALLOW_PREFIXES: &[&str] = &["utm_"];
+
+/// Is the (decoded) query key `key` allowed: built in, or named by the project's `extra`
+/// entries (exact, or a prefix when the entry ends with `*`)? Sensitive keys are checked
+/// separately and win.
+pub fn is_allowed_query_key(key: &str, extra: &[String]) -> bool {
+    let k = key.trim();
+    if k.is_empty() {
+        return false;
+    }
+    QUERY_ALLOWLIST.iter().any(|a| k.eq_ignore_ascii_case(a))
+        || QUERY_ALLOW_PREFIXES.iter().any(|p| has_prefix_ci(k, p))
+        || extra.iter().any(|e| match e.strip_suffix('*') {
+            Some(prefix) => !prefix.is_empty() && has_prefix_ci(k, prefix),
+            None => k.eq_ignore_ascii_case(e),
+        })
+}
+
 /// Detector settings for URLs.
 #[derive(Debug, Clone, Copy)]
 pub struct UrlRules<'a> {
@@ -25,6 +129,8 @@ pub struct UrlRules<'a> {
     /// For query values.
     pub query: Detect,
     pub extra_keys: &'a [String],
+    /// The project's additions to [`QUERY_ALLOWLIST`] (`masking.url_query_allowlist`).
+    pub allow: &'a [String],
 }
 
 impl<'a> UrlRules<'a> {
@@ -40,7 +146,13 @@ impl<'a> UrlRules<'a> {
                 ..text
             },
             extra_keys,
+            allow: &[],
         }
+    }
+
+    /// These rules with the project's query allowlist additions.
+    pub fn with_allow(self, allow: &'a [String]) -> Self {
+        UrlRules { allow, ..self }
     }
 }
 
@@ -168,28 +280,53 @@ pub fn scrub_url<'s>(url: &'s str, r: &UrlRules<'_>) -> Cow<'s, str> {
     }
 }
 
+/// Where the parameter starting `s` ends: at `&`, or at a `;` that starts another `key=`
+/// (old-style `a=1;b=2`). A `;` inside a value (`family=Inter:wght@400;700`) stays in it.
+fn param_end(s: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = s[from..].find(['&', ';']).map(|p| from + p) {
+        if s.as_bytes()[p] == b'&' {
+            return Some(p);
+        }
+        let next = &s[p + 1..];
+        let seg = &next[..next.find(['&', ';']).unwrap_or(next.len())];
+        if seg.contains('=') {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
+}
+
 /// `a=1&b=2` (also `;`-separated); separators are kept as they were.
 fn scrub_params(out: &mut String, q: &str, r: &UrlRules<'_>) -> bool {
     let mut changed = false;
     let mut rest = q;
     loop {
-        let (pair, sep, next) = match rest.find(['&', ';']) {
+        let (pair, sep, next) = match param_end(rest) {
             Some(p) => (&rest[..p], Some(&rest[p..=p]), Some(&rest[p + 1..])),
             None => (rest, None, None),
         };
         match pair.split_once('=') {
             Some((k, v)) => {
-                let key = percent_decode(k, true);
                 changed |= push_scrubbed(out, k, r.query, true);
                 out.push('=');
-                if !v.is_empty() && is_sensitive_key(&key, r.extra_keys) {
+                if keeps_value(k, r) {
+                    changed |= push_scrubbed(out, v, r.query, true);
+                } else if v.bytes().any(|b| b != b'*') {
                     stars(out, v);
                     changed = true;
                 } else {
-                    changed |= push_scrubbed(out, v, r.query, true);
+                    out.push_str(v);
                 }
             }
-            None => changed |= push_scrubbed(out, pair, r.query, true),
+            // A bare parameter: a flag (`?amp`) when it is an allowed key, else a value.
+            None if keeps_value(pair, r) => changed |= push_scrubbed(out, pair, r.query, true),
+            None if pair.bytes().any(|b| b != b'*') => {
+                stars(out, pair);
+                changed = true;
+            }
+            None => out.push_str(pair),
         }
         match (sep, next) {
             (Some(s), Some(n)) => {
@@ -200,6 +337,12 @@ fn scrub_params(out: &mut String, q: &str, r: &UrlRules<'_>) -> bool {
         }
     }
     changed
+}
+
+/// Whether the value of the raw (encoded) key `k` is kept (through the detectors).
+fn keeps_value(k: &str, r: &UrlRules<'_>) -> bool {
+    let key = percent_decode(k, true);
+    is_allowed_query_key(&key, r.allow) && !is_sensitive_key(&key, r.extra_keys)
 }
 
 /// Append `raw` scrubbed. Returns true if it changed. Detection runs on the decoded form;
@@ -249,6 +392,107 @@ pub fn percent_decode(s: &str, plus: bool) -> Cow<'_, str> {
         i += 1;
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The URLs in CSS text (`<style>` text, `style` attributes, `_cssText`, stylesheet rule and
+/// declaration events, font sources): each `url(…)` argument (quoted or not, `URL(` in any
+/// case) and each `@import "…"` string goes through [`scrub_url`]; everything else is kept
+/// byte for byte, so the replay renders as before. `data:` URLs are kept, or blanked when
+/// `drop_data` (masked areas). Borrowed when nothing changed.
+pub fn scrub_css<'s>(css: &'s str, r: &UrlRules<'_>, drop_data: bool) -> Cow<'s, str> {
+    let b = css.as_bytes();
+    let mut out = String::new();
+    let mut last = 0;
+    let mut changed = false;
+    let mut i = 0;
+    while i < b.len() {
+        let arg = match b[i] {
+            b'(' if i >= 3
+                && b[i - 3..i].eq_ignore_ascii_case(b"url")
+                && (i == 3 || !is_css_ident(b[i - 4])) =>
+            {
+                Some(css_arg(b, i + 1, true))
+            }
+            b'@' if b.len() > i + 7 && b[i + 1..i + 7].eq_ignore_ascii_case(b"import") => {
+                let j = i
+                    + 7
+                    + b[i + 7..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_whitespace())
+                        .count();
+                // `@import url(…)` is read at its `url(`.
+                matches!(b.get(j), Some(b'"' | b'\'')).then(|| css_arg(b, j, false))
+            }
+            _ => None,
+        };
+        let Some((u0, u1, next)) = arg else {
+            i += 1;
+            continue;
+        };
+        let u = &css[u0..u1];
+        let is_data = u
+            .trim_start()
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("data:"));
+        let new = if is_data {
+            drop_data.then_some(Cow::Borrowed(""))
+        } else {
+            match scrub_url(u, r) {
+                Cow::Owned(o) => Some(Cow::Owned(o)),
+                Cow::Borrowed(_) => None,
+            }
+        };
+        if let Some(n) = new {
+            out.push_str(&css[last..u0]);
+            out.push_str(&n);
+            last = u1;
+            changed = true;
+        }
+        i = next.max(i + 1);
+    }
+    if !changed {
+        return Cow::Borrowed(css);
+    }
+    out.push_str(&css[last..]);
+    Cow::Owned(out)
+}
+
+fn is_css_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_') || c >= 0x80
+}
+
+/// The URL of a `url(` argument starting at `start` (after the parenthesis; `in_url`) or of
+/// the string starting at `start` (`@import "…"`): `(first byte, end byte, where to go on)`.
+/// Every boundary is an ASCII byte, so the slices are valid UTF-8.
+fn css_arg(b: &[u8], start: usize, in_url: bool) -> (usize, usize, usize) {
+    let mut j = start;
+    if in_url {
+        j += b[j..]
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
+    }
+    match b.get(j) {
+        Some(&q @ (b'"' | b'\'')) => {
+            // A CSS string: escapes skipped; unclosed, it ends at the line's end (CSS's
+            // bad-string rule).
+            let mut k = j + 1;
+            while k < b.len() && b[k] != q && b[k] != b'\n' {
+                k += if b[k] == b'\\' { 2 } else { 1 };
+            }
+            let end = k.min(b.len());
+            (j + 1, end, end + 1)
+        }
+        _ if in_url => {
+            let mut k = j;
+            while k < b.len() && b[k] != b')' && !b[k].is_ascii_whitespace() {
+                k += if b[k] == b'\\' { 2 } else { 1 };
+            }
+            let end = k.min(b.len());
+            (j, end, end)
+        }
+        _ => (j, j, j + 1),
+    }
 }
 
 /// `srcset`: comma-separated `url descriptor` candidates.
@@ -347,7 +591,7 @@ mod tests {
         );
         assert_eq!(
             m("/cb#access_token=abc.def&state=1"),
-            "/cb#access_token=*******&state=1"
+            "/cb#access_token=*******&state=*"
         );
         assert_eq!(m("/#/account?session=xyz"), "/#/account?session=***");
         assert_eq!(m("mailto:jane@example.com"), "mailto:****************");
@@ -382,6 +626,93 @@ mod tests {
             scrub_srcset("/a.png?u=jane@example.com 1x, /b.png 2x", &r),
             "/a.png?u=**************** 1x, /b.png 2x"
         );
+    }
+
+    #[test]
+    fn query_allowlist() {
+        assert_eq!(m("/s?q=Jane+Doe&page=2"), "/s?q=********&page=2");
+        assert_eq!(m("/s?page=1;token=x;v=2"), "/s?page=1;token=*;v=2");
+        assert_eq!(
+            m("/css2?family=Inter:wght@400;700&display=swap"),
+            "/css2?family=Inter:wght@400;700&display=swap"
+        );
+        assert_eq!(m("/s?UTM_Source=x&Page=2"), "/s?UTM_Source=x&Page=2");
+        let extra = ["variant".to_string(), "pk_*".to_string()];
+        let r = rules().with_allow(&extra);
+        assert_eq!(
+            scrub_url("/p?Variant=a&pk_x=b&pk=c", &r),
+            "/p?Variant=a&pk_x=b&pk=*"
+        );
+        // Masked values stay as they are (idempotent, nothing counted as changed).
+        assert!(matches!(scrub_url("/s?q=****", &rules()), Cow::Borrowed(_)));
+    }
+
+    /// No built-in allowed key is a sensitive key (those would be masked anyway, and listing
+    /// them would promise what is not done).
+    #[test]
+    fn built_in_allowlist_names_no_sensitive_key() {
+        for k in QUERY_ALLOWLIST {
+            assert!(!is_sensitive_key(k, &[]), "{k}");
+            assert!(is_allowed_query_key(k, &[]), "{k}");
+        }
+        for k in [
+            "q", "s", "t", "query", "search", "id", "p", "_ga", "url", "next",
+        ] {
+            assert!(!is_allowed_query_key(k, &[]), "{k}");
+        }
+    }
+
+    fn css(s: &str, drop: bool) -> String {
+        scrub_css(s, &rules(), drop).into_owned()
+    }
+
+    #[test]
+    fn css_urls() {
+        assert_eq!(
+            css(".a{background:url(/a.png?t=secret)}", false),
+            ".a{background:url(/a.png?t=******)}"
+        );
+        assert_eq!(
+            css(".a{background:Url( \"/a.png?t=sec\\\"ret\" )}", false),
+            ".a{background:Url( \"/a.png?t=********\" )}"
+        );
+        assert_eq!(
+            css("@import '/t.css?sid=1';@import url(/u.css?sid=2);", false),
+            "@import '/t.css?sid=*';@import url(/u.css?sid=*);"
+        );
+        // Not a url( function: `myurl(`; no URL at all: borrowed.
+        assert_eq!(css(".a{x:myurl(/a?t=1)}", false), ".a{x:myurl(/a?t=1)}");
+        assert!(matches!(
+            scrub_css(".a{color:red}", &rules(), true),
+            Cow::Borrowed(_)
+        ));
+        // data: kept, or blanked in masked areas.
+        let d = ".a{background:url(data:image/png;base64,AAAA)}";
+        assert_eq!(css(d, false), d);
+        assert_eq!(css(d, true), ".a{background:url()}");
+        assert_eq!(
+            css(".a{background:url(\"data:image/png;base64,AAAA\")}", true),
+            ".a{background:url(\"\")}"
+        );
+        // Unclosed and truncated forms, multibyte text around them.
+        for s in [
+            "url(",
+            "url(\"",
+            "url('/a?t=x",
+            "url(/a?t=x",
+            "@import",
+            "@import \"",
+            "é{background:url(/é?t=ü\\é)}",
+            "url(\"/a?t=x\nb\")",
+        ] {
+            let once = css(s, false);
+            assert_eq!(once.chars().count(), s.chars().count(), "{s:?} -> {once:?}");
+            assert_eq!(css(&once, false), once, "{s:?}");
+            assert!(
+                !once.contains("t=x") && !once.contains("t=ü"),
+                "{s:?} -> {once:?}"
+            );
+        }
     }
 
     #[test]

@@ -121,8 +121,15 @@ fn is_secret_input(tag: &str, attrs: Option<&Map>) -> bool {
     false
 }
 
-/// Human-readable attributes: full text detection (digits included).
+/// Human-readable attributes: full text detection (digits included). All but `data-*` are
+/// page text, starred with `record.text: false` ([`is_page_text_attr`]).
 fn is_text_attr(k: &str) -> bool {
+    is_page_text_attr(k) || k.starts_with("data-")
+}
+
+/// Attributes a visitor reads (or hears): masked with the text when `record.text` is off.
+/// `data-*` is not among them: CSS selects on it, and starring it would change the layout.
+fn is_page_text_attr(k: &str) -> bool {
     matches!(
         k,
         "title"
@@ -139,7 +146,7 @@ fn is_text_attr(k: &str) -> bool {
             | "content"
             | "download"
             | "value"
-    ) || k.starts_with("data-")
+    )
 }
 
 fn is_url_attr(k: &str) -> bool {
@@ -210,36 +217,13 @@ fn is_structural_attr(k: &str) -> bool {
         || k.starts_with("aria-")
 }
 
-fn drop_data_urls_in_css(css: &str) -> Cow<'_, str> {
-    if !css.contains("data:") {
-        return Cow::Borrowed(css);
-    }
-    let mut out = String::with_capacity(css.len());
-    let mut rest = css;
-    while let Some(p) = rest.find("url(") {
-        out.push_str(&rest[..p + 4]);
-        rest = &rest[p + 4..];
-        let inner_start = rest.len() - rest.trim_start_matches([' ', '"', '\'']).len();
-        let is_data = rest[inner_start..].starts_with("data:");
-        let end = rest.find(')').unwrap_or(rest.len());
-        if is_data {
-            // Keep the quotes balanced: url("")
-            let q = &rest[..inner_start];
-            out.push_str(q);
-            out.push_str(&q.chars().rev().collect::<String>());
-        } else {
-            out.push_str(&rest[..end]);
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
 enum AttrOut {
     Keep,
     Set(String),
     Remove,
+    /// A `style` object (attribute mutations: `{property: value | [value, priority]}`): its
+    /// values are CSS.
+    Css,
     /// Not a string the walk reads (an object or array under an attribute name): scrubbed
     /// like unknown JSON.
     Json,
@@ -535,13 +519,48 @@ impl Walker<'_> {
     }
 
     fn url_rules(&self, f: Facts) -> UrlRules<'_> {
-        UrlRules::new(self.text_detect(f), &self.pol.extra_keys)
+        UrlRules::new(self.text_detect(f), &self.pol.extra_keys).with_allow(&self.pol.url_allow)
+    }
+
+    /// CSS text: URLs scrubbed; `data:` URLs blanked in masked areas.
+    fn css_text(&mut self, s: &str, f: Facts) -> Option<String> {
+        let masked = f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE);
+        match url::scrub_css(s, &self.url_rules(f), masked) {
+            Cow::Owned(o) => {
+                self.report.strings_masked += 1;
+                Some(o)
+            }
+            Cow::Borrowed(_) => None,
+        }
+    }
+
+    /// Every string under `v` as CSS (stylesheet rule and declaration events, font sources,
+    /// CSS assets, `style` objects).
+    fn css_strings(&mut self, v: &mut Value, f: Facts) {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::String(s) => {
+                    if let Some(o) = self.css_text(s, f) {
+                        *s = o.into();
+                    }
+                }
+                Value::Array(a) => stack.extend(a.iter_mut()),
+                Value::Object(m) => stack.extend(m.iter_mut().map(|(_, x)| x)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Text outside `unmask` rules is starred when the project records no page text.
+    fn text_off(&self, f: Facts) -> bool {
+        !self.pol.record.text && !f.has(flag::UNMASKED)
     }
 
     /// A form value (input value, textarea text, selected option text, Input event text).
     pub(crate) fn form_value(&mut self, s: &str, f: Facts) -> Option<String> {
         let reveal = !f.has(flag::SECRET | flag::MASKED | flag::BLOCKED | flag::SENSITIVE)
-            && (self.pol.record.forms || f.has(flag::UNMASKED));
+            && ((self.pol.record.forms && self.pol.record.text) || f.has(flag::UNMASKED));
         let out = if reveal {
             match detect::scrub(s, self.text_detect(f)) {
                 Cow::Borrowed(_) => return None,
@@ -560,18 +579,21 @@ impl Walker<'_> {
 
     /// Text content (text nodes, human-readable attributes, text mutations).
     pub(crate) fn text_value(&mut self, s: &str, f: Facts) -> Option<String> {
+        self.text_value_as(s, f, true)
+    }
+
+    /// [`Self::text_value`]; `page_text` is false for strings that are no text a visitor
+    /// reads (`data-*`): `record.text: false` leaves those to the detectors.
+    fn text_value_as(&mut self, s: &str, f: Facts, page_text: bool) -> Option<String> {
         if f.has(flag::CSS) {
-            if f.has(flag::MASKED) {
-                if let Cow::Owned(o) = drop_data_urls_in_css(s) {
-                    return Some(o);
-                }
-            }
-            return None;
+            return self.css_text(s, f);
         }
         if f.has(flag::VALUE_TEXT) {
             return self.form_value(s, f);
         }
-        let out = if f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE) {
+        let star = f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE)
+            || (page_text && self.text_off(f));
+        let out = if star {
             detect::star_text(s)
         } else {
             detect::scrub(s, self.text_detect(f))
@@ -650,16 +672,13 @@ impl Walker<'_> {
             // Numbers, booleans, null (removed attribute), style objects (attribute mutations:
             // CSS) are kept; any other object or array is no attribute value: scrubbed.
             return match v {
-                Value::Object(_) if key == "style" => AttrOut::Keep,
+                Value::Object(_) if key == "style" => AttrOut::Css,
                 Value::Object(_) | Value::Array(_) => AttrOut::Json,
                 _ => AttrOut::Keep,
             };
         };
-        if key == "style" {
-            return match masked.then(|| drop_data_urls_in_css(s)) {
-                Some(Cow::Owned(o)) => AttrOut::Set(o),
-                _ => AttrOut::Keep,
-            };
+        if key == "style" || key == "_csstext" {
+            return self.css_text(s, f).map_or(AttrOut::Keep, AttrOut::Set);
         }
         if key == "value" {
             // Unknown elements (attribute mutations) count as form controls: fail safe.
@@ -707,7 +726,9 @@ impl Walker<'_> {
             };
         }
         if is_text_attr(key) {
-            return self.text_value(s, f).map_or(AttrOut::Keep, AttrOut::Set);
+            return self
+                .text_value_as(s, f, is_page_text_attr(key))
+                .map_or(AttrOut::Keep, AttrOut::Set);
         }
         if is_structural_attr(key) || (is_svg && !masked) {
             return AttrOut::Keep;
@@ -763,6 +784,10 @@ impl Walker<'_> {
                     true
                 }
                 AttrOut::Remove => false,
+                AttrOut::Css => {
+                    self.css_strings(v, f);
+                    true
+                }
                 AttrOut::Json => {
                     self.scrub_json(v, f);
                     true
@@ -1001,7 +1026,9 @@ impl Walker<'_> {
                         let o = detect::star_all(s);
                         (o != *s).then_some(o)
                     } else if s.starts_with("http://") || s.starts_with("https://") {
-                        match url::scrub_url(s, &UrlRules::new(d, &self.pol.extra_keys)) {
+                        let rules =
+                            UrlRules::new(d, &self.pol.extra_keys).with_allow(&self.pol.url_allow);
+                        match url::scrub_url(s, &rules) {
                             Cow::Owned(o) => Some(o),
                             Cow::Borrowed(_) => None,
                         }
@@ -1193,6 +1220,13 @@ impl Walker<'_> {
             .and_then(|p| p.get("rr_type"))
             .and_then(Value::as_str)
             == Some("CssText");
+        if is_css {
+            if let Some(Value::Object(p)) = m.get_mut("payload") {
+                if let Some(t) = p.get_mut("cssTexts") {
+                    self.css_strings(t, Facts::NONE);
+                }
+            }
+        }
         if m.contains_key("payload") && !is_css && !self.pol.record.canvas {
             m.remove("payload");
             m.insert(
@@ -1219,8 +1253,20 @@ impl Walker<'_> {
                 self.rest_value(data, known_pointer, Facts::NONE)
             }
             // CSS (rules, declarations, adopted sheets), fonts, custom element names: kept,
-            // like <style> text, so that the replay renders.
-            Some(8 | 10 | 13 | 15 | 16) => self.rest_value(data, known_css, Facts::NONE),
+            // like <style> text, so that the replay renders; the URLs in them scrubbed.
+            Some(8 | 10 | 13 | 15 | 16) => {
+                if let Value::Object(m) = data {
+                    for (k, v) in m.iter_mut() {
+                        if matches!(
+                            k,
+                            "adds" | "replace" | "replaceSync" | "set" | "styles" | "fontSource"
+                        ) {
+                            self.css_strings(v, Facts::NONE);
+                        }
+                    }
+                }
+                self.rest_value(data, known_css, Facts::NONE)
+            }
             // Log (deprecated console capture) and anything unknown: scrub all strings.
             _ => self.scrub_json(data, Facts::NONE),
         }
