@@ -217,13 +217,19 @@ function panelRows(events, start) {
         detail: Array.isArray(p.trace) && p.trace.length ? [['trace', p.trace.join('\n')]] : [] });
     }
   }
-  return { net, con };
+  // Chunks can arrive out of order; the panels (and their time marks) go by time.
+  const byTime = (a, b) => a.at - b.at;
+  return { net: net.sort(byTime), con: con.sort(byTime) };
 }
+
+// Per panel: its rows in time order, their offsets, and how many the player has passed.
+const panels = { network: { trs: [], at: [], k: 0 }, console: { trs: [], at: [], k: 0 } };
 
 function panelTable(id, rows, heads) {
   const box = $(id);
   box.textContent = '';
   box.hidden = rows.length === 0;
+  panels[id] = { trs: [], at: rows.map((r) => r.at), k: 0 };
   if (!rows.length) return;
   const table = el('table');
   const head = el('tr');
@@ -249,6 +255,7 @@ function panelTable(id, rows, heads) {
       tr.append(td);
     });
     table.lastChild.append(tr);
+    panels[id].trs.push(tr);
   }
   box.append(el('h4', heads === NET_HEADS ? 'Network (' + rows.length + ')' : 'Console (' + rows.length + ')'), table);
 }
@@ -269,17 +276,18 @@ function showPanels(events, start) {
 }
 
 // What has happened by the player's time is marked; the latest row of each panel is current.
+// The player reports its time every frame while playing: only rows whose mark changes are
+// touched (a binary search for how many rows are passed).
 function syncPanels(t) {
   $('panels').dataset.time = String(Math.round(t));
-  for (const id of ['network', 'console']) {
-    let last = null;
-    for (const tr of $(id).querySelectorAll('tr[data-offset]')) {
-      const past = Number(tr.dataset.offset) <= t;
-      tr.classList.toggle('past', past);
-      tr.removeAttribute('aria-current');
-      if (past) last = tr;
-    }
-    if (last) last.setAttribute('aria-current', 'true');
+  for (const p of Object.values(panels)) {
+    let lo = 0, hi = p.at.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (p.at[mid] <= t) lo = mid + 1; else hi = mid; }
+    if (lo === p.k) continue;
+    if (p.k > 0) p.trs[p.k - 1].removeAttribute('aria-current');
+    for (let i = Math.min(lo, p.k); i < Math.max(lo, p.k); i++) p.trs[i].classList.toggle('past', i < lo);
+    p.k = lo;
+    if (lo > 0) p.trs[lo - 1].setAttribute('aria-current', 'true');
   }
 }
 
