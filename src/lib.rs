@@ -17,6 +17,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod sdk;
 pub mod session;
+pub mod session_summary;
 pub mod storage;
 
 #[cfg(target_arch = "wasm32")]

@@ -23,7 +23,9 @@ pub fn manifest_key(project: &str, session: &str) -> String {
 }
 
 /// Index of sessions by the UTC day they started, for listing by time range:
-/// `index/{project}/days/{yyyy-mm-dd}/{session}` (an empty object; the key is the data).
+/// `index/{project}/days/{yyyy-mm-dd}/{session}` (an empty object; the key is the data, and
+/// its custom metadata `summary` the session's `session_summary::SessionSummary`, absent on
+/// entries written before summaries existed). The day is that of the session's `created_at`.
 pub fn day_index_key(project: &str, day: &str, session: &str) -> String {
     format!("index/{project}/days/{day}/{session}")
 }

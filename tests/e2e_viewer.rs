@@ -55,6 +55,9 @@ fn seed(w: &Worker) -> String {
     }
     let (s, v) = (id("s"), id("v"));
     let half = events.len() / 2;
+    // rrweb network and console plugin events (type 6) in the second beacon, for the panels.
+    let t = events[half]["timestamp"].as_u64().unwrap();
+    events.splice(half + 1..half + 1, plugin_events(t));
     for (seq, chunk) in [&events[..half], &events[half..]].iter().enumerate() {
         let body = common::beacon(&s, &v, seq as u64, "web", &Value::Array(chunk.to_vec()));
         let r = w.post("/v1/ingest/demo", &[LOCAL], &body);
@@ -76,12 +79,240 @@ fn seed(w: &Worker) -> String {
     s
 }
 
+/// Hand-written `rrweb/network@1` and `rrweb/console@1` events in the plugins' shapes.
+fn plugin_events(t: u64) -> Vec<Value> {
+    let request = |url: &str, method: &str, kind: &str, status: u16| {
+        json!({"url": url, "method": method, "initiatorType": kind, "status": status,
+               "startTime": 1200.5, "endTime": 1262.0,
+               "requestHeaders": {"content-type": "application/json"},
+               "requestBody": "{\"item\":42}",
+               "responseHeaders": {"content-type": "application/json"},
+               "responseBody": "{\"ok\":true}"})
+    };
+    vec![
+        json!({"type": 6, "timestamp": t + 1, "data": {"plugin": "rrweb/network@1", "payload": {"requests": [
+            request("https://api.shop.example/v1/cart", "POST", "fetch", 201),
+            request("https://shop.example/assets/app.css", "GET", "link", 200),
+        ]}}}),
+        json!({"type": 6, "timestamp": t + 2, "data": {"plugin": "rrweb/console@1", "payload": {
+            "level": "warn", "payload": ["\"cart is slow\"", "1200"],
+            "trace": ["checkout (https://shop.example/app.js:10:5)"]}}}),
+        json!({"type": 6, "timestamp": t + 3, "data": {"plugin": "rrweb/network@1", "payload": {"requests": [
+            request("https://api.shop.example/v1/checkout", "PUT", "xmlhttprequest", 500),
+        ]}}}),
+        json!({"type": 6, "timestamp": t + 4, "data": {"plugin": "rrweb/console@1", "payload": {
+            "level": "error", "payload": ["\"checkout failed\""], "trace": []}}}),
+    ]
+}
+
+/// A session stored and then erased through the read API (an erasure record for the list).
+fn erased_session(w: &Worker) -> String {
+    let s = id("s");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let events = json!([{"type": 4, "data": {"href": "http://localhost/", "width": 800, "height": 600}, "timestamp": now},
+                        {"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": now + 1}]);
+    let r = w.post(
+        "/v1/ingest/demo",
+        &[LOCAL],
+        &common::beacon(&s, &id("v"), 0, "web", &events),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let auth = "Bearer demo-read".to_string();
+    let d = w.request(
+        "DELETE",
+        &format!("/v1/projects/demo/sessions/{s}"),
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(d.status, 200, "{}", d.text());
+    s
+}
+
+/// A day-index entry as written before summaries existed (an empty object, no metadata),
+/// put straight into local R2 as the old worker would have left it.
+fn old_index_entry(w: &Worker, day: &str) -> String {
+    let s = id("s");
+    let file = w.state.join("old-entry.json");
+    std::fs::write(&file, "{}").unwrap();
+    let ok = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source tools/env.sh && wrangler r2 object put 'veilgate-recordings/index/demo/days/{day}/{s}' \
+             --local --persist-to '{}' --file '{}' --content-type application/json >/dev/null",
+            w.state.display(),
+            file.display()
+        ))
+        .current_dir(common::root())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "putting an old index entry into local R2");
+    s
+}
+
+fn listed(w: &Worker) -> Vec<Value> {
+    let r = w.get("/v1/projects/demo/sessions?limit=1000", "demo-read");
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["sessions"].as_array().unwrap().clone()
+}
+
 #[test]
 fn viewer_lists_replays_masked_and_charts_the_audit_report() {
-    let w = common::start(&[]);
+    // Short idle timeout: the session is finalized during the test, which updates its summary.
+    let w = common::start(&[("SESSION_IDLE_SECS", "3")]);
     let session = seed(&w);
+    let erased = erased_session(&w);
+    let row = |w: &Worker, s: &str| listed(w).into_iter().find(|r| r["session"] == s);
+    let day = row(&w, &session).expect("the session is listed")["day"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old = old_index_entry(&w, &day);
+    // Finalized: the summary written at the first chunk was brought up to date.
+    common::wait_until(
+        "the session's summary says complete",
+        std::time::Duration::from_secs(60),
+        || row(&w, &session).is_some_and(|r| r["summary"]["status"] == "complete"),
+    );
+    let summary = row(&w, &session).unwrap()["summary"].clone();
+    let manifest = w.get(
+        &format!("/v1/projects/demo/sessions/{session}"),
+        "demo-read",
+    );
+    let m = manifest.json();
+    for k in ["chunks", "events"] {
+        assert_eq!(summary[k], m[k], "summary {k}: {summary} vs manifest {m}");
+    }
+    assert_eq!(summary["started_at"], m["created_at"]);
+    assert_eq!(summary["pages"], m["pages"].as_array().unwrap().len());
+    assert_eq!(
+        summary["duration_ms"].as_f64().unwrap(),
+        (m["last_ts"].as_f64().unwrap() - m["first_ts"].as_f64().unwrap()).floor()
+    );
+    assert_eq!(summary["device"], m["device"]);
+    assert_eq!(summary["consent"]["reason"], m["consent"]["reason"]);
+    assert_eq!(summary["consent"]["store"], true);
+    assert_eq!(summary["platform"], "web");
+    // No personal data in the list: not even the manifest's pseudonymous visitor id, no URL.
+    let text = summary.to_string();
+    assert!(!text.contains(m["visitor"].as_str().unwrap()), "{text}");
+    assert!(!text.contains("http"), "{text}");
+    // The old entry lists without a summary; the erased session is gone.
+    let old_row = row(&w, &old).expect("an old index entry still lists");
+    assert!(old_row.get("summary").is_none(), "{old_row}");
+    assert!(row(&w, &erased).is_none());
+
     let art = common::root().join("target/e2e-viewer");
     let r = browser(&w, &session, "full");
+
+    // The list shows the summary, as the list API has it; the old entry shows dashes.
+    let cells: Vec<String> = serde_json::from_value(r["rows"][&session].clone()).unwrap();
+    let d = &summary["device"];
+    assert_eq!(
+        cells[2..],
+        [
+            format!("{} / {}", summary["pages"], summary["events"]),
+            format!(
+                "{} · {} · {}",
+                d["browser"].as_str().unwrap(),
+                d["os"].as_str().unwrap(),
+                d["class"].as_str().unwrap()
+            ),
+            "web".to_string(),
+            format!("stored: {}", summary["consent"]["reason"].as_str().unwrap()),
+            "complete".to_string(),
+        ],
+        "{r}"
+    );
+    assert!(cells[0].ends_with(" UTC"), "{cells:?}");
+    assert!(cells[1].ends_with(" s"), "{cells:?}");
+    let old_cells: Vec<String> = serde_json::from_value(r["rows"][&old].clone()).unwrap();
+    assert!(old_cells.iter().all(|c| c == "—"), "{old_cells:?}");
+
+    // Panels: one row per recorded request and console call, as `/events` holds them, at
+    // their offsets from the first event; a click on a row's time seeks the player there.
+    let events = w
+        .get(
+            &format!("/v1/projects/demo/sessions/{session}/events"),
+            "demo-read",
+        )
+        .json();
+    let events = events.as_array().unwrap();
+    let t0 = events[0]["timestamp"].as_u64().unwrap();
+    let plugin = |name: &'static str| {
+        events
+            .iter()
+            // `@1`, or `@*` where the masking of main before issue 12 item 1 starred the digit.
+            .filter(move |e| {
+                e["type"] == 6
+                    && e["data"]["plugin"]
+                        .as_str()
+                        .is_some_and(|p| p.strip_suffix(['1', '*']) == Some(name))
+            })
+    };
+    let want_net: Vec<(u64, String, String)> = plugin("rrweb/network@")
+        .flat_map(|e| {
+            let at = e["timestamp"].as_u64().unwrap() - t0;
+            e["data"]["payload"]["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |q| {
+                    (
+                        at,
+                        q["method"].as_str().unwrap().to_string(),
+                        q["url"].as_str().unwrap().to_string(),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(want_net.len(), 3, "the plugin events were stored");
+    let got_net: Vec<(u64, String, String)> = r["network_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let c = &row["cells"];
+            (
+                row["offset"].as_u64().unwrap(),
+                c[0].as_str().unwrap().to_string(),
+                c[2].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got_net, want_net, "{r}");
+    let want_con: Vec<(u64, String)> = plugin("rrweb/console@")
+        .map(|e| {
+            (
+                e["timestamp"].as_u64().unwrap() - t0,
+                e["data"]["payload"]["level"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let got_con: Vec<(u64, String)> = r["console_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["offset"].as_u64().unwrap(),
+                row["cells"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got_con, want_con, "{r}");
+    assert_eq!(r["panel_html_has_script"], 0);
+    let first_net = want_net[0].0;
+    assert_eq!(r["seek_to"], first_net, "{r}");
+    assert_eq!(r["seek_time"], first_net, "{r}");
+    // The first request is the current one; the console calls came after it.
+    assert_eq!(r["seek_current"], json!([first_net]), "{r}");
+    assert_eq!(r["seek_past_console"], 0, "{r}");
+    // Forward past the console calls, then back again: the panels follow the player.
+    assert_eq!(r["seek_back_current"], json!([first_net]), "{r}");
 
     // Served with the strict CSP; nothing but the worker was asked; no console error.
     let csp = r["csp"].as_str().unwrap_or_default();
@@ -189,6 +420,13 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
         r["verify_text"].as_str().unwrap().starts_with("Verified"),
         "{r}"
     );
+    // The erasure is listed, with its session and reason.
+    let erasures = r["erasures"].as_array().unwrap();
+    assert!(
+        erasures.iter().any(|e| e["session"] == erased.as_str()
+            && e["text"].as_str().unwrap().contains("session_erasure")),
+        "{r}"
+    );
     // The download holds every record of the range (the decisions charted, at least).
     assert!(
         r["ndjson_lines"].as_u64().unwrap() >= want.values().sum::<u64>(),
@@ -227,10 +465,21 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
             .starts_with("Broken: 1 chain"),
         "{v}"
     );
-    let broken = v["broken"].as_array().unwrap();
-    assert_eq!(broken.len(), 1, "{v}");
-    assert!(
-        broken[0].as_str().unwrap().contains("first broken record"),
-        "{v}"
-    );
+    let broken: Vec<&str> = v["broken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let chains: Vec<&&str> = broken
+        .iter()
+        .filter(|b| b.contains("first broken record"))
+        .collect();
+    assert_eq!(chains.len(), 1, "{v}");
+    // The chain was anchored when its session's alarm fired (idle 3 s): the anchor that
+    // pinned its head names the same session.
+    let chain = chains[0].split(':').next().unwrap();
+    for b in broken.iter().filter(|b| b.starts_with("anchor: ")) {
+        assert!(b.contains(chain), "{v}");
+    }
 }

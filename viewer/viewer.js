@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 const DAY = 86400000;
 const enc = encodeURIComponent;
 
-const state = { key: '', cursor: null, range: null, player: null, current: null };
+const state = { key: '', cursor: null, range: null, player: null, current: null, events: null, time: 0 };
 
 function status(msg, error = false) {
   const s = $('status');
@@ -69,20 +69,46 @@ async function loadSessions(first) {
   showSessions(await json(await api(base() + '/sessions' + q)), first);
 }
 
+const COLS = 10;
+
+function fmtDuration(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+}
+
+// The summary kept with the day index (absent on entries written before summaries existed).
+function summaryCells(sum) {
+  if (!sum) return ['—', '—', '—', '—', '—', '—', '—'];
+  const d = sum.device;
+  const c = sum.consent;
+  return [
+    fmtTime(sum.started_at),
+    fmtDuration(sum.duration_ms),
+    sum.pages + ' / ' + sum.events,
+    d ? [d.browser, d.os, d.class].join(' · ') : '—',
+    sum.platform,
+    c ? (c.store ? 'stored' : 'dropped') + ': ' + c.reason : '—',
+    sum.status === 'active' ? 'live' : 'complete',
+  ];
+}
+
 function showSessions(body, first) {
   if (first) $('rows').textContent = '';
   for (const s of body.sessions) {
-    const tr = el('tr');
-    tr.append(el('td'), el('td', s.day), el('td'));
-    tr.children[0].append(el('code', s.session));
+    const tr = el('tr', null, { 'data-row': s.session });
+    const code = el('td');
+    code.append(el('code', s.session));
+    tr.append(code, el('td', s.day));
+    for (const v of summaryCells(s.summary)) tr.append(el('td', v));
     const b = el('button', 'Replay', { type: 'button', 'data-session': s.session });
     b.addEventListener('click', () => openSession(s.session).catch((e) => status(e.message, true)));
-    tr.children[2].append(b);
+    tr.append(el('td'));
+    tr.lastChild.append(b);
     $('rows').append(tr);
   }
   if (first && body.sessions.length === 0) {
     const tr = el('tr');
-    tr.append(el('td', 'No sessions in this range.', { colspan: '3' }));
+    tr.append(el('td', 'No sessions in this range.', { colspan: String(COLS) }));
     $('rows').append(tr);
   }
   state.cursor = body.cursor;
@@ -128,12 +154,141 @@ async function openSession(session) {
     status('This session has too few events to replay.', true);
     return;
   }
+  state.events = events;
+  mountPlayer(null);
+  // Offsets are the player's: from the replay's first event.
+  const meta = state.player.getMetaData();
+  showPanels(events, meta.startTime);
+  state.player.goto(meta.endTime - meta.startTime, false);
+  status('Session ' + session + ': ' + events.length + ' events.');
+}
+
+function mountPlayer(at) {
+  if (state.player) { try { state.player.getReplayer().destroy(); } catch { /* already gone */ } }
+  $('player').textContent = '';
   const width = Math.min(1024, $('player').clientWidth || 1024);
   // The Replayer renders into an iframe sandboxed without allow-scripts (its default), so a
   // recorded page can never run code here.
-  state.player = new rrwebPlayer({ target: $('player'), props: { events, width, height: Math.round(width * 0.56), autoPlay: false, showWarning: false, mouseTail: false } });
-  state.player.getReplayer().pause(events[events.length - 1].timestamp - events[0].timestamp);
-  status('Session ' + session + ': ' + events.length + ' events.');
+  state.player = new rrwebPlayer({ target: $('player'), props: { events: state.events, width, height: Math.round(width * 0.56), autoPlay: false, showWarning: false, mouseTail: false } });
+  state.time = 0;
+  state.player.addEventListener('ui-update-current-time', ({ payload }) => { state.time = payload; syncPanels(payload); });
+  if (at != null) state.player.goto(at, false);
+}
+
+// A panel row's time. Going back makes rrweb rebuild its last full snapshot inside the
+// existing script-less sandbox, which Chromium reports as a blocked script; a fresh player
+// replays forward to the moment instead.
+function seek(t) {
+  if (!state.player) return;
+  if (t < state.time) mountPlayer(t);
+  else state.player.goto(t, false);
+}
+
+// ---- network and console panels (rrweb plugin events, type 6) --------------------------
+
+// Sessions stored before the plugin-aware masking (issue 12 item 1) have the version digit
+// starred by the number detector (`rrweb/network@*`); their payload shape is the same.
+const NETWORK = ['rrweb/network@1', 'rrweb/network@*'];
+const CONSOLE = ['rrweb/console@1', 'rrweb/console@*'];
+
+const short = (v, n = 200) => {
+  const t = typeof v === 'string' ? v : v == null ? '' : JSON.stringify(v);
+  return t.length > n ? t.slice(0, n) + '…' : t;
+};
+
+// One row per request / console call. Stored data goes in via textContent only.
+function panelRows(events, start) {
+  const net = [];
+  const con = [];
+  for (const e of events) {
+    if (e.type !== 6 || !e.data || typeof e.data !== 'object') continue;
+    const at = e.timestamp - start;
+    const p = e.data.payload;
+    if (NETWORK.includes(e.data.plugin) && p && Array.isArray(p.requests)) {
+      for (const r of p.requests) {
+        if (!r || typeof r !== 'object') continue;
+        const took = typeof r.endTime === 'number' && typeof r.startTime === 'number' ? Math.round(r.endTime - r.startTime) + ' ms' : '';
+        net.push({ at, cells: [String(r.method || 'GET'), r.status == null ? '' : String(r.status), short(r.url, 300), String(r.initiatorType || ''), took],
+          detail: [['request headers', r.requestHeaders], ['request body', r.requestBody], ['response headers', r.responseHeaders], ['response body', r.responseBody]] });
+      }
+    } else if (CONSOLE.includes(e.data.plugin) && p && typeof p === 'object') {
+      const args = Array.isArray(p.payload) ? p.payload.map((a) => short(a)).join(' ') : short(p.payload);
+      con.push({ at, level: String(p.level || 'log'), cells: [String(p.level || 'log'), args],
+        detail: Array.isArray(p.trace) && p.trace.length ? [['trace', p.trace.join('\n')]] : [] });
+    }
+  }
+  // Chunks can arrive out of order; the panels (and their time marks) go by time.
+  const byTime = (a, b) => a.at - b.at;
+  return { net: net.sort(byTime), con: con.sort(byTime) };
+}
+
+// Per panel: its rows in time order, their offsets, and how many the player has passed.
+const panels = { network: { trs: [], at: [], k: 0 }, console: { trs: [], at: [], k: 0 } };
+
+function panelTable(id, rows, heads) {
+  const box = $(id);
+  box.textContent = '';
+  box.hidden = rows.length === 0;
+  panels[id] = { trs: [], at: rows.map((r) => r.at), k: 0 };
+  if (!rows.length) return;
+  const table = el('table');
+  const head = el('tr');
+  for (const h of ['Time', ...heads]) head.append(el('th', h));
+  table.append(el('thead'), el('tbody'));
+  table.firstChild.append(head);
+  for (const r of rows) {
+    const tr = el('tr', null, { 'data-offset': String(r.at) });
+    if (r.level) tr.className = 'level-' + r.level.replace(/[^a-z]/g, '');
+    const go = el('button', fmtOffset(r.at), { type: 'button', class: 'seek', title: 'Go to this moment of the replay' });
+    go.addEventListener('click', () => seek(r.at));
+    tr.append(el('td'));
+    tr.firstChild.append(go);
+    r.cells.forEach((c, i) => {
+      const td = el('td', c);
+      // The last column carries the details (headers, bodies or the trace), folded.
+      if (i === r.cells.length - 1 && r.detail.some(([, v]) => v != null && v !== '')) {
+        const d = el('details');
+        d.append(el('summary', 'details'));
+        for (const [k, v] of r.detail) if (v != null && v !== '') d.append(el('div', k + ': ' + short(v, 2000), { class: 'kv' }));
+        td.append(d);
+      }
+      tr.append(td);
+    });
+    table.lastChild.append(tr);
+    panels[id].trs.push(tr);
+  }
+  box.append(el('h4', heads === NET_HEADS ? 'Network (' + rows.length + ')' : 'Console (' + rows.length + ')'), table);
+}
+
+function fmtOffset(ms) {
+  const s = Math.max(0, ms) / 1000;
+  return Math.floor(s / 60) + ':' + (s % 60).toFixed(1).padStart(4, '0');
+}
+
+const NET_HEADS = ['Method', 'Status', 'URL', 'Initiator', 'Took'];
+
+function showPanels(events, start) {
+  const { net, con } = panelRows(events, start);
+  panelTable('network', net, NET_HEADS);
+  panelTable('console', con, ['Level', 'Message']);
+  $('panels').hidden = !net.length && !con.length;
+  syncPanels(0);
+}
+
+// What has happened by the player's time is marked; the latest row of each panel is current.
+// The player reports its time every frame while playing: only rows whose mark changes are
+// touched (a binary search for how many rows are passed).
+function syncPanels(t) {
+  $('panels').dataset.time = String(Math.round(t));
+  for (const p of Object.values(panels)) {
+    let lo = 0, hi = p.at.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (p.at[mid] <= t) lo = mid + 1; else hi = mid; }
+    if (lo === p.k) continue;
+    if (p.k > 0) p.trs[p.k - 1].removeAttribute('aria-current');
+    for (let i = Math.min(lo, p.k); i < Math.max(lo, p.k); i++) p.trs[i].classList.toggle('past', i < lo);
+    p.k = lo;
+    if (lo > 0) p.trs[lo - 1].setAttribute('aria-current', 'true');
+  }
 }
 
 // ---- audit (audit token) ---------------------------------------------------------------
@@ -226,18 +381,49 @@ async function verify() {
   for (const a of v.anchor_problems || []) list.append(el('li', 'anchor: ' + JSON.stringify(a)));
 }
 
-async function download() {
+// The NDJSON of the range, one text per page, following `Link: rel="next"` (bounded).
+async function auditPages() {
   const { from, to } = state.range;
   let path = base() + `/audit?from=${from}&to=${to}&limit=1000`;
   const parts = [];
   for (let pages = 0; path && pages < 1000; pages++) {
     const r = await api(path, 'application/x-ndjson');
-    if (!r.ok) { await json(r); return; }
+    if (!r.ok) { await json(r); return null; }
     parts.push(await r.text());
     const link = r.headers.get('Link');
     const m = link && link.match(/<([^>]+)>;\s*rel="next"/);
-    path = m ? new URL(m[1], location.href).pathname + new URL(m[1], location.href).search : null;
+    const next = m ? new URL(m[1], location.href) : null;
+    // Only ever this worker: a Link to elsewhere is not followed.
+    path = next && next.origin === location.origin ? next.pathname + next.search : null;
   }
+  return parts;
+}
+
+async function erasures() {
+  const parts = await auditPages();
+  if (!parts) return;
+  const list = $('erasures');
+  list.textContent = '';
+  const found = [];
+  for (const line of parts.join('\n').split('\n')) {
+    if (!line.trim()) continue;
+    let r;
+    try { r = JSON.parse(line); } catch { continue; }
+    if (r && r.kind === 'erasure') found.push(r);
+  }
+  found.sort((a, b) => b.at - a.at);
+  for (const r of found) {
+    const li = el('li', null, { 'data-session': String(r.session) });
+    li.append(el('code', String(r.session)), ' erased ' + fmtTime(r.at) + ' — ' + String(r.reason || 'no reason'));
+    list.append(li);
+  }
+  $('erasures-none').hidden = found.length > 0;
+}
+
+async function download() {
+  const { from, to } = state.range;
+  const parts = await auditPages();
+  if (!parts) return;
   const blob = new Blob(parts, { type: 'application/x-ndjson' });
   const a = el('a', null, { href: URL.createObjectURL(blob), download: `audit-${state.key}-${from}-${to}.ndjson` });
   document.body.append(a);
@@ -277,6 +463,7 @@ async function open() {
     $('audit').hidden = false;
     drawChart(await r.json());
     await verify();
+    await erasures();
   }
   status(kind === 'read' ? 'Read token accepted.' : 'Audit token accepted.');
 }
@@ -298,6 +485,8 @@ function forget() {
   $('audit').hidden = true;
   $('rows').textContent = '';
   $('player').textContent = '';
+  $('panels').hidden = true;
+  $('erasures').textContent = '';
   status('Token forgotten.');
 }
 

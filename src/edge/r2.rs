@@ -22,6 +22,33 @@ pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> Result<(), ApiErro
         .map_err(storage_err("recording storage"))
 }
 
+/// Write a JSON object with custom metadata (a day-index entry and its session summary).
+pub async fn put_json_with_metadata(
+    env: &Env,
+    key: &str,
+    body: Vec<u8>,
+    metadata: Vec<(String, String)>,
+) -> Result<(), ApiError> {
+    let bucket = env
+        .bucket("RECORDINGS")
+        .map_err(storage_err("recording storage"))?;
+    bucket
+        .put(key, body)
+        .http_metadata(worker::HttpMetadata {
+            content_type: Some("application/json".into()),
+            ..Default::default()
+        })
+        .custom_metadata(
+            metadata
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
+        .execute()
+        .await
+        .map(|_| ())
+        .map_err(storage_err("recording storage"))
+}
+
 /// One R2 object's bytes, `None` if absent.
 pub async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
     let bucket = env

@@ -9,6 +9,7 @@ use super::r2::read_bytes;
 use super::session_do;
 use crate::error::ApiError;
 use crate::project::Project;
+use crate::session_summary::SessionSummary;
 use crate::storage;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -47,6 +48,7 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
             let mut list = bucket
                 .list()
                 .prefix(storage::day_index_prefix(key, &day))
+                .include(vec![worker::Include::CustomMetadata])
                 .limit(1000);
             if let Some(s) = &start_after {
                 list = list.start_after(s.clone());
@@ -60,7 +62,15 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
                     next = Some(format!("{day}/{}", out_last(&out)));
                     break 'days;
                 }
-                out.push(serde_json::json!({"session": session, "day": day}));
+                let mut row = serde_json::json!({"session": session, "day": day});
+                // Entries written before summaries existed list without one.
+                let meta = o.custom_metadata().unwrap_or_default();
+                if let Some(sum) = SessionSummary::from_metadata(
+                    meta.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                ) {
+                    row["summary"] = serde_json::to_value(sum).unwrap_or_default();
+                }
+                out.push(row);
             }
             if !page.truncated() {
                 break;

@@ -20,7 +20,7 @@ use worker::{
 };
 
 use super::http::now_ms;
-use super::r2::put_json;
+use super::r2::{put_json, put_json_with_metadata};
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
 use crate::envelope;
@@ -28,6 +28,7 @@ use crate::error::ApiError;
 use crate::privacy::{self, MaskState};
 use crate::protocol::{decode_ingest, IngestCall, IngestReply};
 use crate::session::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
+use crate::session_summary::SessionSummary;
 use crate::storage;
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -223,6 +224,24 @@ impl SessionObject {
         put_json(&self.env, &key, body.into_bytes()).await
     }
 
+    /// Write the session's day-index entry with its summary (`session_summary`), so the
+    /// sessions list needs no manifest read per row. Keyed by the day of `created_at`, the
+    /// day erasure derives from the manifest.
+    async fn write_index(&self) -> ApiResult<()> {
+        let (key, meta) = {
+            let live = self.live.borrow();
+            let Some(st) = live.stored.as_ref() else {
+                return Ok(());
+            };
+            let s = &st.session;
+            (
+                storage::day_index_key(&s.project, &storage::utc_day(s.created_at), &s.session),
+                SessionSummary::of(s).to_metadata(),
+            )
+        };
+        put_json_with_metadata(&self.env, &key, b"{}".to_vec(), meta).await
+    }
+
     /// Append a record to this object's audit chain: write it to R2, then persist the new
     /// head, so a failed write leaves no gap and a crash after it cannot reuse a number.
     /// `fresh`: this object's chain when it has none yet (its kind is fixed there, by the
@@ -413,13 +432,7 @@ impl SessionObject {
         if first_chunk {
             // Indexes first: an index entry without chunks is harmless; chunks without an
             // index entry would escape listing and erasure.
-            let day = storage::utc_day(now);
-            put_json(
-                &self.env,
-                &storage::day_index_key(call.project, &day, call.session),
-                b"{}".to_vec(),
-            )
-            .await?;
+            self.write_index().await?;
             put_json(
                 &self.env,
                 &storage::visitor_index_key(call.project, call.visitor, call.session),
@@ -467,6 +480,9 @@ impl SessionObject {
         self.save(&["session", "mask"]).await?;
         if first_chunk || new_segment {
             self.write_manifest().await?;
+            // The summary written before the first chunk had no counts yet; a new segment
+            // makes a complete session live again.
+            self.write_index().await?;
         }
         reply(IngestReply {
             stored: true,
@@ -506,6 +522,7 @@ impl SessionObject {
         }
         self.save(&["session"]).await?;
         self.write_manifest().await?;
+        self.write_index().await?;
         let (project, session) = ids;
         let head = self
             .append_audit(

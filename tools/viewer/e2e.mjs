@@ -26,7 +26,7 @@ try {
     if (!u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:') && !u.startsWith('about:')) report.foreign_requests.push(u);
     if ([readToken, auditToken, 'wrong-token-x'].some((t) => u.includes(t))) report.token_in_url.push(u);
   });
-  page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error') { report.console_errors.push(m.text()); (report.console_error_at ||= []).push(m.location()); } });
   page.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
 
   const resp = await page.goto(base + '/viewer/');
@@ -51,6 +51,9 @@ try {
   await page.press('#token', 'Enter');
   await page.waitForSelector(`button[data-session="${session}"]`);
   report.listed = await page.$$eval('#rows button[data-session]', (bs) => bs.map((b) => b.dataset.session));
+  // Each row's summary cells, as shown (session → cell texts after Session and Day).
+  report.rows = await page.$$eval('#rows tr[data-row]', (trs) => Object.fromEntries(trs.map((tr) =>
+    [tr.dataset.row, [...tr.children].slice(2, -1).map((td) => td.textContent)])));
   await page.click(`button[data-session="${session}"]`);
   await page.waitForSelector('#player .replayer-wrapper iframe');
   const frameEl = await page.$('#player .replayer-wrapper iframe');
@@ -88,6 +91,32 @@ try {
   report.local_storage = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
   report.session_storage_has_token = await page.evaluate((t) => Object.values(sessionStorage).includes(t), readToken);
 
+  // Network and console panels: their rows; a click on a row's time seeks the player there.
+  const panelRows = (id) => page.$$eval(`#${id} tr[data-offset]`, (trs) => trs.map((tr) => ({
+    offset: Number(tr.dataset.offset), cells: [...tr.children].slice(1).map((td) => td.firstChild ? td.firstChild.textContent : '') })));
+  report.network_rows = await panelRows('network');
+  report.console_rows = await panelRows('console');
+  report.panel_html_has_script = await page.$$eval('#panels script, #panels img', (es) => es.length);
+  const seekRow = (await page.$$('#network tr[data-offset] button.seek'))[0];
+  if (seekRow) {
+    const want = await seekRow.evaluate((b) => b.closest('tr').dataset.offset);
+    await seekRow.click();
+    await page.waitForFunction((w) => document.getElementById('panels').dataset.time === String(Math.round(Number(w))), want);
+    report.seek_to = Number(want);
+    report.seek_time = Number(await page.getAttribute('#panels', 'data-time'));
+    report.seek_current = await page.$$eval('#network tr[aria-current]', (trs) => trs.map((t) => Number(t.dataset.offset)));
+    report.seek_past_console = await page.$$eval('#console tr.past', (trs) => trs.length);
+    report.seek_player_time = await page.textContent('.rr-timeline__time');
+    // Forward to the last console call, then back to the first request: both land.
+    const con = await page.$$('#console tr[data-offset] button.seek');
+    const conAt = await con[con.length - 1].evaluate((b) => b.closest('tr').dataset.offset);
+    await con[con.length - 1].click();
+    await page.waitForFunction((w) => document.getElementById('panels').dataset.time === w, conAt);
+    await page.click('#network tr[data-offset] button.seek');
+    await page.waitForFunction((w) => document.getElementById('panels').dataset.time === w, want);
+    report.seek_back_current = await page.$$eval('#network tr[aria-current]', (trs) => trs.map((t) => Number(t.dataset.offset)));
+    await page.screenshot({ path: path.join(outDir, 'panels.png'), fullPage: true });
+  }
   // Forget, then the audit token: the chart's bars.
   await page.click('#forget');
   report.after_forget = await page.evaluate(() => JSON.stringify(Object.entries(sessionStorage)));
@@ -100,6 +129,8 @@ try {
     total: [...g.querySelectorAll('rect')].reduce((n, r) => n + Number(r.dataset.count), 0),
     series: Object.fromEntries([...g.querySelectorAll('rect')].map((r) => [r.dataset.series, Number(r.dataset.count)])) })));
   report.verify_text = await page.textContent('#verify');
+  await page.waitForFunction(() => document.querySelectorAll('#erasures li').length > 0 || !document.getElementById('erasures-none').hidden);
+  report.erasures = await page.$$eval('#erasures li', (ls) => ls.map((l) => ({ session: l.dataset.session, text: l.textContent })));
   await page.screenshot({ path: path.join(outDir, 'audit.png'), fullPage: true });
   const dl = page.waitForEvent('download');
   await page.click('#download');
@@ -126,4 +157,5 @@ try {
 } finally {
   await browser.close();
 }
+fs.writeFileSync(path.join(outDir, `report-${process.env.VIEWER_MODE || 'full'}.json`), JSON.stringify(report, null, 1));
 console.log(JSON.stringify(report));
