@@ -57,6 +57,11 @@ pub struct Record {
     /// Canvas pixels (`rr_dataURL` on canvas, canvas mutations, canvas assets) outside masked
     /// or blocked areas.
     pub canvas: bool,
+    /// Network plugin request and response bodies (dropped for a marker by default; when
+    /// recorded, masked by key and by the detectors).
+    pub network_bodies: bool,
+    /// Network plugin headers beyond the safe list (secret headers stay masked).
+    pub network_headers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,11 +173,17 @@ impl MaskPolicy {
                 for k in rec.keys() {
                     if !matches!(
                         k.as_str(),
-                        "forms" | "numbers" | "emails" | "ips" | "canvas"
+                        "forms"
+                            | "numbers"
+                            | "emails"
+                            | "ips"
+                            | "canvas"
+                            | "network_bodies"
+                            | "network_headers"
                     ) {
                         errs.push(PolicyError {
                             path: format!("record.{k}"),
-                            message: "unknown field (known: forms, numbers, emails, ips, canvas)"
+                            message: "unknown field (known: forms, numbers, emails, ips, canvas, network_bodies, network_headers)"
                                 .into(),
                         });
                     }

@@ -1,0 +1,154 @@
+//! rrweb plugin events (type 6): network (`rrweb/network@1`, posthog-js shape) and console
+//! (`rrweb/console@1`, @rrweb/rrweb-plugin-console-record shape), hand-written fixtures.
+
+use serde_json::{json, Value};
+use veilgate::envelope::Platform;
+use veilgate::privacy::{mask_serde_events, MaskPolicy, MaskState, Record};
+
+fn run(ev: Value, policy: &MaskPolicy) -> Value {
+    let mut evs = vec![ev];
+    mask_serde_events(&mut evs, Platform::Web, policy, &mut MaskState::default());
+    evs.pop().unwrap()
+}
+
+fn network_event() -> Value {
+    json!({"type": 6, "timestamp": 5, "data": {"plugin": "rrweb/network@1", "payload": {"requests": [{
+        "url": "https://api.example.com/login?q=Jane&utm_source=x",
+        "method": "POST", "initiatorType": "fetch", "status": 200,
+        "startTime": 1234.5, "endTime": 1300.25,
+        "requestHeaders": {"Content-Type": "application/json", "Authorization": "Bearer abcdefghijkl",
+                           "X-Csrf-Token": "tokentokentoken", "X-Customer": "janedoe"},
+        "requestBody": "{\"username\":\"janedoe\",\"password\":\"pwsecretletters\"}",
+        "responseHeaders": {"content-length": "42", "set-cookie": "sid=sessionletters"},
+        "responseBody": "user=janedoe&password=pwsecretletters"
+    }]}}})
+}
+
+fn console_event() -> Value {
+    json!({"type": 6, "timestamp": 6, "data": {"plugin": "rrweb/console@1", "payload": {
+        "level": "log",
+        "trace": ["at login (https://app.example.com/app.js:10:5)"],
+        "payload": ["\"logged in\"", "{\"password\":\"pwsecretletters\",\"token\":\"tkletterssecret\"}"]
+    }}})
+}
+
+fn bodies_on() -> MaskPolicy {
+    MaskPolicy {
+        record: Record {
+            network_bodies: true,
+            ..Record::default()
+        },
+        ..MaskPolicy::default()
+    }
+}
+
+#[test]
+fn plugin_names_and_structural_fields_survive() {
+    let out = run(network_event(), &MaskPolicy::default());
+    assert_eq!(out["data"]["plugin"], "rrweb/network@1");
+    let r = &out["data"]["payload"]["requests"][0];
+    assert_eq!(r["method"], "POST");
+    assert_eq!(r["initiatorType"], "fetch");
+    assert_eq!(r["status"], 200);
+    assert_eq!(r["startTime"], 1234.5);
+    assert_eq!(r["endTime"], 1300.25);
+    let out = run(console_event(), &MaskPolicy::default());
+    assert_eq!(out["data"]["plugin"], "rrweb/console@1");
+    assert_eq!(out["data"]["payload"]["level"], "log");
+}
+
+#[test]
+fn network_bodies_dropped_by_default_and_headers_filtered() {
+    let out = run(network_event(), &MaskPolicy::default());
+    let s = out.to_string();
+    assert!(!s.contains("pwsecretletters"), "{s}");
+    assert!(!s.contains("janedoe"), "{s}");
+    let r = &out["data"]["payload"]["requests"][0];
+    assert_eq!(r["requestBody"], veilgate::privacy::plugins::BODY_DROPPED);
+    assert_eq!(r["responseBody"], veilgate::privacy::plugins::BODY_DROPPED);
+    assert_eq!(r["requestHeaders"]["Content-Type"], "application/json");
+    assert_eq!(r["responseHeaders"]["content-length"], "42");
+    assert!(r["requestHeaders"].get("X-Customer").is_none());
+    assert!(
+        !s.contains("abcdefghijkl")
+            && !s.contains("tokentokentoken")
+            && !s.contains("sessionletters"),
+        "{s}"
+    );
+}
+
+#[test]
+fn network_bodies_when_recorded_are_masked_by_key_in_their_encoding() {
+    let out = run(network_event(), &bodies_on());
+    let r = &out["data"]["payload"]["requests"][0];
+    let req = r["requestBody"].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(req).expect("still JSON");
+    assert!(!req.contains("pwsecretletters"), "{req}");
+    assert!(parsed["password"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .all(|c| c == '*'));
+    let resp = r["responseBody"].as_str().unwrap();
+    assert!(
+        resp.starts_with("user=") && resp.contains("&password="),
+        "{resp}"
+    );
+    assert!(
+        !resp.contains("pwsecretletters") && !resp.contains("janedoe"),
+        "{resp}"
+    );
+}
+
+#[test]
+fn network_headers_opt_in_keeps_others_but_never_secrets() {
+    let p = MaskPolicy {
+        record: Record {
+            network_headers: true,
+            ..Record::default()
+        },
+        ..MaskPolicy::default()
+    };
+    let out = run(network_event(), &p);
+    let r = &out["data"]["payload"]["requests"][0];
+    assert!(r["requestHeaders"].get("X-Customer").is_some());
+    let s = out.to_string();
+    assert!(
+        !s.contains("abcdefghijkl")
+            && !s.contains("tokentokentoken")
+            && !s.contains("sessionletters"),
+        "{s}"
+    );
+}
+
+#[test]
+fn console_payload_masked_by_key() {
+    let out = run(console_event(), &MaskPolicy::default());
+    let s = out.to_string();
+    assert!(
+        !s.contains("pwsecretletters") && !s.contains("tkletterssecret"),
+        "{s}"
+    );
+    let arg = out["data"]["payload"]["payload"][1].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(arg).expect("still JSON");
+    assert!(parsed.get("password").is_some());
+    assert_eq!(out["data"]["payload"]["payload"][0], "\"logged in\"");
+}
+
+#[test]
+fn project_sensitive_keys_apply_to_bodies() {
+    let mut p = bodies_on();
+    p.sensitive_keys = vec!["customer_ref".into()];
+    let mut ev = network_event();
+    ev["data"]["payload"]["requests"][0]["requestBody"] =
+        json!("{\"customer_ref\":\"abcletters\"}");
+    let out = run(ev, &p);
+    assert!(!out.to_string().contains("abcletters"));
+}
+
+#[test]
+fn unknown_plugin_still_scrubbed() {
+    let ev = json!({"type": 6, "timestamp": 5, "data": {"plugin": "acme/x@1", "payload": {"password": "pwsecretletters"}}});
+    let out = run(ev, &MaskPolicy::default());
+    assert!(!out.to_string().contains("pwsecretletters"));
+}
