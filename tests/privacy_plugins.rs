@@ -152,3 +152,41 @@ fn unknown_plugin_still_scrubbed() {
     let out = run(ev, &MaskPolicy::default());
     assert!(!out.to_string().contains("pwsecretletters"));
 }
+
+#[test]
+fn form_bodies_with_bare_flags_are_still_masked_by_key() {
+    let mut ev = network_event();
+    ev["data"]["payload"]["requests"][0]["requestBody"] =
+        json!("user=janedoe&password=pwsecretletters&remember");
+    let out = run(ev, &bodies_on());
+    let body = out["data"]["payload"]["requests"][0]["requestBody"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!body.contains("pwsecretletters"), "{body}");
+    assert!(
+        body.starts_with("user=") && body.ends_with("&remember"),
+        "{body}"
+    );
+}
+
+#[test]
+fn network_timing_fields_and_relative_urls() {
+    let mut ev = network_event();
+    let r = &mut ev["data"]["payload"]["requests"][0];
+    r["url"] = json!("/api/login?token=tkletterssecret");
+    // A timing integer of card shape (13 digits, Visa prefix, Luhn-valid): still a number.
+    r["fetchStart"] = json!(4_222_222_222_222u64);
+    r["entryType"] = json!("resource");
+    r["isInitial"] = json!(true);
+    let out = run(ev, &MaskPolicy::default());
+    let r = &out["data"]["payload"]["requests"][0];
+    assert!(
+        !r["url"].as_str().unwrap().contains("tkletterssecret"),
+        "{r}"
+    );
+    assert!(r["url"].as_str().unwrap().starts_with("/api/login?token="));
+    assert_eq!(r["fetchStart"], 4_222_222_222_222u64);
+    assert_eq!(r["entryType"], "resource");
+    assert_eq!(r["isInitial"], true);
+}

@@ -64,12 +64,45 @@ fn known_plugin_event(k: &str) -> Option<Kind> {
 
 fn known_request(k: &str) -> Option<Kind> {
     match k {
-        "url" | "name" | "method" | "initiatorType" | "requestHeaders" | "responseHeaders"
-        | "requestBody" | "responseBody" => Some(Kind::Any),
-        "status" | "startTime" | "endTime" | "timeOrigin" | "timestamp" | "duration"
-        | "transferSize" | "encodedBodySize" | "decodedBodySize" | "responseStatus" => {
-            Some(Kind::Num)
-        }
+        "url"
+        | "name"
+        | "method"
+        | "initiatorType"
+        | "entryType"
+        | "nextHopProtocol"
+        | "renderBlockingStatus"
+        | "deliveryType"
+        | "requestHeaders"
+        | "responseHeaders"
+        | "requestBody"
+        | "responseBody" => Some(Kind::Any),
+        // PerformanceResourceTiming numbers: a long integer such as an epoch `timeOrigin`
+        // would otherwise meet the card rule and turn into a string of stars.
+        "status"
+        | "startTime"
+        | "endTime"
+        | "timeOrigin"
+        | "timestamp"
+        | "duration"
+        | "transferSize"
+        | "encodedBodySize"
+        | "decodedBodySize"
+        | "responseStatus"
+        | "fetchStart"
+        | "domainLookupStart"
+        | "domainLookupEnd"
+        | "connectStart"
+        | "connectEnd"
+        | "secureConnectionStart"
+        | "requestStart"
+        | "responseStart"
+        | "responseEnd"
+        | "redirectStart"
+        | "redirectEnd"
+        | "workerStart"
+        | "firstInterimResponseStart"
+        | "finalResponseHeadersStart" => Some(Kind::Num),
+        "isInitial" => Some(Kind::Bool),
         _ => None,
     }
 }
@@ -137,7 +170,14 @@ fn request(w: &mut Walker<'_>, r: &mut Map<'_>) {
                     w.scrub_json(v, MASKED);
                 }
             }
-            "method" | "initiatorType" if !v.as_str().is_some_and(is_token) => {
+            "method"
+            | "initiatorType"
+            | "entryType"
+            | "nextHopProtocol"
+            | "renderBlockingStatus"
+            | "deliveryType"
+                if !v.as_str().is_some_and(is_token) =>
+            {
                 w.scrub_json(v, MASKED)
             }
             "requestHeaders" | "responseHeaders" => header_map(w, v, headers),
@@ -224,10 +264,13 @@ fn encoded_text(w: &mut Walker<'_>, s: &str) -> Option<String> {
     }
 }
 
+/// One line of `key=value` pairs. Bare flags (`a=1&remember`) do not stop a body from being
+/// form encoding: were it then left to the detectors, `password=…&remember` would keep the
+/// password's letters.
 fn looks_form(s: &str) -> bool {
     s.contains('=')
         && !s.bytes().any(|b| b.is_ascii_whitespace())
-        && s.split('&').all(|p| p.contains('=') && !p.starts_with('='))
+        && s.split('&').all(|p| !p.starts_with('='))
 }
 
 /// `a=1&password=x`: values under sensitive keys become stars of the same length, others
@@ -239,7 +282,14 @@ fn form(w: &mut Walker<'_>, s: &str) -> Option<String> {
         if i > 0 {
             out.push('&');
         }
-        let (k, val) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some((k, val)) = pair.split_once('=') else {
+            // A bare flag is a key only; a key can still hold an email or a number.
+            match detect::scrub(&super::url::percent_decode(pair, true), d) {
+                Cow::Owned(o) => out.push_str(&form_encode(&o)),
+                Cow::Borrowed(_) => out.push_str(pair),
+            }
+            continue;
+        };
         out.push_str(k);
         out.push('=');
         let key = super::url::percent_decode(k, true);

@@ -2,7 +2,8 @@
 //!
 //! ```json
 //! "masking": {
-//!   "record": { "forms": false, "numbers": false, "emails": false, "ips": false, "canvas": false },
+//!   "record": { "forms": false, "numbers": false, "emails": false, "ips": false, "canvas": false,
+//!               "network_bodies": false, "network_headers": false },
 //!   "rules": [
 //!     { "selector": ".product-title, .price", "action": "unmask" },
 //!     { "selector": "#account .address", "action": "mask" },
@@ -161,30 +162,24 @@ impl MaskPolicy {
     pub fn from_json(v: &Value) -> Result<MaskPolicy, Vec<PolicyError>> {
         let mut errs = Vec::new();
         if let Some(obj) = v.as_object() {
+            // The known names are the structs' own fields: an option added to `MaskPolicy` or
+            // `Record` is accepted here without a second list to keep in step.
+            let top = field_names(&MaskPolicy::default());
             for k in obj.keys() {
-                if !matches!(k.as_str(), "record" | "rules" | "sensitive_keys") {
+                if !top.contains(k) {
                     errs.push(PolicyError {
                         path: k.clone(),
-                        message: "unknown field".into(),
+                        message: format!("unknown field (known: {})", top.join(", ")),
                     });
                 }
             }
             if let Some(rec) = obj.get("record").and_then(Value::as_object) {
+                let known = field_names(&Record::default());
                 for k in rec.keys() {
-                    if !matches!(
-                        k.as_str(),
-                        "forms"
-                            | "numbers"
-                            | "emails"
-                            | "ips"
-                            | "canvas"
-                            | "network_bodies"
-                            | "network_headers"
-                    ) {
+                    if !known.contains(k) {
                         errs.push(PolicyError {
                             path: format!("record.{k}"),
-                            message: "unknown field (known: forms, numbers, emails, ips, canvas, network_bodies, network_headers)"
-                                .into(),
+                            message: format!("unknown field (known: {})", known.join(", ")),
                         });
                     }
                 }
@@ -213,6 +208,14 @@ impl MaskPolicy {
         } else {
             Err(errs)
         }
+    }
+}
+
+/// The JSON field names of a struct (as serialized, so serde renames are honoured).
+fn field_names<T: Serialize>(v: &T) -> Vec<String> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
     }
 }
 
