@@ -69,6 +69,9 @@ fn network_bodies_dropped_by_default_and_headers_filtered() {
     assert_eq!(r["requestHeaders"]["Content-Type"], "application/json");
     assert_eq!(r["responseHeaders"]["content-length"], "42");
     assert!(r["requestHeaders"].get("X-Customer").is_none());
+    // Only the safe list by default: secret headers are not even named.
+    assert!(r["requestHeaders"].get("Authorization").is_none(), "{r}");
+    assert!(r["responseHeaders"].get("set-cookie").is_none(), "{r}");
     assert!(
         !s.contains("abcdefghijkl")
             && !s.contains("tokentokentoken")
@@ -112,6 +115,8 @@ fn network_headers_opt_in_keeps_others_but_never_secrets() {
     let out = run(network_event(), &p);
     let r = &out["data"]["payload"]["requests"][0];
     assert!(r["requestHeaders"].get("X-Customer").is_some());
+    let auth = r["requestHeaders"]["Authorization"].as_str().unwrap();
+    assert!(!auth.is_empty() && auth.chars().all(|c| c == '*'), "{auth}");
     let s = out.to_string();
     assert!(
         !s.contains("abcdefghijkl")
@@ -178,6 +183,7 @@ fn network_timing_fields_and_relative_urls() {
     // A timing integer of card shape (13 digits, Visa prefix, Luhn-valid): still a number.
     r["fetchStart"] = json!(4_222_222_222_222u64);
     r["entryType"] = json!("resource");
+    r["nextHopProtocol"] = json!("http/1.1");
     r["isInitial"] = json!(true);
     let out = run(ev, &MaskPolicy::default());
     let r = &out["data"]["payload"]["requests"][0];
@@ -188,5 +194,47 @@ fn network_timing_fields_and_relative_urls() {
     assert!(r["url"].as_str().unwrap().starts_with("/api/login?token="));
     assert_eq!(r["fetchStart"], 4_222_222_222_222u64);
     assert_eq!(r["entryType"], "resource");
+    assert_eq!(r["nextHopProtocol"], "http/1.1");
     assert_eq!(r["isInitial"], true);
+}
+
+/// The console fixture recorded in Chromium (tools/record/plugins.mjs): every planted value
+/// gone after default masking, the plugin events still in their shape.
+#[test]
+fn recorded_console_fixture_loses_every_planted_value() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/plugins/console.json"
+    );
+    let fx: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut evs = fx["events"].as_array().unwrap().clone();
+    let before = evs.len();
+    mask_serde_events(
+        &mut evs,
+        Platform::Web,
+        &MaskPolicy::default(),
+        &mut MaskState::default(),
+    );
+    assert_eq!(evs.len(), before);
+    let s = serde_json::to_string(&evs).unwrap();
+    for v in fx["meta"]["planted"].as_array().unwrap() {
+        let v = v.as_str().unwrap();
+        assert!(!s.contains(v), "{v} survived: {s}");
+    }
+    let consoles: Vec<_> = evs
+        .iter()
+        .filter(|e| e["type"] == 6 && e["data"]["plugin"] == "rrweb/console@1")
+        .collect();
+    assert_eq!(consoles.len(), 4);
+    let levels: Vec<_> = consoles
+        .iter()
+        .map(|e| e["data"]["payload"]["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(levels, ["log", "info", "warn", "error"]);
+    for e in &consoles {
+        for arg in e["data"]["payload"]["payload"].as_array().unwrap() {
+            // The console replay parses each argument back as JSON.
+            serde_json::from_str::<Value>(arg.as_str().unwrap()).expect("argument still JSON");
+        }
+    }
 }

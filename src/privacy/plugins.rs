@@ -55,6 +55,14 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
 }
 
+/// An ALPN protocol id as resource timing reports it: `http/1.1`, `h2`, `h3`.
+fn is_protocol(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 16
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-'))
+}
+
 fn known_plugin_event(k: &str) -> Option<Kind> {
     match k {
         "plugin" | "payload" => Some(Kind::Any),
@@ -170,16 +178,12 @@ fn request(w: &mut Walker<'_>, r: &mut Map<'_>) {
                     w.scrub_json(v, MASKED);
                 }
             }
-            "method"
-            | "initiatorType"
-            | "entryType"
-            | "nextHopProtocol"
-            | "renderBlockingStatus"
-            | "deliveryType"
+            "method" | "initiatorType" | "entryType" | "renderBlockingStatus" | "deliveryType"
                 if !v.as_str().is_some_and(is_token) =>
             {
                 w.scrub_json(v, MASKED)
             }
+            "nextHopProtocol" if !v.as_str().is_some_and(is_protocol) => w.scrub_json(v, MASKED),
             "requestHeaders" | "responseHeaders" => header_map(w, v, headers),
             "requestBody" | "responseBody" => {
                 if v.is_null() {
@@ -207,17 +211,19 @@ fn header_map(w: &mut Walker<'_>, v: &mut Value<'_>, keep_all: bool) {
     let old = std::mem::take(h);
     for (name, mut val) in old.into_iter() {
         let lower = name.to_ascii_lowercase();
-        if is_secret_header(&name) {
-            w.scrub_json(&mut val, MASKED);
-        } else if SAFE_HEADERS.contains(&lower.as_str()) {
+        if SAFE_HEADERS.contains(&lower.as_str()) {
             // content-length is digits; the digit rule would star a harmless size.
             if !(lower == "content-length" && val.as_str().is_some_and(is_digits)) {
                 w.scrub_json(&mut val, Facts::NONE);
             }
-        } else if keep_all {
-            w.scrub_json(&mut val, Facts::NONE);
-        } else {
+        } else if !keep_all {
             continue;
+        } else if is_secret_header(&name) {
+            // Recorded headers keep the name (it tells that a request was authenticated),
+            // never the value.
+            w.scrub_json(&mut val, MASKED);
+        } else {
+            w.scrub_json(&mut val, Facts::NONE);
         }
         h.insert(name, val);
     }
@@ -246,6 +252,7 @@ fn encoded_text(w: &mut Walker<'_>, s: &str) -> Option<String> {
     if t.starts_with('{') || t.starts_with('[') || t.starts_with('"') {
         if let Ok(mut parsed) = json::from_str(s) {
             w.scrub_json(&mut parsed, Facts::NONE);
+            assignments_in_strings(w, &mut parsed);
             let mut out = Vec::with_capacity(s.len());
             parsed.write_to(&mut out);
             let out = String::from_utf8(out).ok()?;
@@ -255,13 +262,105 @@ fn encoded_text(w: &mut Walker<'_>, s: &str) -> Option<String> {
     if looks_form(s) {
         return form(w, s);
     }
-    match detect::scrub(s, w.text_detect(Facts::NONE)) {
+    let keyed = mask_assignments(s, &w.pol.extra_keys);
+    let text = keyed.as_deref().unwrap_or(s);
+    match detect::scrub(text, w.text_detect(Facts::NONE)) {
         Cow::Owned(o) => {
             w.report.strings_masked += 1;
             Some(o)
         }
+        Cow::Borrowed(_) if keyed.is_some() => {
+            w.report.strings_masked += 1;
+            keyed
+        }
         Cow::Borrowed(_) => None,
     }
+}
+
+/// Free text inside a parsed body or logged value (an error message, a log line).
+fn assignments_in_strings(w: &mut Walker<'_>, v: &mut Value<'_>) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                if let Some(o) = mask_assignments(s, &w.pol.extra_keys) {
+                    w.report.strings_masked += 1;
+                    *s = o.into();
+                }
+            }
+            Value::Array(a) => stack.extend(a.iter_mut()),
+            Value::Object(m) => stack.extend(m.iter_mut().map(|(_, x)| x)),
+            _ => {}
+        }
+    }
+}
+
+/// `api_key=…`, `token: …` in free text: a log line or error message is not JSON, yet it
+/// names its secrets the same way. The value after a sensitive key is starred up to the next
+/// separator; `None` when nothing changes.
+fn mask_assignments(s: &str, extra: &[String]) -> Option<String> {
+    let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+    let stop = |c: u8| {
+        c.is_ascii_whitespace()
+            || matches!(
+                c,
+                b'&' | b','
+                    | b';'
+                    | b'"'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'<'
+                    | b'>'
+            )
+    };
+    let b = s.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !(word(b[i]) && (i == 0 || !word(b[i - 1]))) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && word(b[i]) {
+            i += 1;
+        }
+        if i < b.len() && (b[i] == b'=' || b[i] == b':') {
+            let key = &s[start..i];
+            let mut j = i + 1;
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            let from = j;
+            while j < b.len() && !stop(b[j]) {
+                j += 1;
+            }
+            if j > from && is_sensitive_key(key, extra) {
+                spans.push((from, j));
+                i = j;
+            } else {
+                // `failed: api_key=…`: the value may itself start with a key.
+                i = from;
+            }
+        }
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (a, z) in spans {
+        out.push_str(&s[last..a]);
+        out.push_str(&detect::star_all(&s[a..z]));
+        last = z;
+    }
+    out.push_str(&s[last..]);
+    (out != s).then_some(out)
 }
 
 /// One line of `key=value` pairs. Bare flags (`a=1&remember`) do not stop a body from being
@@ -353,4 +452,33 @@ fn console(w: &mut Walker<'_>, p: &mut Value<'_>) {
         }
     }
     w.rest(m, known_console, Facts::NONE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_assignments;
+
+    #[test]
+    fn assignments_in_free_text() {
+        let none: &[String] = &[];
+        assert_eq!(
+            mask_assignments("auth failed: api_key=akletters (retry)", none).as_deref(),
+            Some("auth failed: api_key=********* (retry)")
+        );
+        assert_eq!(
+            mask_assignments("token: tkletters, step=2", none).as_deref(),
+            Some("token: *********, step=2")
+        );
+        // Non-ASCII values are starred per character; unrelated keys are left alone.
+        assert_eq!(
+            mask_assignments("password=pässwörd&lang=de", none).as_deref(),
+            Some("password=********&lang=de")
+        );
+        assert_eq!(mask_assignments("step=2 of 3: done", none), None);
+        let extra = ["customer_ref".to_string()];
+        assert_eq!(
+            mask_assignments("customer_ref=abc", &extra).as_deref(),
+            Some("customer_ref=***")
+        );
+    }
 }

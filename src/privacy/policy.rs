@@ -254,6 +254,9 @@ const SENSITIVE_SUBSTR: &[&str] = &[
     "signature",
     "credential",
     "bearer",
+    // Anti-forgery tokens (`csrf_token`, `X-XSRF-TOKEN`, `csrfmiddlewaretoken`).
+    "csrf",
+    "xsrf",
     "jwt",
     "birth",
     "passport",
