@@ -172,7 +172,13 @@ impl Project {
                 }
             }
         }
-        if let Err(errs) = p.masking.validate() {
+        // The raw object, not `p.masking`: serde ignores unknown fields, and a typo such as
+        // `record.network_body` must be refused rather than silently mean "off".
+        let masking = match obj.get("masking") {
+            Some(m) => crate::privacy::validate_policy(m).map(drop),
+            None => p.masking.validate(),
+        };
+        if let Err(errs) = masking {
             for e in errs {
                 problems.push(problem(format!("masking.{}", e.path), e.message));
             }
@@ -572,6 +578,21 @@ mod tests {
         assert!(Project::from_json(bad_consent)
             .unwrap_err()
             .starts_with("consent."));
+    }
+
+    #[test]
+    fn masking_options_are_checked_by_name() {
+        let on = r#"{"name":"t","type":"web","masking":{"record":{"network_bodies":true,"network_headers":true}}}"#;
+        let p = Project::from_json(on).unwrap();
+        assert!(p.masking.record.network_bodies && p.masking.record.network_headers);
+        // A typo must not silently leave bodies dropped (or, worse, mean something else).
+        let typo =
+            serde_json::json!({"name":"t","type":"web","masking":{"record":{"network_body":true}}});
+        let problems = Project::from_value(&typo).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "masking.record.network_body");
+        let wrong_type = serde_json::json!({"name":"t","type":"web","masking":{"record":{"network_bodies":"yes"}}});
+        assert!(Project::from_value(&wrong_type).is_err());
     }
 
     #[test]

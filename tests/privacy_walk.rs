@@ -401,7 +401,7 @@ fn relaxed_policy_and_rules() {
             emails: true,
             ips: true,
             canvas: true,
-            text: true,
+            ..Record::default()
         },
         rules: vec![
             Rule {

@@ -475,6 +475,8 @@ pub fn policy(u: &mut Unstructured<'_>) -> Result<veilgate::privacy::MaskPolicy>
         ips: bool::arbitrary(u)?,
         canvas: bool::arbitrary(u)?,
         text: bool::arbitrary(u)?,
+        network_bodies: bool::arbitrary(u)?,
+        network_headers: bool::arbitrary(u)?,
     };
     let mut rules = Vec::new();
     for _ in 0..u.int_in_range(0..=5u8)? {

@@ -11,6 +11,7 @@
 
 pub mod detect;
 pub mod mobile;
+pub mod plugins;
 pub mod policy;
 pub mod script;
 pub mod selector;

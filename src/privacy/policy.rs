@@ -3,7 +3,7 @@
 //! ```json
 //! "masking": {
 //!   "record": { "forms": false, "numbers": false, "emails": false, "ips": false, "canvas": false,
-//!               "text": true },
+//!               "text": true, "network_bodies": false, "network_headers": false },
 //!   "rules": [
 //!     { "selector": ".product-title, .price", "action": "unmask" },
 //!     { "selector": "#account .address", "action": "mask" },
@@ -73,6 +73,11 @@ pub struct Record {
     /// detectors; `false` (Sentry's mask-all-text) stars them all, whitespace kept, outside
     /// `unmask` rules — and form values with them, whatever `forms` says.
     pub text: bool,
+    /// Network plugin request and response bodies (dropped for a marker by default; when
+    /// recorded, masked by key and by the detectors).
+    pub network_bodies: bool,
+    /// Network plugin headers beyond the safe list (secret headers stay masked).
+    pub network_headers: bool,
 }
 
 impl Default for Record {
@@ -85,6 +90,8 @@ impl Default for Record {
             ips: false,
             canvas: false,
             text: true,
+            network_bodies: false,
+            network_headers: false,
         }
     }
 }
@@ -200,28 +207,24 @@ impl MaskPolicy {
     pub fn from_json(v: &Value) -> Result<MaskPolicy, Vec<PolicyError>> {
         let mut errs = Vec::new();
         if let Some(obj) = v.as_object() {
+            // The known names are the structs' own fields: an option added to `MaskPolicy` or
+            // `Record` is accepted here without a second list to keep in step.
+            let top = field_names(&MaskPolicy::default());
             for k in obj.keys() {
-                if !matches!(
-                    k.as_str(),
-                    "record" | "rules" | "sensitive_keys" | "url_query_allowlist"
-                ) {
+                if !top.contains(k) {
                     errs.push(PolicyError {
                         path: k.clone(),
-                        message: "unknown field".into(),
+                        message: format!("unknown field (known: {})", top.join(", ")),
                     });
                 }
             }
             if let Some(rec) = obj.get("record").and_then(Value::as_object) {
+                let known = field_names(&Record::default());
                 for k in rec.keys() {
-                    if !matches!(
-                        k.as_str(),
-                        "forms" | "numbers" | "emails" | "ips" | "canvas" | "text"
-                    ) {
+                    if !known.contains(k) {
                         errs.push(PolicyError {
                             path: format!("record.{k}"),
-                            message:
-                                "unknown field (known: forms, numbers, emails, ips, canvas, text)"
-                                    .into(),
+                            message: format!("unknown field (known: {})", known.join(", ")),
                         });
                     }
                 }
@@ -278,6 +281,14 @@ fn check_allowed_query_key(k: &str, extra_sensitive: &[String]) -> Result<(), St
     Ok(())
 }
 
+/// The JSON field names of a struct (as serialized, so serde renames are honoured).
+fn field_names<T: Serialize>(v: &T) -> Vec<String> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Lowercase, with `_`, `-`, `.` and spaces removed.
 pub fn normalize_key(k: &str) -> String {
     k.chars()
@@ -313,6 +324,9 @@ const SENSITIVE_SUBSTR: &[&str] = &[
     "signature",
     "credential",
     "bearer",
+    // Anti-forgery tokens (`csrf_token`, `X-XSRF-TOKEN`, `csrfmiddlewaretoken`).
+    "csrf",
+    "xsrf",
     "jwt",
     "birth",
     "passport",

@@ -514,7 +514,7 @@ impl Walker<'_> {
 
     // ---- strings ---------------------------------------------------------------------
 
-    fn text_detect(&self, f: Facts) -> Detect {
+    pub(crate) fn text_detect(&self, f: Facts) -> Detect {
         self.pol.detect(f.has(flag::UNMASKED))
     }
 
@@ -1145,6 +1145,7 @@ impl Walker<'_> {
                 Some(3) => self.incremental(data),
                 Some(4) => self.meta(data),
                 Some(7) => self.asset(data),
+                Some(6) => super::plugins::plugin(self, data),
                 // Custom ({tag, payload}), Plugin, Annotation, DomContentLoaded, Load and
                 // unknown types: every string.
                 _ => self.scrub_json(data, Facts::NONE),

@@ -7,7 +7,7 @@
 // object with an "events" array (e.g. the read API's merged events). Fully offline: the replay
 // page is served from 127.0.0.1 and every other request is aborted (counted in "blocked_requests").
 // Prints one JSON summary on stdout:
-//   { ok, errors, warnings, events, duration_ms, replay_ms, masked_inputs, input_values, inputs, blocked_requests }
+//   { ok, errors, warnings, events, duration_ms, replay_ms, masked_inputs, input_values, inputs, plugin_events, blocked_requests }
 // Exit code: 0 ok, 1 replay errors, 2 usage / load failure.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -111,7 +111,26 @@ try {
   const t0 = Date.now();
   const result = await page.evaluate(async ({ speed, canvas, timeoutMs }) => {
     const events = await (await fetch('/events.json')).json();
+    // Plugin events (type 6) as a replay plugin sees them: rrweb hands each to every plugin,
+    // which matches the exact name (e.g. "rrweb/console@1") and parses the console
+    // arguments back with JSON.parse, as the console replay plugin does.
+    const pluginEvents = {};
+    const pluginErrors = [];
+    const observer = {
+      handler(event) {
+        if (event.type !== 6 || !event.data) return;
+        const name = String(event.data.plugin);
+        pluginEvents[name] = (pluginEvents[name] || 0) + 1;
+        if (name !== 'rrweb/console@1') return;
+        const p = event.data.payload || {};
+        if (typeof p.level !== 'string') pluginErrors.push('console event without a level');
+        for (const arg of Array.isArray(p.payload) ? p.payload : [null]) {
+          try { JSON.parse(arg); } catch (e) { pluginErrors.push('console argument is not JSON: ' + String(arg).slice(0, 80)); }
+        }
+      },
+    };
     const replayer = new window.rrweb.Replayer(events, {
+      plugins: [observer],
       root: document.getElementById('root'),
       speed, mouseTail: false, skipInactive: false, showWarning: true, showDebug: false,
       triggerFocus: false, UNSAFE_replayCanvas: canvas,
@@ -144,11 +163,12 @@ try {
     const doc = replayer.iframe.contentDocument;
     walk(doc, 'document');
     const textLength = doc && doc.body ? doc.body.innerText.length : 0;
-    return { finished: ok, inputs, textLength, hasBody: !!(doc && doc.body) };
+    return { finished: ok, inputs, textLength, hasBody: !!(doc && doc.body), pluginEvents, pluginErrors };
   }, { speed: opt.speed, canvas: opt.canvas, timeoutMs: opt.timeout * 1000 });
   const replayMs = Date.now() - t0;
   if (!result.finished) errors.push(`replay did not finish within ${opt.timeout}s`);
   if (!result.hasBody) errors.push('replayed document has no <body>');
+  for (const e of result.pluginErrors) errors.push('plugin: ' + e);
   fs.mkdirSync(path.dirname(path.resolve(outPng)), { recursive: true });
   await page.locator('#root iframe').first().screenshot({ path: outPng });
   const values = result.inputs.filter((i) => typeof i.value === 'string').map((i) => i.value);
@@ -164,6 +184,7 @@ try {
     input_values: values.filter((v) => v.length > 0),
     inputs: result.inputs,
     text_length: result.textLength,
+    plugin_events: result.pluginEvents,
     blocked_requests: blocked,
     screenshot: outPng,
   };
