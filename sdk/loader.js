@@ -94,10 +94,14 @@
     const base = script && script.src ? new URL(script.src).origin : location.origin;
     opts = Object.assign({}, o, { key: o.key, endpoint: (o.endpoint || base).replace(/\/$/, '') });
     if (!opts.key) return warn('no project key');
-    fetch(opts.endpoint + '/v1/config/' + encodeURIComponent(opts.key), { credentials: 'omit' })
+    // With credentials: the worker's own opt-out cookie is HttpOnly, so only the worker can
+    // see it and answer opted_out before the recorder is downloaded.
+    fetch(opts.endpoint + '/v1/config/' + encodeURIComponent(opts.key), { credentials: 'include' })
       .then((r) => r.ok ? r.json() : Promise.reject(r.status))
       .then(safe((c) => {
+        if (c.opted_out) return;
         if (!c.enabled || !c.web) return warn('project "' + opts.key + '" is disabled or not a web project; not recording');
+        if (c.origin_allowed === false) return warn('this site is not in the allowed_origins of "' + opts.key + '"; not recording');
         cfg = c;
         cmps();
         decide();

@@ -93,6 +93,10 @@ const gzip = async (text) => {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 };
 
+// A site admitted only by a wildcard is answered without credentials, so its beacons must
+// go without them for the SDK to read the replies (the config says which).
+const cred = () => (ctx && ctx.config.credentials === false ? 'omit' : 'include');
+
 const drop = (item) => writeQueue(readQueue().filter((x) => !(x.s === item.s && x.n === item.n)));
 
 // Send queued chunks one at a time, oldest first, so seqs arrive in order.
@@ -109,7 +113,7 @@ const pump = async () => {
       const body = gz || item.b;
       let r;
       try {
-        r = await fetch(url, { method: 'POST', body, credentials: 'include', keepalive: body.length < KEEPALIVE_MAX, headers: { 'Content-Type': 'text/plain' } });
+        r = await fetch(url, { method: 'POST', body, credentials: cred(), keepalive: body.length < KEEPALIVE_MAX, headers: { 'Content-Type': 'text/plain' } });
       } catch (e) { r = null; }
       const st = r ? r.status : 0;
       if (st >= 200 && st < 300) { drop(item); backoff = 0; continue; }
@@ -140,7 +144,7 @@ const unload = safe(() => {
     if (item.b.length > budget) break;
     budget -= item.b.length;
     try {
-      fetch(`${item.e}/v1/ingest/${encodeURIComponent(item.k)}`, { method: 'POST', body: item.b, credentials: 'include', keepalive: true, headers: { 'Content-Type': 'text/plain' } }).catch(() => {});
+      fetch(`${item.e}/v1/ingest/${encodeURIComponent(item.k)}`, { method: 'POST', body: item.b, credentials: cred(), keepalive: true, headers: { 'Content-Type': 'text/plain' } }).catch(() => {});
     } catch (e) { break; }
   }
 });

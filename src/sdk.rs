@@ -4,12 +4,17 @@
 
 use serde_json::{json, Value};
 
+use crate::consent::cookies::ConsentCookies;
 use crate::consent::ConsentMode;
 use crate::project::{Project, ProjectType};
 
 /// How long browsers and CDNs may keep the config: a consent-mode change reaches visitors
 /// within five minutes, and the server decides every beacon anyway.
 pub const CONFIG_CACHE_CONTROL: &str = "public, max-age=300";
+
+/// A config that read the visitor's cookies is theirs alone, and must follow an opt-out or
+/// opt-in at once: browsers revalidate it every time, shared caches never keep it.
+pub const CONFIG_PRIVATE_CACHE_CONTROL: &str = "private, no-cache";
 
 /// The loader is referenced by a fixed URL in every site's page, so it cannot be immutable;
 /// one hour bounds how long a fix takes to reach visitors.
@@ -68,6 +73,86 @@ pub fn public_config(p: &Project) -> Value {
     })
 }
 
+/// How the config answer may be read across origins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigCors {
+    /// `Access-Control-Allow-Origin: *`: readable by any page that sent no credentials.
+    Any,
+    /// The request's origin with `Access-Control-Allow-Credentials: true`, so the loader's
+    /// credentialed request can read it.
+    Origin(String),
+}
+
+/// `GET /v1/config/{key}` for one request: what the loader reads and how it may read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigReply {
+    pub body: Value,
+    pub cors: ConfigCors,
+    pub cache_control: &'static str,
+}
+
+/// Every config answer may differ by the opt-out cookie (the shell adds `Vary: Origin` to
+/// every answer for the CORS echo).
+pub const CONFIG_VARY: &str = "Cookie";
+
+/// The config for a request from `origin` (its `Origin` header) carrying `cookie` (its
+/// `Cookie` header). The loader asks with credentials, so that veilgate's own opt-out cookie,
+/// `HttpOnly` and invisible to the page, stops it before the recorder is downloaded.
+///
+/// The cookie is read only where the project names the origin explicitly (the grant beacons
+/// get too) or where there is no `Origin` (a same-origin request). Every other origin gets an
+/// answer that does not depend on the cookie at all — the same facts any page can read
+/// without credentials — echoed with credentials so the loader's one request can read it;
+/// that echo therefore reveals nothing a wildcard must not. Such a site is told
+/// `"credentials": false`: its beacons go without credentials (a `*` grant answers them
+/// without credentials, so the SDK could not read its replies otherwise), and the worker's
+/// opt-out cookie does not reach the worker from that site (docs/SDK.md).
+pub fn config_reply(p: &Project, origin: Option<&str>, cookie: Option<&str>) -> ConfigReply {
+    let origin = origin.map(str::trim).filter(|o| !o.is_empty());
+    let grant = real_origin(origin).and_then(|o| p.cors_grant(o));
+    let reads_cookie = match (origin, &grant) {
+        (None, _) => true,
+        (Some(_), Some(g)) => g.credentials,
+        (Some(_), None) => false,
+    };
+    let mut body = public_config(p);
+    if p.enabled {
+        let opted_out = reads_cookie && cookie.is_some_and(|c| ConsentCookies::parse(c).opted_out);
+        body["opted_out"] = json!(opted_out);
+        body["credentials"] = json!(reads_cookie);
+        if origin.is_some() && grant.is_none() {
+            // Beacons from this page would be refused (403): say so rather than record.
+            body["origin_allowed"] = json!(false);
+        }
+    }
+    let private = p.enabled && reads_cookie && cookie.is_some();
+    ConfigReply {
+        body,
+        cors: config_reply_cors(origin),
+        cache_control: if private {
+            CONFIG_PRIVATE_CACHE_CONTROL
+        } else {
+            CONFIG_CACHE_CONTROL
+        },
+    }
+}
+
+/// `null` names no one site: never echoed (like `Project::cors_grant`).
+fn real_origin(origin: Option<&str>) -> Option<&str> {
+    origin
+        .map(str::trim)
+        .filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("null"))
+}
+
+/// How any config answer (an error too) may be read: what it says never depends on a cookie
+/// unless `config_reply` read one for an explicitly listed origin.
+pub fn config_reply_cors(origin: Option<&str>) -> ConfigCors {
+    match real_origin(origin) {
+        Some(o) => ConfigCors::Origin(o.to_string()),
+        None => ConfigCors::Any,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +199,63 @@ mod tests {
         let json = FULL.replace("\"mode\":\"opt-in\"", "\"mode\":\"none\"");
         let v = public_config(&Project::from_json(&json).unwrap());
         assert_eq!(v["consent"]["honor_gpc"], false);
+    }
+
+    const OUT: Option<&str> = Some("a=b; veilgate_optout=1");
+
+    #[test]
+    fn the_opt_out_cookie_answers_opted_out_for_a_listed_origin() {
+        let p = Project::from_json(FULL).unwrap();
+        let r = config_reply(&p, Some("https://a.example"), OUT);
+        assert_eq!(r.body["opted_out"], true);
+        assert_eq!(r.body["credentials"], true);
+        assert_eq!(r.cors, ConfigCors::Origin("https://a.example".into()));
+        assert_eq!(r.cache_control, CONFIG_PRIVATE_CACHE_CONTROL);
+        let r = config_reply(&p, Some("https://a.example"), Some("veilgate_optout=0"));
+        assert_eq!(r.body["opted_out"], false);
+        let r = config_reply(&p, Some("https://a.example"), None);
+        assert_eq!(r.body["opted_out"], false);
+        assert_eq!(r.cache_control, CONFIG_CACHE_CONTROL);
+        // Same-origin requests carry no Origin: the cookie is the site's own.
+        let r = config_reply(&p, None, OUT);
+        assert_eq!(r.body["opted_out"], true);
+        assert_eq!(r.cors, ConfigCors::Any);
+        assert_eq!(r.cache_control, CONFIG_PRIVATE_CACHE_CONTROL);
+    }
+
+    #[test]
+    fn a_wildcard_origin_gets_an_answer_that_ignores_the_cookie() {
+        let json = FULL.replace("[\"https://a.example\"]", "[\"*\"]");
+        let p = Project::from_json(&json).unwrap();
+        let with = config_reply(&p, Some("https://b.example"), OUT);
+        let without = config_reply(&p, Some("https://b.example"), None);
+        assert_eq!(with, without, "the cookie changes nothing");
+        assert_eq!(with.body["opted_out"], false);
+        assert_eq!(with.body["credentials"], false);
+        assert!(with.body.get("origin_allowed").is_none());
+        assert_eq!(with.cors, ConfigCors::Origin("https://b.example".into()));
+        assert_eq!(with.cache_control, CONFIG_CACHE_CONTROL);
+    }
+
+    #[test]
+    fn an_unlisted_origin_is_told_so_and_its_cookie_ignored() {
+        let p = Project::from_json(FULL).unwrap();
+        let r = config_reply(&p, Some("https://evil.example"), OUT);
+        assert_eq!(r.body["origin_allowed"], false);
+        assert_eq!(r.body["opted_out"], false);
+        assert_eq!(r.body["credentials"], false);
+        assert_eq!(r.cache_control, CONFIG_CACHE_CONTROL);
+        let null = config_reply(&p, Some("null"), OUT);
+        assert_eq!(null.cors, ConfigCors::Any, "null is never echoed");
+        assert_eq!(null.body["opted_out"], false);
+    }
+
+    #[test]
+    fn a_disabled_project_still_says_only_that() {
+        let json = FULL.replace("\"type\":\"web\"", "\"type\":\"web\",\"enabled\":false");
+        let p = Project::from_json(&json).unwrap();
+        let r = config_reply(&p, Some("https://a.example"), OUT);
+        assert_eq!(r.body, json!({"enabled": false}));
     }
 
     #[test]

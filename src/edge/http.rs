@@ -51,6 +51,8 @@ pub fn error_response(e: &ApiError, cors_origin: Option<&CorsGrant>) -> Result<R
 /// Set what `Project::cors_grant` decided.
 pub fn cors(headers: &mut Headers, grant: &CorsGrant) {
     let _ = headers.set("Access-Control-Allow-Origin", &grant.allow_origin);
+    // Not a CORS-safelisted response header: without this the SDK cannot honour it.
+    let _ = headers.set("Access-Control-Expose-Headers", "Retry-After");
     if grant.credentials {
         let _ = headers.set("Access-Control-Allow-Credentials", "true");
     }

@@ -41,13 +41,19 @@ pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> 
     let origin = header(&req, "Origin")
         .or_else(|| header(&req, "Referer").and_then(|r| crate::routes::origin_of(&r)));
     let project = projects::load(key, env).await?;
-    project.check_enabled()?;
-    project.check_origin(origin.as_deref())?;
-    // From here on, errors carry CORS headers so the page's SDK can read them.
+    // Errors from here on carry CORS headers where the origin is admitted, so the page's SDK
+    // can read them: a disabled project's 403 must stop it, not look like a network error
+    // it retries for ever.
     let cors_origin = origin
         .as_deref()
         .filter(|o| project.origin_allowed(o))
         .and_then(|o| project.cors_grant(o));
+    if let Err(e) = project
+        .check_enabled()
+        .and_then(|()| project.check_origin(origin.as_deref()))
+    {
+        return http::error_response(&e, cors_origin.as_ref());
+    }
     let admitted = LIMITER.with(|l| {
         l.borrow_mut()
             .check(key, &project.rate_limit, http::now_ms())

@@ -64,7 +64,7 @@ async fn dispatch(
         Route::Audit { key } => audit_api::list(&key, &req, env).await,
         Route::AuditVerify { key } => audit_api::verify(&key, &req, env).await,
         Route::AuditReport { key } => audit_api::report(&key, &req, env).await,
-        Route::SdkConfig { key } => sdk::config(&key, env).await,
+        Route::SdkConfig { key } => sdk::config(&key, &req, env).await,
         Route::SdkAsset { name } => sdk::asset(name, &req, env).await,
         Route::AdminList => admin_api::list(&req, env).await,
         Route::AdminProject { key } => admin_api::project(&key, req, env).await,

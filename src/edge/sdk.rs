@@ -62,20 +62,34 @@ pub async fn asset(name: &str, req: &Request, env: &Env) -> Result<Response> {
         .map_err(|_| ApiError::new(500, "internal", "response"))
 }
 
-pub async fn config(key: &str, env: &Env) -> Result<Response> {
-    let result = super::projects::load(key, env).await;
-    let mut resp = match result {
-        Ok(p) => super::http::json(200, &sdk::public_config(&p))?,
-        Err(e) => super::http::error_response(&e, None)?,
+/// The loader asks with credentials; `sdk::config_reply` decides what the cookie may change
+/// and how the answer may be read.
+pub async fn config(key: &str, req: &Request, env: &Env) -> Result<Response> {
+    let origin = super::http::header(req, "Origin");
+    let (mut resp, reply) = match super::projects::load(key, env).await {
+        Ok(p) => {
+            let cookie = super::http::header(req, "Cookie");
+            let reply = sdk::config_reply(&p, origin.as_deref(), cookie.as_deref());
+            (super::http::json(200, &reply.body)?, Some(reply))
+        }
+        Err(e) => (super::http::error_response(&e, None)?, None),
     };
-    let ok = resp.status_code() == 200;
-    public_headers(
-        resp.headers_mut(),
-        if ok {
-            sdk::CONFIG_CACHE_CONTROL
-        } else {
-            "public, max-age=60"
-        },
-    );
+    let cache = match &reply {
+        Some(r) => r.cache_control,
+        None => "public, max-age=60",
+    };
+    let h = resp.headers_mut();
+    public_headers(h, cache);
+    // An unknown key's refusal must be readable by the credentialed request too, so the
+    // loader can say why it does nothing; it depends on no cookie.
+    let cors = match reply {
+        Some(r) => r.cors,
+        None => sdk::config_reply_cors(origin.as_deref()),
+    };
+    if let sdk::ConfigCors::Origin(o) = cors {
+        let _ = h.set("Access-Control-Allow-Origin", &o);
+        let _ = h.set("Access-Control-Allow-Credentials", "true");
+    }
+    let _ = h.append("Vary", sdk::CONFIG_VARY);
     Ok(resp)
 }
