@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::consent::cookies::ConsentCookies;
 use crate::consent::ConsentMode;
-use crate::project::{Project, ProjectType};
+use crate::project::{CorsGrant, Project, ProjectType};
 
 /// How long browsers and CDNs may keep the config: a consent-mode change reaches visitors
 /// within five minutes, and the server decides every beacon anyway.
@@ -81,6 +81,23 @@ pub enum ConfigCors {
     /// The request's origin with `Access-Control-Allow-Credentials: true`, so the loader's
     /// credentialed request can read it.
     Origin(String),
+}
+
+impl ConfigCors {
+    /// The same rule as a CORS grant, for answers other than the config that also say the
+    /// same to every caller and read no cookie (an unknown key's 401 at ingest).
+    pub fn grant(&self) -> CorsGrant {
+        match self {
+            ConfigCors::Any => CorsGrant {
+                allow_origin: "*".into(),
+                credentials: false,
+            },
+            ConfigCors::Origin(o) => CorsGrant {
+                allow_origin: o.clone(),
+                credentials: true,
+            },
+        }
+    }
 }
 
 /// `GET /v1/config/{key}` for one request: what the loader reads and how it may read it.

@@ -258,6 +258,14 @@ fn a_403_stops_the_sdk_for_good() {
     assert_eq!(r["queue_after"], Value::Null, "the queue was cleared: {r}");
 }
 
+#[test]
+fn a_401_stops_the_sdk_for_good() {
+    let r = browser("unknown");
+    assert_eq!(r["first_status"], 401, "{r}");
+    assert_eq!(r["beacons"], 1, "nothing after the refusal: {r}");
+    assert_eq!(r["queue_after"], Value::Null, "the queue was cleared: {r}");
+}
+
 fn assert_retry_after_honoured(r: &Value, status: u64) {
     assert_eq!(r["refused"]["status"], status, "{r}");
     let secs: u64 = r["refused"]["retry_after"]

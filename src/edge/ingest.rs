@@ -40,7 +40,16 @@ pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> 
 pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> {
     let origin = header(&req, "Origin")
         .or_else(|| header(&req, "Referer").and_then(|r| crate::routes::origin_of(&r)));
-    let project = projects::load(key, env).await?;
+    let project = match projects::load(key, env).await {
+        Ok(p) => p,
+        // An unknown key's 401 is the same for every caller and reads no cookie, so the page
+        // may read it: its SDK must stop, not retry what would look like a network error.
+        Err(e) if e.status == 401 => {
+            let grant = crate::sdk::config_reply_cors(origin.as_deref()).grant();
+            return http::error_response(&e, Some(&grant));
+        }
+        Err(e) => return Err(e),
+    };
     // Errors from here on carry CORS headers where the origin is admitted, so the page's SDK
     // can read them: a disabled project's 403 must stop it, not look like a network error
     // it retries for ever.

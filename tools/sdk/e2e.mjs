@@ -219,11 +219,13 @@ try {
     const s = await page.evaluate(() => JSON.parse(sessionStorage.getItem('veilgate_session')));
     report.session = s.id;
     report.next_seq = s.seq;
-  } else if (scenario === 'forbidden') {
-    // Every beacon reaches a disabled project (the real worker's 403): the SDK stops for good.
+  } else if (scenario === 'forbidden' || scenario === 'unknown') {
+    // Every beacon reaches a disabled project (the real worker's 403) or a key the worker
+    // does not know (its 401, e.g. a project deleted mid-session): the SDK stops for good.
     await ctx.clock.install();
     await logBeacons(ctx);
-    await ctx.route(base + '/v1/ingest/**', (r) => r.continue({ url: r.request().url().replace('/v1/ingest/test-none', '/v1/ingest/test-disabled') }));
+    const target = scenario === 'forbidden' ? 'test-disabled' : 'test-no-such-project';
+    await ctx.route(base + '/v1/ingest/**', (r) => r.continue({ url: r.request().url().replace('/v1/ingest/test-none', '/v1/ingest/' + target) }));
     await site(ctx, 'test-none');
     const page = await newPage(ctx);
     await page.goto(SITE + '/demo/signup.html');
