@@ -923,14 +923,14 @@ pub fn in_range<'a>(
 }
 
 /// Counts for one reason on one day.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub stored: u64,
     pub dropped: u64,
 }
 
 /// One UTC day of the report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayReport {
     pub day: String,
     /// Decision records by outcome.

@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod audit_api;
+mod audit_log_do;
 mod config;
 mod http;
 mod ingest;
@@ -63,6 +64,7 @@ async fn dispatch(
         Route::OptIn => optout::opt_in(&req),
         Route::Audit { key } => audit_api::list(&key, &req, env).await,
         Route::AuditVerify { key } => audit_api::verify(&key, &req, env).await,
+        Route::AuditVerifyJob { key, job } => audit_api::verify_job(&key, &job, &req, env).await,
         Route::AuditReport { key } => audit_api::report(&key, &req, env).await,
         Route::SdkConfig { key } => sdk::config(&key, env).await,
         Route::SdkAsset { name } => sdk::asset(name, &req, env).await,
