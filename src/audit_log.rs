@@ -400,6 +400,15 @@ impl LogWriter {
 /// and for tests): what the log object would have written appending them one by one, in a
 /// fraction of the work.
 pub fn build_log(project: &str, shard: u32, records: &[AuditRecord]) -> Vec<(String, String)> {
+    build_log_state(project, shard, records).0
+}
+
+/// [`build_log`], and the log's state after the last record (`None` for no records).
+pub fn build_log_state(
+    project: &str,
+    shard: u32,
+    records: &[AuditRecord],
+) -> (Vec<(String, String)>, Option<LogWriter>) {
     let mut w = LogWriter::new(project, shard);
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for r in records {
@@ -410,12 +419,13 @@ pub fn build_log(project: &str, shard: u32, records: &[AuditRecord]) -> Vec<(Str
         }
         w = next;
     }
-    if w.day.is_some() {
-        let wr = w.write();
-        out.insert(wr.segment_key, wr.segment);
-        out.insert(wr.rollup_key, wr.rollup);
+    if w.day.is_none() {
+        return (Vec::new(), None);
     }
-    out.into_iter().collect()
+    let wr = w.write();
+    out.insert(wr.segment_key, wr.segment);
+    out.insert(wr.rollup_key, wr.rollup);
+    (out.into_iter().collect(), Some(w))
 }
 
 impl LogWriter {
@@ -926,7 +936,7 @@ impl Verifier {
 // ---------------------------------------------------------------------------------------
 
 /// R2 operations a verify request spends before handing the range to a job.
-pub const SYNC_BUDGET: usize = 120;
+pub const SYNC_BUDGET: usize = 100;
 /// R2 operations one job step (one alarm) spends.
 pub const STEP_BUDGET: usize = 200;
 

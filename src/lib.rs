@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod audit;
 pub mod audit_log;
+pub mod audit_seed;
 pub mod consent;
 pub mod envelope;
 pub mod error;

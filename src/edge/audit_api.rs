@@ -29,6 +29,7 @@ async fn list_keys(
     after: &str,
     limit: u32,
 ) -> Result<(Vec<String>, bool)> {
+    super::subrequests::count();
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("read audit"))?;

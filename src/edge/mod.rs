@@ -13,7 +13,10 @@ mod r2;
 mod read_api;
 mod retention;
 mod sdk;
+#[cfg(feature = "faults")]
+mod seed_audit;
 mod session_do;
+mod subrequests;
 
 #[allow(unused_imports)] // the macro exports it to the runtime
 pub use session_do::SessionObject;
@@ -26,6 +29,14 @@ use crate::routes::{route, Route};
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
     let path = http::path(&req);
+    subrequests::take();
+    #[cfg(feature = "faults")]
+    if method == "POST" && path == "/v1/test/seed-audit" {
+        return Ok(match seed_audit::seed(req, &env).await {
+            Ok(r) => r,
+            Err(e) => Response::error(e.body(), e.status)?,
+        });
+    }
     let result = match route(&method, &path) {
         Ok(r) => dispatch(r, req, &env).await,
         Err(e) => Err(e),
@@ -37,7 +48,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Err(_) => Response::error(e.body(), e.status)?,
         },
     };
-    Ok(vary_origin(resp))
+    #[allow(unused_mut)]
+    let mut resp = vary_origin(resp);
+    #[cfg(feature = "faults")]
+    let _ = resp
+        .headers_mut()
+        .set("X-Veilgate-Subrequests", &subrequests::take().to_string());
+    Ok(resp)
 }
 
 async fn dispatch(

@@ -100,6 +100,8 @@ impl DurableObject for SessionObject {
             "/log-head" => super::audit_log_do::head(&self.state, &self.log).await,
             "/verify-start" => super::audit_log_do::verify_start(&self.state, &body).await,
             "/verify-status" => super::audit_log_do::verify_status(&self.state).await,
+            #[cfg(feature = "faults")]
+            "/log-seed" => super::audit_log_do::seed(&self.state, &self.log, &body).await,
             _ => Err(ApiError::not_found("no such object route")),
         };
         match result {
@@ -698,6 +700,7 @@ async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) ->
 /// Call a session-class object by name; `Ok(None)` for its 404. Bodies go as bytes both ways:
 /// as a JS string, a beacon's events would be converted from UTF-8 to UTF-16 and back.
 pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<Option<Vec<u8>>> {
+    super::subrequests::count();
     let ns = env
         .durable_object("SESSION")
         .map_err(storage_err("session object"))?;
