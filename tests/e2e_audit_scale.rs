@@ -4,8 +4,8 @@
 //! larger project, with one planted edit, deletion and reordering, each named), with every
 //! request's subrequests counted (`X-Veilgate-Subrequests`) and kept ≤ 1,000.
 //!
-//! `AUDIT_SCALE_RECORDS` sets the larger project's records (default 16,000, plus 4,000 in
-//! the other: 20,000 in `make test`); `make bench` runs it with 100,000.
+//! `AUDIT_SCALE_RECORDS` sets the larger project's records (default 16,000, plus 10,000 in
+//! the other: 26,000 in `make test`); `make bench` runs it with 100,000.
 
 mod common;
 
@@ -119,7 +119,7 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
             "test-scale-b",
             SeedSpec {
                 project: "test-scale-b".into(),
-                sessions: 4_000 / 3 + 1,
+                sessions: 10_000 / 3 + 1,
                 days: 3,
                 start_ms: start,
                 plant: false,
@@ -186,6 +186,16 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
         assert_eq!(report, want);
         assert_eq!(report["days"].as_array().unwrap().len(), 3);
         eprintln!("{key}: report of 3 days: {} subrequests", subrequests(&r));
+        let one = run.get(
+            &w,
+            &format!(
+                "/v1/projects/{key}/audit/report?from={from}&to={}",
+                from + DAY
+            ),
+            &token,
+        );
+        assert_eq!(one.json()["days"], json!([want["days"][0]]));
+        eprintln!("{key}: report of 1 day: {} subrequests", subrequests(&one));
 
         // Verify: the larger project runs as a job, polled until done.
         let t = Instant::now();
@@ -195,8 +205,11 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
             &token,
         );
         let mut polls = 0;
+        let mut verify_subrequests = subrequests(&r);
         if spec.plant {
             assert_eq!(r.status, 202, "{}", r.text());
+        }
+        if r.status == 202 {
             let loc = r.header("Location").expect("Location").to_string();
             assert!(
                 loc.starts_with(&format!("/v1/projects/{key}/audit/verify/")),
@@ -205,6 +218,7 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
             while r.status == 202 {
                 std::thread::sleep(Duration::from_millis(200));
                 r = run.get(&w, &loc, &token);
+                verify_subrequests += subrequests(&r);
                 polls += 1;
                 assert!(
                     t.elapsed() < Duration::from_secs(1_800),
@@ -215,7 +229,8 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
         assert_eq!(r.status, 200, "{}", r.text());
         let v = r.json();
         eprintln!(
-            "{key}: verify of {} records ({} segments) in {:?}, {polls} polls",
+            "{key}: verify of {} records ({} segments) in {:?}, {polls} polls, \
+             {verify_subrequests} subrequests over its requests",
             v["records"],
             v["segments"],
             t.elapsed()
@@ -265,6 +280,23 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
             assert_eq!(v["records"], expected.len() as u64);
         }
     }
+    // What writing one audit record costs: a beacon refused by the opt-out cookie (one
+    // decision record, nothing stored), counted the same way.
+    let r = w.post(
+        "/v1/ingest/test-scale-b",
+        &[
+            ("Origin", "https://any.example"),
+            ("Cookie", "veilgate_optout=1"),
+            ("Content-Type", "text/plain"),
+        ],
+        &common::beacon(&common::id("s"), &common::id("v"), 0, "web", &json!([{"type": 4, "data": {"href": "https://any.example/", "width": 800, "height": 600}, "timestamp": 1_700_000_000_000u64}])),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.json()["stored"], false);
+    eprintln!(
+        "audit scale: a dropped beacon (one audit record written): {} subrequests",
+        subrequests(&r)
+    );
     assert!(
         total >= 20_000 || std::env::var("AUDIT_SCALE_RECORDS").is_ok(),
         "{total}"
