@@ -329,6 +329,18 @@ mod tests {
             route("GET", "/v1/projects/demo/audit/verify").unwrap(),
             Route::AuditVerify { key: "demo".into() }
         );
+        let job = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            route("GET", &format!("/v1/projects/demo/audit/verify/{job}")).unwrap(),
+            Route::AuditVerifyJob {
+                key: "demo".into(),
+                job: job.into()
+            }
+        );
+        for bad in ["0123", "0123456789ABCDEF0123456789ABCDEF", "../../x"] {
+            let r = route("GET", &format!("/v1/projects/demo/audit/verify/{bad}"));
+            assert_eq!(r.unwrap_err().status, 404, "{bad}");
+        }
         assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
         assert_eq!(route("GET", "/v1/opt-in").unwrap(), Route::OptInPage);
         assert_eq!(route("POST", "/v1/opt-in").unwrap(), Route::OptIn);
