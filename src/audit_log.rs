@@ -557,6 +557,8 @@ pub struct Verification {
     pub ok: bool,
     pub from_day: String,
     pub to_day: String,
+    /// Chains read (counted at the first record of each; a chain whose tail the verifier had
+    /// to forget, past [`MAX_TAILS`] open at once, counts again).
     pub chains: u64,
     pub records: u64,
     pub segments: u64,
