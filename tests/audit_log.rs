@@ -275,3 +275,29 @@ fn cursors_round_trip_and_reject_junk() {
         assert_eq!(Cursor::decode(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn a_chain_spanning_days_is_filed_under_each_record_s_own_day() {
+    // Issue 17: the admin chain's later changes must be found by a range of their own day.
+    let mut head = ChainHead::new(P, veilgate::audit::ADMIN_CHAIN);
+    let mut w = LogWriter::new(P, log_shard(veilgate::audit::ADMIN_CHAIN));
+    let mut keys = Vec::new();
+    for (i, at) in [T0 + 1_000, T0 + 3 * DAY + 5].into_iter().enumerate() {
+        let (rec, next) = head.next(Draft::admin(
+            P,
+            at,
+            "patch",
+            vec![format!("f{i}")],
+            "1".into(),
+        ));
+        head = next;
+        let (nw, write) = w.append(&rec);
+        w = nw;
+        keys.push(write.segment_key.clone());
+    }
+    assert!(keys[0].contains("/2026-11-01/"), "{keys:?}");
+    assert!(keys[1].contains("/2026-11-04/"), "{keys:?}");
+    // The new day's segment starts at n = 0 and links to the first day's head.
+    assert_eq!(w.n, 0);
+    assert_ne!(w.seg_prev, veilgate::audit_log::log_genesis(P, w.shard));
+}
