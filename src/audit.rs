@@ -1,8 +1,10 @@
 //! Audit records and their SHA-256 hash chains (pure: the glue does the R2/DO I/O).
 //!
 //! One chain per session, owned by that session's Durable Object (which serialises writes
-//! for its session); records are R2 objects `audit/{project}/{yyyy-mm-dd}/{session}/{n:06}.json`
-//! under the UTC day of the chain's first record. Each record carries `prev` (the previous
+//! for its session). Records are stored in per-project log segments ([`crate::audit_log`],
+//! format v2); the v1 layout below (one R2 object per record,
+//! `audit/{project}/{yyyy-mm-dd}/{session}/{n:06}.json` under the UTC day of the chain's first
+//! record) and its verification stay for v1 data and tests. Each record carries `prev` (the previous
 //! record's hash; for record 0 the genesis `SHA-256("{project}:{session}")`) and
 //! `hash = SHA-256(prev || canonical JSON of the record without hash)`, with `prev` taken as
 //! its 64 lowercase hex characters. Editing, reordering or deleting a record breaks the chain
@@ -923,14 +925,14 @@ pub fn in_range<'a>(
 }
 
 /// Counts for one reason on one day.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub stored: u64,
     pub dropped: u64,
 }
 
 /// One UTC day of the report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayReport {
     pub day: String,
     /// Decision records by outcome.

@@ -6,6 +6,8 @@
 
 pub mod admin;
 pub mod audit;
+pub mod audit_log;
+pub mod audit_seed;
 pub mod consent;
 pub mod envelope;
 pub mod error;

@@ -48,6 +48,11 @@ pub enum Route {
     AuditVerify {
         key: String,
     },
+    /// `GET …/audit/verify/{job}`: a verify job's state (32 lowercase hex).
+    AuditVerifyJob {
+        key: String,
+        job: String,
+    },
     AuditReport {
         key: String,
     },
@@ -187,6 +192,20 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 }
                 ["audit"] => only("GET", Route::Audit { key }),
                 ["audit", "verify"] => only("GET", Route::AuditVerify { key }),
+                ["audit", "verify", job] => {
+                    if job.len() != 32
+                        || !job.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    {
+                        return Err(ApiError::not_found("no such verify job"));
+                    }
+                    only(
+                        "GET",
+                        Route::AuditVerifyJob {
+                            key,
+                            job: job.to_string(),
+                        },
+                    )
+                }
                 ["audit", "report"] => only("GET", Route::AuditReport { key }),
                 _ => Err(ApiError::not_found("no such route")),
             }
@@ -310,6 +329,18 @@ mod tests {
             route("GET", "/v1/projects/demo/audit/verify").unwrap(),
             Route::AuditVerify { key: "demo".into() }
         );
+        let job = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            route("GET", &format!("/v1/projects/demo/audit/verify/{job}")).unwrap(),
+            Route::AuditVerifyJob {
+                key: "demo".into(),
+                job: job.into()
+            }
+        );
+        for bad in ["0123", "0123456789ABCDEF0123456789ABCDEF", "../../x"] {
+            let r = route("GET", &format!("/v1/projects/demo/audit/verify/{bad}"));
+            assert_eq!(r.unwrap_err().status, 404, "{bad}");
+        }
         assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
         assert_eq!(route("GET", "/v1/opt-in").unwrap(), Route::OptInPage);
         assert_eq!(route("POST", "/v1/opt-in").unwrap(), Route::OptIn);

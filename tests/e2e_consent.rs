@@ -407,32 +407,33 @@ fn tampering_with_an_audit_object_is_named_by_verify() {
     };
     assert_eq!(verify(worker())["ok"], true);
     // Edit record 1 of this session's chain in local R2 (the stored bytes, as an attacker with
-    // bucket access would).
+    // bucket access would): its line in the log segment that holds it.
+    let is_it = |l: &str| l.contains(&format!("\"session\":\"{s}\"")) && l.contains("\"seq\":1,");
     let blob = worker()
         .r2_objects()
         .into_iter()
-        .find(|(path, b)| {
-            let t = String::from_utf8_lossy(b);
-            path.contains("/blobs/")
-                && t.contains(&format!("\"session\":\"{s}\""))
-                && t.contains("\"seq\":1,")
-        })
+        .find(|(path, b)| path.contains("/blobs/") && String::from_utf8_lossy(b).lines().any(is_it))
         .expect("the audit record in local R2");
-    let edited = String::from_utf8(blob.1)
-        .unwrap()
-        // Same length: local R2 keeps the object size in its metadata.
-        .replace("\"decision\":\"dropped\"", "\"decision\":\"stored\" ");
-    std::fs::write(&blob.0, edited).unwrap();
+    let text = String::from_utf8(blob.1).unwrap();
+    let line = text.lines().position(is_it).unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| match is_it(l) {
+            // Same length: local R2 keeps the object size in its metadata.
+            true => l.replace("\"decision\":\"dropped\"", "\"decision\":\"stored\" "),
+            false => l.to_string(),
+        })
+        .collect();
+    std::fs::write(&blob.0, edited.join("\n") + "\n").unwrap();
     let v = verify(worker());
     assert_eq!(v["ok"], false, "{v}");
     let broken = &v["broken"][0];
     assert_eq!(broken["chain"], s.as_str());
     assert_eq!(broken["problem"], "hash_mismatch", "{v}");
+    assert_eq!(broken["index"], line, "{v}");
     assert!(
-        broken["key"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/{s}/000001.json")),
+        broken["key"].as_str().unwrap().ends_with(".ndjson")
+            && broken["key"].as_str().unwrap().contains("/v2/days/"),
         "{v}"
     );
 }

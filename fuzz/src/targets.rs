@@ -695,6 +695,10 @@ pub fn routes(data: &[u8]) {
                 Route::Audit { key } | Route::AuditVerify { key } | Route::AuditReport { key } => {
                     key_ok(key)
                 }
+                Route::AuditVerifyJob { key, job } => {
+                    key_ok(key);
+                    assert!(job.len() == 32 && job.bytes().all(|b| b.is_ascii_hexdigit()));
+                }
                 Route::Manifest { key, session }
                 | Route::Events { key, session }
                 | Route::DeleteSession { key, session } => {

@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod audit_api;
+mod audit_log_do;
 mod config;
 mod http;
 mod ingest;
@@ -12,7 +13,10 @@ mod r2;
 mod read_api;
 mod retention;
 mod sdk;
+#[cfg(feature = "faults")]
+mod seed_audit;
 mod session_do;
+mod subrequests;
 
 #[allow(unused_imports)] // the macro exports it to the runtime
 pub use session_do::SessionObject;
@@ -25,6 +29,14 @@ use crate::routes::{route, Route};
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
     let path = http::path(&req);
+    subrequests::take();
+    #[cfg(feature = "faults")]
+    if method == "POST" && path == "/v1/test/seed-audit" {
+        return Ok(match seed_audit::seed(req, &env).await {
+            Ok(r) => r,
+            Err(e) => Response::error(e.body(), e.status)?,
+        });
+    }
     let result = match route(&method, &path) {
         Ok(r) => dispatch(r, req, &env).await,
         Err(e) => Err(e),
@@ -36,7 +48,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Err(_) => Response::error(e.body(), e.status)?,
         },
     };
-    Ok(vary_origin(resp))
+    #[allow(unused_mut)]
+    let mut resp = vary_origin(resp);
+    #[cfg(feature = "faults")]
+    let _ = resp
+        .headers_mut()
+        .set("X-Veilgate-Subrequests", &subrequests::take().to_string());
+    Ok(resp)
 }
 
 async fn dispatch(
@@ -63,6 +81,7 @@ async fn dispatch(
         Route::OptIn => optout::opt_in(&req),
         Route::Audit { key } => audit_api::list(&key, &req, env).await,
         Route::AuditVerify { key } => audit_api::verify(&key, &req, env).await,
+        Route::AuditVerifyJob { key, job } => audit_api::verify_job(&key, &job, &req, env).await,
         Route::AuditReport { key } => audit_api::report(&key, &req, env).await,
         Route::SdkConfig { key } => sdk::config(&key, &req, env).await,
         Route::SdkAsset { name } => sdk::asset(name, &req, env).await,

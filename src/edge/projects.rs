@@ -24,6 +24,7 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
     if let Some(hit) = CACHE.with(|c| c.borrow().get(key, now)) {
         return hit.ok_or_else(unknown);
     }
+    super::subrequests::count();
     let kv = env.kv("PROJECTS").map_err(storage_err("project lookup"))?;
     let raw = kv
         .get(&format!("project:{key}"))

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 
 /// Write a JSON object to `RECORDINGS`.
 pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> Result<(), ApiError> {
+    super::subrequests::count();
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("recording storage"))?;
@@ -51,6 +52,7 @@ pub async fn put_json_with_metadata(
 
 /// One R2 object's bytes, `None` if absent.
 pub async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    super::subrequests::count();
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("read storage"))?;

@@ -71,6 +71,8 @@ pub struct SessionObject {
     state: State,
     env: Env,
     live: RefCell<Live>,
+    /// When this object is an audit log (`audit_log_do`): its state, once loaded.
+    log: RefCell<Option<crate::audit_log::LogWriter>>,
     lock: Mutex<()>,
 }
 
@@ -80,6 +82,7 @@ impl DurableObject for SessionObject {
             state,
             env,
             live: RefCell::new(Live::default()),
+            log: RefCell::new(None),
             lock: Mutex::new(()),
         }
     }
@@ -94,6 +97,12 @@ impl DurableObject for SessionObject {
             "/delete" => self.delete(&body).await,
             "/anchor" => self.anchor(&body).await,
             "/admin" => self.admin_record(&body).await,
+            "/log" => super::audit_log_do::append(&self.state, &self.env, &self.log, &body).await,
+            "/log-head" => super::audit_log_do::head(&self.state, &self.log).await,
+            "/verify-start" => super::audit_log_do::verify_start(&self.state, &body).await,
+            "/verify-status" => super::audit_log_do::verify_status(&self.state).await,
+            #[cfg(feature = "faults")]
+            "/log-seed" => super::audit_log_do::seed(&self.state, &self.log, &body).await,
             _ => Err(ApiError::not_found("no such object route")),
         };
         match result {
@@ -105,6 +114,12 @@ impl DurableObject for SessionObject {
     async fn alarm(&self) -> Result<Response> {
         let _turn = self.lock.lock().await;
         // An error makes the runtime retry the alarm.
+        if super::audit_log_do::verify_alarm(&self.state, &self.env)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?
+        {
+            return Response::ok("ok");
+        }
         self.finalize_if_due()
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
@@ -242,8 +257,10 @@ impl SessionObject {
         put_json_with_metadata(&self.env, &key, b"{}".to_vec(), meta).await
     }
 
-    /// Append a record to this object's audit chain: write it to R2, then persist the new
-    /// head, so a failed write leaves no gap and a crash after it cannot reuse a number.
+    /// Append a record to this object's audit chain: hand it to its project's audit log
+    /// object (which writes it to R2 before answering), then persist the new head, so a
+    /// failed write leaves no gap and a crash after it cannot reuse a number (a retried seq
+    /// replaces the unacknowledged record in the log).
     /// `fresh`: this object's chain when it has none yet (its kind is fixed there, by the
     /// caller that knows which call this is, never read from a name).
     async fn append_audit(
@@ -259,12 +276,11 @@ impl SessionObject {
                 .unwrap_or_else(fresh)
         };
         let (rec, next) = head.next(draft);
-        put_json(
-            &self.env,
-            &head.key_for(&rec, &next),
-            rec.to_json().into_bytes(),
-        )
-        .await?;
+        let log = crate::audit_log::log_object_name(
+            &rec.project,
+            crate::audit_log::log_shard(&rec.session),
+        );
+        call(&self.env, &log, "/log", rec.to_json().as_bytes()).await?;
         {
             let mut live = self.live.borrow_mut();
             let last = live.audit.as_ref().and_then(|a| a.last.clone());
@@ -643,7 +659,9 @@ impl SessionObject {
 
 impl SessionObject {
     /// Admin API changes (issue 17): one chain per project, in its own object
-    /// (`{project}:_admin`), so changes are serialised and chained like a session's records.
+    /// (`{project}/admin`, where no session id reaches), so changes are serialised and
+    /// chained like a session's records; its records go to the audit log like any other, so
+    /// any range containing them lists them.
     async fn admin_record(&self, body: &[u8]) -> ApiResult<Response> {
         #[derive(Deserialize)]
         struct Change {
@@ -677,7 +695,7 @@ pub async fn record_admin_change(
     .to_string();
     call(
         env,
-        &format!("{project}:{}", audit::ADMIN_CHAIN),
+        &crate::audit_log::admin_object_name(project),
         "/admin",
         body.as_bytes(),
     )
@@ -699,6 +717,7 @@ async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) ->
 /// Call a session-class object by name; `Ok(None)` for its 404. Bodies go as bytes both ways:
 /// as a JS string, a beacon's events would be converted from UTF-8 to UTF-16 and back.
 pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<Option<Vec<u8>>> {
+    super::subrequests::count();
     let ns = env
         .durable_object("SESSION")
         .map_err(storage_err("session object"))?;

@@ -197,8 +197,20 @@ if [ "$SMOKE" = 0 ]; then
   cmdlog p "bash tools/bench/profile.sh target/bench/profile.json 8  (perf record --call-graph dwarf on cargo bench --bench core -- profile)"
 fi
 
+# --- audit at volume (issue 13; full runs only: make test runs it with 20,000 records) ----------
+if [ "$SMOKE" = 0 ]; then
+  step "audit scale: 100,000 + 20,000 seeded records, list / report / verify job"
+  bash tools/build.sh --faults > "$RES/build-faults.log" 2>&1
+  AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture > "$RES/audit_scale.log" 2>&1
+  cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture"
+fi
+
 # --- report -------------------------------------------------------------------------------------
 step "report → $OUT"
 python3 tools/bench/report.py "$RES" "$SMOKE" > "$OUT.tmp"
+if [ -f "$RES/audit_scale.log" ]; then
+  { echo; echo "## Audit at volume (issue 13)"; echo; echo '```';
+    grep -E "^test-scale|^audit scale" "$RES/audit_scale.log"; echo '```'; } >> "$OUT.tmp"
+fi
 mv "$OUT.tmp" "$OUT"
 step "done"
