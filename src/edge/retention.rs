@@ -199,13 +199,13 @@ impl RetentionSweeper {
                 break;
             }
             let wave: Vec<_> = due.by_ref().take(w).collect();
-            let results = join_all(
-                wave.iter()
-                    .map(|r| erase(&self.env, &r.project, &r.entry, r.attempts)),
-            )
-            .await;
-            for (r, (res, cost)) in wave.into_iter().zip(results) {
-                budget.charge(cost);
+            let items: Vec<_> = wave
+                .iter()
+                .map(|r| (r.project.as_str(), &r.entry, r.attempts))
+                .collect();
+            let (results, cost) = erase_wave(&self.env, &items).await;
+            budget.charge(cost);
+            for (r, res) in wave.into_iter().zip(results) {
                 match res {
                     Ok(()) => {
                         erased += 1;
@@ -293,21 +293,18 @@ impl RetentionSweeper {
                 if w == 0 {
                     break;
                 }
-                let wave = &page.expired[handled..handled + w];
-                let results = join_all(wave.iter().map(|e| async {
-                    if s.is_pending(&cursor.project, e) {
-                        return (Ok(()), 0);
-                    }
-                    erase(&self.env, &cursor.project, e, 0).await
-                }))
-                .await;
+                let wave: Vec<_> = page.expired[handled..handled + w]
+                    .iter()
+                    .filter(|e| !s.is_pending(&cursor.project, e))
+                    .map(|e| (cursor.project.as_str(), e, 0))
+                    .collect();
+                let (results, cost) = erase_wave(&self.env, &wave).await;
+                budget.charge(cost);
                 let mut failed = Vec::new();
-                for (e, (res, cost)) in wave.iter().zip(results) {
-                    budget.charge(cost);
+                for ((_, e, _), res) in wave.iter().zip(results) {
                     match res {
-                        Ok(()) if cost > 0 => erased += 1,
-                        Ok(()) => {}
-                        Err(_) => failed.push(e.clone()),
+                        Ok(()) => erased += 1,
+                        Err(_) => failed.push((*e).clone()),
                     }
                 }
                 for e in failed {
@@ -326,6 +323,11 @@ impl RetentionSweeper {
         s.stats.last_run_subrequests = budget.spent;
         s.stats.max_run_erased = s.stats.max_run_erased.max(erased);
         s.stats.max_run_subrequests = s.stats.max_run_subrequests.max(budget.spent);
+        worker::console_log!(
+            "retention run: {erased} erased, {} subrequests, {} retries pending",
+            budget.spent,
+            s.retries.len()
+        );
         if !s.active && s.retries.is_empty() {
             worker::console_log!(
                 "retention sweep: cycle done, {} sessions erased in {} runs",
@@ -337,31 +339,59 @@ impl RetentionSweeper {
     }
 }
 
-/// Erase one expired session through the erasure path (audited `retention`), then its day
-/// entry. Returns the outcome and the subrequests it made (≤ `ERASE_WORST_COST`).
+/// Erase a wave of expired sessions at once through the erasure path (each audited
+/// `retention`), then the day entries of those that went, in one call. Returns each outcome
+/// and the subrequests made (≤ `ERASE_WORST_COST` per session).
+async fn erase_wave(env: &Env, items: &[(&str, &Entry, u32)]) -> (Vec<ApiResult<()>>, u32) {
+    let outcomes = join_all(
+        items
+            .iter()
+            .map(|(project, e, attempts)| erase(env, project, e, *attempts)),
+    )
+    .await;
+    let mut cost = 0;
+    let mut results = Vec::with_capacity(items.len());
+    let mut gone = Vec::new();
+    for ((project, e, _), (res, c)) in items.iter().zip(outcomes) {
+        cost += c;
+        if res.is_ok() {
+            gone.push(e.key(project));
+        }
+        results.push(res);
+    }
+    if !gone.is_empty() {
+        cost += 1;
+        let deleted = match env.bucket("RECORDINGS") {
+            Ok(b) => b
+                .delete_multiple(gone)
+                .await
+                .map_err(storage_err("retention sweep")),
+            Err(err) => Err(storage_err("retention sweep")(err)),
+        };
+        // The sessions are gone but their day entries are not: retry them (erasing again is
+        // harmless) rather than leave entries a later cycle would find anyway.
+        if let Err(err) = deleted {
+            for r in results.iter_mut().filter(|r| r.is_ok()) {
+                *r = Err(err.clone());
+            }
+        }
+    }
+    (results, cost)
+}
+
+/// Erase one expired session through the erasure path; its outcome and subrequests.
 async fn erase(env: &Env, project: &str, e: &Entry, attempts: u32) -> (ApiResult<()>, u32) {
     if let Err(err) = injected(env, &e.session, attempts) {
         return (Err(err), 0);
     }
-    let (deleted, mut cost) =
-        match erase_session_counted(project, &e.session, "retention", env).await {
-            Ok(v) => v,
-            // A failure part way: charge the worst case, the budget cannot know better.
-            Err(err) => {
-                worker::console_error!("retention erase failed: {}", err.code);
-                return (Err(err), retention::ERASE_WORST_COST);
-            }
-        };
-    let _ = deleted;
-    cost += 1;
-    let result = match env.bucket("RECORDINGS") {
-        Ok(b) => b
-            .delete(e.key(project))
-            .await
-            .map_err(storage_err("retention sweep")),
-        Err(err) => Err(storage_err("retention sweep")(err)),
-    };
-    (result, cost)
+    match erase_session_counted(project, &e.session, "retention", env).await {
+        Ok((_, cost)) => (Ok(()), cost),
+        // A failure part way: charge the worst case, the budget cannot know better.
+        Err(err) => {
+            worker::console_error!("retention erase failed: {}", err.code);
+            (Err(err), retention::ERASE_WORST_COST)
+        }
+    }
 }
 
 /// Test-only fault point (feature `faults`): the first erase of the session named by
