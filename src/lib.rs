@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod project;
 pub mod protocol;
 pub mod ratelimit;
+pub mod retention;
 pub mod routes;
 pub mod sdk;
 pub mod session;

@@ -15,9 +15,13 @@ mod retention;
 mod sdk;
 #[cfg(feature = "faults")]
 mod seed_audit;
+#[cfg(feature = "faults")]
+mod seed_sessions;
 mod session_do;
 mod subrequests;
 
+#[allow(unused_imports)] // the macro exports it to the runtime
+pub use retention::RetentionSweeper;
 #[allow(unused_imports)] // the macro exports it to the runtime
 pub use session_do::SessionObject;
 
@@ -36,6 +40,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Ok(r) => r,
             Err(e) => Response::error(e.body(), e.status)?,
         });
+    }
+    // Test-only seeding routes (feature `faults`): never in production builds.
+    #[cfg(feature = "faults")]
+    if path.starts_with("/__test/") {
+        let result = seed_sessions::handle(&path, req, &env)
+            .await
+            .unwrap_or_else(|| Err(crate::error::ApiError::not_found("no such test route")));
+        return match result {
+            Ok(r) => Ok(r),
+            Err(e) => Response::error(e.body(), e.status),
+        };
     }
     let result = match route(&method, &path) {
         Ok(r) => dispatch(r, req, &env).await,

@@ -244,20 +244,40 @@ pub async fn delete_visitor(
 /// Delete everything of one session: object state first (so no new chunk lands on an old
 /// index), then every R2 object under its prefix, then its index entries.
 pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) -> Result<bool> {
+    erase_session_counted(key, session, reason, env)
+        .await
+        .map(|(deleted, _)| deleted)
+}
+
+/// `erase_session`, also saying how many subrequests it made (the retention sweep budgets
+/// them; `retention::ERASE_WORST_COST` is their bound).
+pub async fn erase_session_counted(
+    key: &str,
+    session: &str,
+    reason: &str,
+    env: &Env,
+) -> Result<(bool, u32)> {
+    let mut calls = 0u32;
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("erase session"))?;
+    calls += 1;
     let manifest_text = match call_object(key, session, "/manifest", b"", env).await? {
         Some(t) => Some(t),
-        None => read_bytes(env, &storage::manifest_key(key, session))
-            .await?
-            .and_then(|b| String::from_utf8(b).ok()),
+        None => {
+            calls += 1;
+            read_bytes(env, &storage::manifest_key(key, session))
+                .await?
+                .and_then(|b| String::from_utf8(b).ok())
+        }
     };
     let erase =
         serde_json::json!({"project": key, "session": session, "reason": reason}).to_string();
+    calls += 1;
     call_object(key, session, "/delete", erase.as_bytes(), env).await?;
     let mut keys = Vec::new();
     loop {
+        calls += 1;
         let page = bucket
             .list()
             .prefix(storage::session_prefix(key, session))
@@ -268,6 +288,7 @@ pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) ->
         if batch.is_empty() {
             break;
         }
+        calls += 1;
         bucket
             .delete_multiple(batch.clone())
             .await
@@ -283,11 +304,12 @@ pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) ->
                 storage::day_index_key(key, &day, session),
                 storage::visitor_index_key(key, visitor, session),
             ];
+            calls += 1;
             bucket
                 .delete_multiple(idx)
                 .await
                 .map_err(storage_err("erase session"))?;
         }
     }
-    Ok(!keys.is_empty())
+    Ok((!keys.is_empty(), calls))
 }

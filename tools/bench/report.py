@@ -386,6 +386,19 @@ if os.path.exists(pp):
         w("\nTop functions (self %): " + "; ".join(f"`{s_[:90]}` {p_:.1f}" for p_, s_ in prof["top_self"][:10]) + "\n")
         w(f"Command: `{cmds.get('p')}`\n")
 
+# retention (issue 13) -------------------------------------------------------------------------
+rp = os.path.join(RES, "retention.txt")
+if os.path.exists(rp):
+    fig = dict(kv.split("=", 1) for kv in open(rp).read().split()[2:])
+    w("## Retention at volume\n")
+    w("Expired sessions (seeded day-index entries over four projects) erased by the sweeper's alarm runs, "
+      "each through the audited erasure path.\n")
+    w("| sessions | alarm runs | sessions per run (max / mean) | subrequests per run (max) | wall time |")
+    w("|---:|---:|---:|---:|---:|")
+    w(f"| {fig['n']} | {fig['runs']} | {fig['max_erased_per_run']} / {fig['mean_erased_per_run']} | "
+      f"{fig['max_subrequests_per_run']} | {float(fig['sweep_secs']):.0f} s |")
+    w(f"\nCommand: `{cmds.get('r')}`\n")
+
 # summary --------------------------------------------------------------------------------------
 w("## Goals\n")
 w("| goal | measured | status |")

@@ -205,6 +205,16 @@ if [ "$SMOKE" = 0 ]; then
   cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture"
 fi
 
+# --- retention at volume (issue 13; full runs only, ~20 min locally) ----------------------------
+if [ "$SMOKE" = 0 ]; then
+  step "retention: 20,000 expired sessions swept (faults build, tests/e2e_retention.rs)"
+  bash tools/build.sh --faults >&2
+  VEILGATE_RETENTION_N=20000 cargo test --test e2e_retention -- --nocapture > "$RES/retention.log" 2>&1 \
+    || { tail -30 "$RES/retention.log" >&2; exit 1; }
+  grep '^FIGURES retention' "$RES/retention.log" > "$RES/retention.txt"
+  cmdlog r "VEILGATE_RETENTION_N=20000 cargo test --test e2e_retention -- --nocapture"
+fi
+
 # --- report -------------------------------------------------------------------------------------
 step "report → $OUT"
 python3 tools/bench/report.py "$RES" "$SMOKE" > "$OUT.tmp"
