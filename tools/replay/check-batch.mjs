@@ -3,7 +3,7 @@
 // and reports, per file, what tools/replay/check.mjs reports as errors plus the structure the
 // replay ended with, so a caller can compare a raw stream with its masked copy.
 //
-//   node_modules/.bin/node tools/replay/check-batch.mjs [--speed N] [--timeout S] <events.json>...
+//   node_modules/.bin/node tools/replay/check-batch.mjs [--speed N] [--timeout S] [--jobs N] <events.json>...
 //
 // Each file: a JSON array of events or an object with an "events" array. Prints one JSON object
 // { "<file>": { ok, errors, finished, full_snapshots, rebuilt, nodes, elements, text_nodes } }:
@@ -27,14 +27,15 @@ const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-q
 
 const argv = process.argv.slice(2);
 const files = [];
-const opt = { speed: 32, timeout: 60 };
+const opt = { speed: 32, timeout: 60, jobs: 4 };
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--speed') opt.speed = Number(argv[++i]);
   else if (argv[i] === '--timeout') opt.timeout = Number(argv[++i]);
+  else if (argv[i] === '--jobs') opt.jobs = Math.max(1, Number(argv[++i]) || 1);
   else files.push(argv[i]);
 }
 if (!files.length || !(opt.speed > 0)) {
-  console.error('usage: check-batch.mjs [--speed N] [--timeout S] <events.json>...');
+  console.error('usage: check-batch.mjs [--speed N] [--timeout S] [--jobs N] <events.json>...');
   process.exit(2);
 }
 const streams = files.map((f) => {
@@ -67,7 +68,9 @@ try {
     if (u.startsWith(base + '/') || u.startsWith('data:') || u.startsWith('blob:') || u === 'about:blank') return route.continue();
     return route.abort('blockedbyclient');
   });
-  for (let i = 0; i < files.length; i++) {
+  // Pages mostly wait on the Replayer's timers, so a few run side by side (--jobs).
+  let next = 0;
+  const one = async (i) => {
     const errors = [];
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push('pageerror: ' + (e.stack || e.message).split('\n').slice(0, 3).join(' | ')));
@@ -114,7 +117,10 @@ try {
     if (r.rebuilt !== r.full_snapshots) errors.push(`rebuilt ${r.rebuilt} of ${r.full_snapshots} full snapshots`);
     report[files[i]] = { ok: errors.length === 0, errors, ...r };
     await page.close();
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(opt.jobs, files.length) }, async () => {
+    while (next < files.length) await one(next++);
+  }));
 } finally {
   await browser.close();
   server.close();
