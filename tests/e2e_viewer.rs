@@ -483,3 +483,129 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
         assert!(b.contains(chain), "{v}");
     }
 }
+
+/// Phone width, keyboard only and a live session's Reload (issue 15's last gaps), on a worker
+/// with the default idle timeout so the session stays live while the page watches it.
+#[test]
+fn viewer_works_on_a_phone_by_keyboard_and_reloads_a_live_session() {
+    let w = common::start(&[]);
+    let path = common::root().join("tests/fixtures/rrweb/signup.default.json");
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut events = fixture["events"].as_array().unwrap().clone();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let shift = now - 60_000 - events[0]["timestamp"].as_u64().unwrap();
+    for e in &mut events {
+        e["timestamp"] = json!(e["timestamp"].as_u64().unwrap() + shift);
+    }
+    let (s, v) = (id("s"), id("v"));
+    let half = events.len() / 2;
+    let first = common::beacon(&s, &v, 0, "web", &Value::Array(events[..half].to_vec()));
+    let r = w.post("/v1/ingest/demo", &[LOCAL], &first);
+    assert_eq!((r.status, r.json()["stored"].clone()), (202, json!(true)));
+    // The next beacon is sent by the script through the worker once the replay is open.
+    let next = w.state.join("next-beacon.json");
+    let body = common::beacon(&s, &v, 1, "web", &Value::Array(events[half..].to_vec()));
+    std::fs::write(&next, body).unwrap();
+
+    let art = common::root().join("target/e2e-viewer");
+    let r = common::browser_script(
+        "ux",
+        "tools/viewer/e2e.mjs",
+        &[
+            &w.base,
+            "demo",
+            "demo-read",
+            "demo-audit",
+            &s,
+            &art.to_string_lossy(),
+            "[]",
+        ],
+        &[
+            ("VIEWER_MODE", "ux"),
+            ("VIEWER_NEXT_BEACON", &next.to_string_lossy()),
+        ],
+    );
+    // On a mobile viewport a too-wide page widens the layout viewport itself (innerWidth grows
+    // with it), so the phone's width is checked too, not only scrollWidth <= innerWidth.
+    let fits = |k: &str| {
+        let l = &r[k];
+        let (sw, iw) = (
+            l["scroll_width"].as_u64().unwrap(),
+            l["inner_width"].as_u64().unwrap(),
+        );
+        assert!(sw <= iw, "{k}: the page overflows horizontally: {r}");
+        let screen = if k.starts_with("phone") { 390 } else { 1280 };
+        assert!(
+            sw <= screen && iw == screen,
+            "{k}: wider than the screen: {r}"
+        );
+    };
+    for k in [
+        "desktop_start",
+        "desktop_open",
+        "phone_start",
+        "phone_list",
+        "phone_open",
+    ] {
+        fits(k);
+    }
+    assert_eq!(r["phone_start"]["inner_width"], 390, "{r}");
+    for (c, shown) in r["phone_controls"].as_object().unwrap() {
+        assert_eq!(shown, true, "{c} hidden on a phone: {r}");
+    }
+    let p = &r["phone_player"];
+    assert!(
+        p["left"].as_f64().unwrap() >= 0.0 && p["right"].as_f64().unwrap() <= 390.0,
+        "{r}"
+    );
+    assert!(p["height"].as_f64().unwrap() > 100.0, "{r}");
+    assert_eq!(
+        r["phone_player_controls"]["#player .rr-controller__btns button"],
+        true
+    );
+
+    // Keyboard only: the first Tab lands on the key, the next on the token; Tab reaches the
+    // Replay button, which shows a focus outline; Enter opened the replay.
+    assert_eq!(r["kb_first"]["id"], "key", "{r}");
+    assert_eq!(r["kb_second"]["id"], "token", "{r}");
+    assert!(
+        r["kb_tabs"].is_u64(),
+        "Tab never reached the Replay button: {r}"
+    );
+    assert_ne!(r["kb_replay_focus"]["outline"], "none", "{r}");
+    assert_ne!(r["kb_replay_focus"]["outline_width"], "0px", "{r}");
+
+    // Live: the list and the manifest say so and offer Reload; after the next beacon, Reload
+    // shows the chunk and event counts the read API now has.
+    assert_eq!(r["live_row_state"], "live", "{r}");
+    assert_eq!(r["reload_visible"], true, "{r}");
+    assert_eq!(r["before"]["State"], "live", "{r}");
+    assert_eq!(r["before"]["Chunks"], "1", "{r}");
+    assert_eq!(r["next_beacon"]["status"], 202, "{r}");
+    assert_eq!(r["next_beacon"]["body"]["stored"], true, "{r}");
+    let m = w
+        .get(&format!("/v1/projects/demo/sessions/{s}"), "demo-read")
+        .json();
+    let all = w
+        .get(
+            &format!("/v1/projects/demo/sessions/{s}/events"),
+            "demo-read",
+        )
+        .json();
+    assert_eq!(m["chunks"], 2);
+    assert_eq!(r["after"]["Chunks"], "2", "{r}");
+    assert_eq!(r["after"]["Events"], m["events"].to_string(), "{r}");
+    let n = all.as_array().unwrap().len();
+    assert_eq!(
+        r["after_status"],
+        format!("Session {s}: {n} events."),
+        "{r}"
+    );
+    assert_ne!(r["before_status"], r["after_status"], "{r}");
+    assert_eq!(r["after_player"], true, "{r}");
+    assert_eq!(r["page_errors"], json!([]), "{r}");
+    assert!(art.join("phone.png").exists());
+}

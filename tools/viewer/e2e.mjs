@@ -29,6 +29,11 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') { report.console_errors.push(m.text()); (report.console_error_at ||= []).push(m.location()); } });
   page.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
 
+  if (process.env.VIEWER_MODE === 'ux') {
+    await ux(ctx, page);
+    report.ok = true;
+    throw null;
+  }
   const resp = await page.goto(base + '/viewer/');
   if (process.env.VIEWER_MODE === 'verify') {
     // Only the audit view's verify status (after a test edited a stored record).
@@ -157,5 +162,76 @@ try {
 } finally {
   await browser.close();
 }
+// Phone width, keyboard only and a live session's Reload (a worker whose sessions stay live).
+async function ux(ctx, page) {
+  const layout = (p) => p.evaluate(() => ({ scroll_width: document.documentElement.scrollWidth, inner_width: innerWidth }));
+  const visible = async (p, sels) => Object.fromEntries(await Promise.all(sels.map(async (s) => [s, await p.isVisible(s)])));
+  const CONTROLS = ['#key', '#token', 'input[name=kind][value=read]', '#from', '#to', '#go', '#forget'];
+
+  // Keyboard only at 1280×800: Tab to the key and the token, Enter opens, Tab reaches the
+  // session's Replay button, Enter opens the replay.
+  await page.goto(base + '/viewer/');
+  report.desktop_start = await layout(page);
+  const active = () => page.evaluate(() => { const a = document.activeElement;
+    return { id: a.id, session: a.dataset.session || null, outline: getComputedStyle(a).outlineStyle, outline_width: getComputedStyle(a).outlineWidth }; });
+  await page.keyboard.press('Tab');
+  report.kb_first = await active();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(key);
+  await page.keyboard.press('Tab');
+  report.kb_second = await active();
+  await page.keyboard.type(readToken);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`button[data-session="${session}"]`);
+  report.kb_tabs = null;
+  for (let i = 1; i <= 60; i++) {
+    await page.keyboard.press('Tab');
+    const a = await active();
+    if (a.session === session) { report.kb_tabs = i; report.kb_replay_focus = a; break; }
+  }
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#player .replayer-wrapper iframe');
+  await page.waitForFunction(() => /: \d+ events\.$/.test(document.getElementById('status').textContent));
+  const manifest = () => page.$$eval('#manifest dt', (dts) => Object.fromEntries(dts.map((d) => [d.textContent, d.nextElementSibling.textContent])));
+  const row = await page.$$eval(`#rows tr[data-row="${session}"] td`, (tds) => tds.map((t) => t.textContent));
+  report.live_row_state = row[row.length - 2];
+  report.reload_visible = await page.isVisible('#reload');
+  report.before = await manifest();
+  report.before_status = await page.textContent('#status');
+  report.desktop_open = await layout(page);
+  await page.screenshot({ path: path.join(outDir, 'keyboard-live.png'), fullPage: true });
+
+  // One more beacon (the next seq) through the worker, then Reload (focused, Space).
+  const r = await fetch(base + '/v1/ingest/' + key, { method: 'POST', body: fs.readFileSync(process.env.VIEWER_NEXT_BEACON),
+    headers: { 'Content-Type': 'application/json', Origin: 'http://localhost:8787' } });
+  report.next_beacon = { status: r.status, body: await r.json() };
+  await page.focus('#reload');
+  await page.keyboard.press('Space');
+  await page.waitForFunction((s) => document.getElementById('status').textContent !== s && /: \d+ events\.$/.test(document.getElementById('status').textContent), report.before_status);
+  report.after = await manifest();
+  report.after_status = await page.textContent('#status');
+  report.after_player = await page.isVisible('#player .replayer-wrapper iframe');
+
+  // A phone (390×844): no page-wide horizontal overflow, the controls and the player usable.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+  phone.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
+  await phone.goto(base + '/viewer/');
+  report.phone_start = await layout(phone);
+  report.phone_controls = await visible(phone, CONTROLS);
+  await phone.fill('#key', key);
+  await phone.fill('#token', readToken);
+  await phone.tap('#go');
+  await phone.waitForSelector(`button[data-session="${session}"]`);
+  report.phone_list = await layout(phone);
+  // The table scrolls inside its own box; the Replay button is reached there.
+  await phone.tap(`button[data-session="${session}"]`);
+  await phone.waitForSelector('#player .replayer-wrapper iframe');
+  await phone.waitForFunction(() => /: \d+ events\.$/.test(document.getElementById('status').textContent));
+  report.phone_open = await layout(phone);
+  report.phone_player = await phone.$eval('#player', (p) => { const r = p.getBoundingClientRect(); return { left: r.left, right: r.right, height: r.height }; });
+  report.phone_player_controls = await visible(phone, ['#player .rr-controller__btns button']);
+  await phone.screenshot({ path: path.join(outDir, 'phone.png'), fullPage: true });
+}
+
 fs.writeFileSync(path.join(outDir, `report-${process.env.VIEWER_MODE || 'full'}.json`), JSON.stringify(report, null, 1));
 console.log(JSON.stringify(report));
