@@ -7,20 +7,7 @@ use crate::error::ApiError;
 
 /// Write a JSON object to `RECORDINGS`.
 pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> Result<(), ApiError> {
-    super::subrequests::count();
-    let bucket = env
-        .bucket("RECORDINGS")
-        .map_err(storage_err("recording storage"))?;
-    bucket
-        .put(key, body)
-        .http_metadata(worker::HttpMetadata {
-            content_type: Some("application/json".into()),
-            ..Default::default()
-        })
-        .execute()
-        .await
-        .map(|_| ())
-        .map_err(storage_err("recording storage"))
+    put_json_with_metadata(env, key, body, Vec::new()).await
 }
 
 /// Write a JSON object with custom metadata (a day-index entry and its session summary).
@@ -30,6 +17,7 @@ pub async fn put_json_with_metadata(
     body: Vec<u8>,
     metadata: Vec<(String, String)>,
 ) -> Result<(), ApiError> {
+    super::subrequests::count();
     let bucket = env
         .bucket("RECORDINGS")
         .map_err(storage_err("recording storage"))?;
