@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use veilgate::audit::{daily_report, AuditRecord, ChainHead, Draft};
 use veilgate::audit_log::{
     build_log, log_shard, merge_reports, parse_segment_key, split_segment, Cursor, LiveHead,
-    LogWriter, Verifier, LOG_SHARDS, SEGMENT_RECORDS,
+    LogHead, LogWrite, LogWriter, Rebuilt, Verifier, LOG_SHARDS, SEGMENT_RECORDS,
 };
 use veilgate::consent::{Decision, Reason};
 
@@ -300,4 +300,164 @@ fn a_chain_spanning_days_is_filed_under_each_record_s_own_day() {
     // The new day's segment starts at n = 0 and links to the first day's head.
     assert_eq!(w.n, 0);
     assert_ne!(w.seg_prev, veilgate::audit_log::log_genesis(P, w.shard));
+}
+
+// ---------------------------------------------------------------------------------------
+// The stored head and the rebuild of the open segment from R2
+// ---------------------------------------------------------------------------------------
+
+/// One log's appends with, after each, the head it stores and the segment it puts.
+fn one_log(n: usize) -> Vec<(LogWriter, LogHead, LogWrite, AuditRecord)> {
+    let recs = records(n, 1);
+    let shard = log_shard(&recs[0].session);
+    let mut w = LogWriter::new(P, shard);
+    let mut out = Vec::new();
+    for r in recs.iter().filter(|r| log_shard(&r.session) == shard) {
+        let (next, write) = w.append(r);
+        out.push((next.clone(), next.stored_head(Some(r)), write, r.clone()));
+        w = next;
+    }
+    out
+}
+
+#[test]
+fn a_head_and_its_segment_in_r2_rebuild_the_writer_exactly() {
+    let steps = one_log(120);
+    assert!(steps.len() > SEGMENT_RECORDS, "spans a segment close");
+    for (w, head, write, _) in &steps {
+        let (back, how) = head.rebuild(Some(&write.segment));
+        assert_eq!(how, Rebuilt::Intact);
+        assert_eq!(&back, w);
+        assert_eq!(back.write(), *write);
+    }
+    // A seeded head (no last line) too.
+    let (w, _, write, _) = steps.last().unwrap();
+    assert_eq!(w.stored_head(None).rebuild(Some(&write.segment)).0, *w);
+    assert_eq!(
+        LogWriter::new(P, 0).stored_head(None).rebuild(None),
+        (LogWriter::new(P, 0), Rebuilt::Empty)
+    );
+}
+
+#[test]
+fn the_stored_head_is_small_whatever_the_open_segment_holds() {
+    let steps = one_log(120);
+    let (mut most_writer, mut most_head) = (0, 0);
+    for (w, head, _, _) in &steps {
+        most_writer = most_writer.max(serde_json::to_string(w).unwrap().len());
+        most_head = most_head.max(serde_json::to_string(head).unwrap().len());
+    }
+    println!("stored per append: whole writer ≤ {most_writer} B, head ≤ {most_head} B");
+    assert!(most_writer > 40_000, "{most_writer}");
+    assert!(most_head < 2_000, "{most_head}");
+}
+
+#[test]
+fn a_crash_before_the_segment_put_is_rolled_forward_from_the_head() {
+    let steps = one_log(120);
+    for pair in steps.windows(2) {
+        let (_, _, before, _) = &pair[0];
+        let (w, head, write, _) = &pair[1];
+        // R2 still holds the previous write's segment (or none, when this append opened a new
+        // segment).
+        let r2 = (before.segment_key == write.segment_key).then_some(before.segment.as_str());
+        let (back, how) = head.rebuild(r2);
+        assert_eq!(how, Rebuilt::RolledForward);
+        assert_eq!(&back, w);
+        assert_eq!(back.write(), *write, "the glue rewrites this");
+    }
+}
+
+#[test]
+fn an_unpersisted_retry_replacement_rolls_forward_too() {
+    let steps = one_log(4);
+    let (w, _, write, rec) = &steps[1];
+    let mut again = rec.clone();
+    again.at += 5;
+    again.hash = again.compute_hash();
+    let (next, _) = w.append(&again);
+    let head = next.stored_head(Some(&again));
+    // The head was stored, the segment put of the replacement was not.
+    let (back, how) = head.rebuild(Some(&write.segment));
+    assert_eq!(how, Rebuilt::RolledForward);
+    assert_eq!(back, next);
+    assert!(back.write().segment.contains(&again.hash));
+}
+
+#[test]
+fn an_open_segment_edited_or_deleted_in_r2_is_not_trusted() {
+    let steps = one_log(40);
+    let (w, head, write, _) = steps.last().unwrap();
+    // An earlier line: the last one is the head's own `last`, which a rebuild restores.
+    let rec = &steps[1].3;
+    let mut edited = rec.clone();
+    edited.at += 1;
+    edited.hash = edited.compute_hash();
+    let forged = write.segment.replace(&rec.to_json(), &edited.to_json());
+    assert_ne!(forged, write.segment);
+    let truncated: String = write
+        .segment
+        .lines()
+        .take(2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let extra = format!("{}{}\n", write.segment, steps[0].3.to_json());
+    for r2 in [
+        None,
+        Some(forged.as_str()),
+        Some(truncated.as_str()),
+        Some(extra.as_str()),
+        Some("junk"),
+    ] {
+        let (back, how) = head.rebuild(r2);
+        assert_eq!(how, Rebuilt::Lost);
+        // The log goes on in the next segment, linked to the head it stored, with the lost
+        // segment's records still counted: `verify` reports the break instead of it being
+        // papered over.
+        assert_eq!((back.n, back.seg_prev.as_str()), (w.n + 1, w.head.as_str()));
+        assert!(back.lines.is_empty());
+        let (_, next) = back.append(&steps[0].3);
+        let rollup: veilgate::audit_log::Rollup = serde_json::from_str(&next.rollup).unwrap();
+        assert_eq!(rollup.records, w.base_records + w.lines.len() as u64 + 1);
+    }
+}
+
+#[test]
+fn verify_reports_a_deleted_open_segment_after_the_log_went_on() {
+    let recs: Vec<AuditRecord> = {
+        let all = records(60, 1);
+        let shard = log_shard(&all[0].session);
+        all.into_iter()
+            .filter(|r| log_shard(&r.session) == shard)
+            .collect()
+    };
+    let shard = log_shard(&recs[0].session);
+    let (half, rest) = recs.split_at(recs.len() / 2);
+    let mut objects = BTreeMap::new();
+    let mut w = LogWriter::new(P, shard);
+    let mut head = w.stored_head(None);
+    for r in half {
+        let (next, write) = w.append(r);
+        head = next.stored_head(Some(r));
+        objects.insert(write.segment_key, write.segment);
+        objects.insert(write.rollup_key, write.rollup);
+        w = next;
+    }
+    objects.remove(&head.segment_key().unwrap());
+    let (mut w, how) = head.rebuild(None);
+    assert_eq!(how, Rebuilt::Lost);
+    for r in rest {
+        let (next, write) = w.append(r);
+        objects.insert(write.segment_key, write.segment);
+        objects.insert(write.rollup_key, write.rollup);
+        w = next;
+    }
+    let v = verify(&objects, &[w.live_head()], "2026-11-01", "2026-11-02");
+    assert_eq!(v["ok"], false, "{v}");
+    // Without the deletion the same appends verify.
+    let (whole, live) = write_all(&recs);
+    assert_eq!(
+        verify(&whole, &live, "2026-11-01", "2026-11-02")["ok"],
+        true
+    );
 }

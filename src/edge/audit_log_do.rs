@@ -1,17 +1,18 @@
 //! The audit log objects (`{project}/log/NN`) and verify jobs (`{project}/verify/{job}`):
 //! routes of the session object class (`session_do`), which gives them the same one-request-
-//! at-a-time guarantee. A log appends each record a chain owner sends it to its open segment
-//! and day rollup in R2, then persists its state (`LogWriter`) and answers; a verify job keeps
-//! its `VerifyJob` in storage and advances it one bounded step per alarm.
+//! at-a-time guarantee. A log stores its new head (`LogHead`: its state without the open
+//! segment's lines, which live in R2), writes the open segment and day rollup to R2, then
+//! answers; a verify job keeps its `VerifyJob` in storage and advances it one bounded step
+//! per alarm.
 
 use std::cell::RefCell;
 
 use worker::{js_sys, wasm_bindgen, Env, Response, State};
 
 use super::http::{now_ms, storage_err};
-use super::r2::put_json;
+use super::r2::{put_json, read_bytes};
 use crate::audit::AuditRecord;
-use crate::audit_log::{self as log, LogWriter, VerifyJob};
+use crate::audit_log::{self as log, LogHead, LogWriter, Rebuilt, VerifyJob};
 use crate::error::ApiError;
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -20,29 +21,83 @@ fn ok(body: String) -> ApiResult<Response> {
     Response::ok(body).map_err(|_| ApiError::unavailable("response"))
 }
 
-async fn load(state: &State, cache: &RefCell<Option<LogWriter>>) -> ApiResult<Option<LogWriter>> {
+/// Storage key of the log's [`LogHead`].
+const HEAD_KEY: &str = "log_head";
+/// Where the first v2 logs kept their whole writer (read only if no head is stored yet).
+const LEGACY_KEY: &str = "log";
+
+async fn load(
+    state: &State,
+    env: &Env,
+    cache: &RefCell<Option<LogWriter>>,
+) -> ApiResult<Option<LogWriter>> {
     if let Some(w) = cache.borrow().as_ref() {
         return Ok(Some(w.clone()));
     }
-    let stored: Option<String> = state
-        .storage()
-        .get("log")
-        .await
-        .map_err(storage_err("audit log state"))?;
-    let w = match stored {
-        Some(s) => Some(
-            serde_json::from_str::<LogWriter>(&s)
-                .map_err(|_| ApiError::unavailable("audit log state unreadable"))?,
-        ),
-        None => None,
+    let get = |key: &'static str| async move {
+        state
+            .storage()
+            .get::<String>(key)
+            .await
+            .map_err(storage_err("audit log state"))
+    };
+    let w = match get(HEAD_KEY).await? {
+        Some(s) => {
+            let h = serde_json::from_str::<LogHead>(&s)
+                .map_err(|_| ApiError::unavailable("audit log state unreadable"))?;
+            Some(rebuild(env, &h).await?)
+        }
+        None => match get(LEGACY_KEY).await? {
+            Some(s) => Some(
+                serde_json::from_str::<LogWriter>(&s)
+                    .map_err(|_| ApiError::unavailable("audit log state unreadable"))?,
+            ),
+            None => None,
+        },
     };
     cache.borrow_mut().clone_from(&w);
     Ok(w)
 }
 
-/// `/log`: append one sealed record (its JSON). The segment and rollup are written before the
-/// state is persisted and before the answer, so nothing is acknowledged before it is durable;
-/// a failure leaves the previous state in force (the retry rewrites the same objects).
+async fn read_text(env: &Env, key: &str) -> ApiResult<Option<String>> {
+    Ok(read_bytes(env, key)
+        .await?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The writer of a waking log: its open segment's lines from R2, checked against the stored
+/// head; then R2 is brought up to what the head pins (the last append's segment or rollup put
+/// may not have happened), so the log never moves past a segment or day R2 does not hold.
+async fn rebuild(env: &Env, h: &LogHead) -> ApiResult<LogWriter> {
+    let Some(key) = h.segment_key() else {
+        return Ok(h.rebuild(None).0);
+    };
+    let text = read_text(env, &key).await?;
+    let (w, how) = h.rebuild(text.as_deref());
+    match how {
+        Rebuilt::Empty => {}
+        Rebuilt::Lost => worker::console_error!(
+            "audit log {} open segment {key} does not match its stored head; continuing in a new segment",
+            log::log_object_name(&h.project, h.shard)
+        ),
+        Rebuilt::Intact | Rebuilt::RolledForward => {
+            let write = w.write();
+            if text.as_deref() != Some(write.segment.as_str()) {
+                put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
+            }
+            if read_text(env, &write.rollup_key).await?.as_deref() != Some(write.rollup.as_str()) {
+                put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
+            }
+        }
+    }
+    Ok(w)
+}
+
+/// `/log`: append one sealed record (its JSON). The new head is stored first, then the
+/// segment and rollup are written, then the log answers: nothing is acknowledged before it
+/// is durable, and a failure or crash leaves R2 at most one write behind the stored head,
+/// which the next wake rolls forward ([`LogHead::rebuild`]); a retry of the record replaces
+/// it.
 pub async fn append(
     state: &State,
     env: &Env,
@@ -52,7 +107,7 @@ pub async fn append(
     let rec: AuditRecord = serde_json::from_slice(body)
         .map_err(|_| ApiError::bad_request("invalid_call", "malformed log call"))?;
     let shard = log::log_shard(&rec.session);
-    let w = load(state, cache)
+    let w = load(state, env, cache)
         .await?
         .unwrap_or_else(|| LogWriter::new(&rec.project, shard));
     if w.project != rec.project || w.shard != shard {
@@ -62,21 +117,28 @@ pub async fn append(
         ));
     }
     let (next, write) = w.append(&rec);
-    put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
-    put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
-    let text = serde_json::to_string(&next).map_err(|_| ApiError::unavailable("serialize"))?;
+    let text = serde_json::to_string(&next.stored_head(Some(&rec)))
+        .map_err(|_| ApiError::unavailable("serialize"))?;
+    // Until R2 holds what the stored head pins, the next request rebuilds from storage.
+    *cache.borrow_mut() = None;
     state
         .storage()
-        .put("log", text)
+        .put(HEAD_KEY, text)
         .await
         .map_err(storage_err("audit log state"))?;
+    put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
+    put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
     *cache.borrow_mut() = Some(next);
     ok("{}".into())
 }
 
 /// `/log-head`: this log's live head (`null` before its first record).
-pub async fn head(state: &State, cache: &RefCell<Option<LogWriter>>) -> ApiResult<Response> {
-    let h = load(state, cache).await?.map(|w| w.live_head());
+pub async fn head(
+    state: &State,
+    env: &Env,
+    cache: &RefCell<Option<LogWriter>>,
+) -> ApiResult<Response> {
+    let h = load(state, env, cache).await?.map(|w| w.live_head());
     ok(serde_json::to_string(&h).map_err(|_| ApiError::unavailable("serialize"))?)
 }
 
@@ -152,10 +214,11 @@ pub async fn seed(
 ) -> ApiResult<Response> {
     let w: LogWriter = serde_json::from_slice(body)
         .map_err(|_| ApiError::bad_request("invalid_call", "malformed log state"))?;
-    let text = serde_json::to_string(&w).map_err(|_| ApiError::unavailable("serialize"))?;
+    let text = serde_json::to_string(&w.stored_head(None))
+        .map_err(|_| ApiError::unavailable("serialize"))?;
     state
         .storage()
-        .put("log", text)
+        .put(HEAD_KEY, text)
         .await
         .map_err(storage_err("audit log state"))?;
     *cache.borrow_mut() = Some(w);

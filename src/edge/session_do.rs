@@ -98,7 +98,7 @@ impl DurableObject for SessionObject {
             "/anchor" => self.anchor(&body).await,
             "/admin" => self.admin_record(&body).await,
             "/log" => super::audit_log_do::append(&self.state, &self.env, &self.log, &body).await,
-            "/log-head" => super::audit_log_do::head(&self.state, &self.log).await,
+            "/log-head" => super::audit_log_do::head(&self.state, &self.env, &self.log).await,
             "/verify-start" => super::audit_log_do::verify_start(&self.state, &body).await,
             "/verify-status" => super::audit_log_do::verify_status(&self.state).await,
             #[cfg(feature = "faults")]
