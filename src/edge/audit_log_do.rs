@@ -155,14 +155,18 @@ async fn set_alarm_soon(state: &State) -> ApiResult<()> {
 pub async fn verify_start(state: &State, body: &[u8]) -> ApiResult<Response> {
     let job: VerifyJob = serde_json::from_slice(body)
         .map_err(|_| ApiError::bad_request("invalid_call", "malformed verify job"))?;
-    let text = serde_json::to_string(&job).map_err(|_| ApiError::unavailable("serialize"))?;
+    save_job(state, &job).await?;
+    set_alarm_soon(state).await?;
+    ok("{}".into())
+}
+
+async fn save_job(state: &State, job: &VerifyJob) -> ApiResult<()> {
+    let text = serde_json::to_string(job).map_err(|_| ApiError::unavailable("serialize"))?;
     state
         .storage()
         .put("verify_job", text)
         .await
-        .map_err(storage_err("verify job"))?;
-    set_alarm_soon(state).await?;
-    ok("{}".into())
+        .map_err(storage_err("verify job"))
 }
 
 async fn job_of(state: &State) -> ApiResult<Option<String>> {
@@ -193,12 +197,7 @@ pub async fn verify_alarm(state: &State, env: &Env) -> ApiResult<bool> {
         return Ok(true);
     }
     super::audit_api::run_verify(env, &mut job, log::STEP_BUDGET).await?;
-    let text = serde_json::to_string(&job).map_err(|_| ApiError::unavailable("serialize"))?;
-    state
-        .storage()
-        .put("verify_job", text)
-        .await
-        .map_err(storage_err("verify job"))?;
+    save_job(state, &job).await?;
     if job.result.is_none() {
         set_alarm_soon(state).await?;
     }
