@@ -22,6 +22,7 @@ use std::borrow::Cow;
 
 use super::detect::{self, Detect};
 use super::policy::is_sensitive_key;
+use crate::percent::{self, Plus};
 
 /// Query keys whose values are kept (through the detectors): campaign and click ids,
 /// pagination, sorting, language and the usual asset parameters (image sizes, versions, web
@@ -341,7 +342,7 @@ fn scrub_params(out: &mut String, q: &str, r: &UrlRules<'_>) -> bool {
 
 /// Whether the value of the raw (encoded) key `k` is kept (through the detectors).
 fn keeps_value(k: &str, r: &UrlRules<'_>) -> bool {
-    let key = percent_decode(k, true);
+    let key = percent::decode(k, Plus::Space);
     is_allowed_query_key(&key, r.allow) && !is_sensitive_key(&key, r.extra_keys)
 }
 
@@ -351,8 +352,10 @@ fn push_scrubbed(out: &mut String, raw: &str, d: Detect, whole: bool) -> bool {
     if raw.is_empty() {
         return false;
     }
-    let decoded = percent_decode(raw, whole);
-    let has_escapes = matches!(decoded, Cow::Owned(_));
+    let decoded = percent::decode_if(raw, whole);
+    // Escapes (valid or not) or form-encoded spaces: the masked decoded text would not line up
+    // with the raw text.
+    let has_escapes = raw.bytes().any(|c| c == b'%' || (whole && c == b'+'));
     match detect::scrub(&decoded, d) {
         Cow::Borrowed(_) => {
             out.push_str(raw);
@@ -369,30 +372,8 @@ fn push_scrubbed(out: &mut String, raw: &str, d: Detect, whole: bool) -> bool {
     }
 }
 
-/// Percent-decode (and `+` → space in query components). Invalid escapes are kept.
-pub fn percent_decode(s: &str, plus: bool) -> Cow<'_, str> {
-    if !s.bytes().any(|c| c == b'%' || (plus && c == b'+')) {
-        return Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'%' && i + 2 < b.len() {
-            let h = (b[i + 1] as char).to_digit(16);
-            let l = (b[i + 2] as char).to_digit(16);
-            if let (Some(h), Some(l)) = (h, l) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if plus && c == b'+' { b' ' } else { c });
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
+/// The shared percent-decoder under the name the walk's plugins use.
+pub use crate::percent::decode_if as percent_decode;
 
 /// The URLs in CSS text (`<style>` text, `style` attributes, `_cssText`, stylesheet rule and
 /// declaration events, font sources): each `url(…)` argument (quoted or not, `URL(` in any
@@ -713,6 +694,21 @@ mod tests {
                 "{s:?} -> {once:?}"
             );
         }
+    }
+
+    /// A component with an escape, even an invalid one, is starred whole when a detector
+    /// fires: the decoded text's match need not line up with the raw text.
+    #[test]
+    fn a_component_with_an_escape_is_masked_whole() {
+        assert_eq!(
+            m("/u/%zz(jane@example.com"),
+            format!("/u/{}", "*".repeat(20))
+        );
+        assert_eq!(
+            m("/u/%28jane@example.com"),
+            format!("/u/{}", "*".repeat(19))
+        );
+        assert_eq!(m("/u/((jane@example.com"), "/u/((****************");
     }
 
     #[test]
