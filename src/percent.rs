@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn urls_keep_invalid_escapes_and_borrow_when_unchanged() {
-        // privacy/url.rs and privacy/plugins.rs: query keys/values (`+` is a space), path
+        // privacy/url/ and privacy/plugins.rs: query keys/values (`+` is a space), path
         // segments and `mailto:` bodies (it is not).
         assert_eq!(decode("a%40b+c%zz%4", Plus::Space), "a@b c%zz%4");
         assert!(matches!(
