@@ -12,6 +12,7 @@ pub mod consent;
 pub mod envelope;
 pub mod error;
 pub mod json;
+pub mod percent;
 pub mod privacy;
 pub mod project;
 pub mod protocol;

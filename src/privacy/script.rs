@@ -1,4 +1,4 @@
-//! Live script in recordings, neutralized at ingest (issue 12, item 4).
+//! Live script in recordings, neutralized at ingest.
 //!
 //! A stored snapshot is replayed in a viewer. Script in it must never run there, whatever the
 //! replayer (rrweb's `UNSAFE_replayCanvas` lifts the iframe sandbox), so the walk removes it
