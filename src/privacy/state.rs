@@ -102,9 +102,19 @@ impl Facts {
     }
 }
 
-/// One run of ids with identical facts.
+/// One run of ids with identical facts. A tuple, so that it is stored as the array
+/// `[start, len, flags, selector_bits]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Run(pub u32, pub u32, pub u32, pub u64);
+pub struct Run(
+    /// First id of the run.
+    pub u32,
+    /// Number of consecutive ids.
+    pub u32,
+    /// [`Facts::flags`] of every id in it.
+    pub u32,
+    /// [`Facts::selector_bits`] of every id in it.
+    pub u64,
+);
 
 impl Run {
     fn start(&self) -> u32 {

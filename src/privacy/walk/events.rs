@@ -273,7 +273,7 @@ impl Walker<'_> {
     }
 
     fn canvas(&mut self, data: &mut Value) {
-        let f = as_id(data.get("id")).map_or(Facts::MASKED, |id| self.facts(id));
+        let f = self.facts_of(as_id(data.get("id")));
         let Value::Object(m) = data else { return };
         if !self.policy.record.canvas || f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE) {
             let had = m.contains_key("commands") || m.contains_key("args");

@@ -11,11 +11,11 @@ use std::borrow::Cow;
 
 use crate::json::{Map, Value};
 
-use super::super::detect::{self, Detect};
-use super::super::policy::is_sensitive_key;
-use super::super::state::{flag, Facts};
-use super::super::url::{self, UrlRules};
 use super::Walker;
+use crate::privacy::detect::{self, Detect};
+use crate::privacy::policy::is_sensitive_key;
+use crate::privacy::state::{flag, Facts};
+use crate::privacy::url;
 
 /// Which fields of an object the walk interprets, and as what.
 pub(crate) type Known = fn(&str) -> Option<Kind>;
@@ -51,9 +51,7 @@ impl Walker<'_> {
                         let o = detect::star_all(s);
                         (o != *s).then_some(o)
                     } else if s.starts_with("http://") || s.starts_with("https://") {
-                        let rules = UrlRules::new(d, &self.policy.extra_keys)
-                            .with_allow(&self.policy.url_allow);
-                        match url::scrub_url(s, &rules) {
+                        match url::scrub_url(s, &self.url_rules(f)) {
                             Cow::Owned(o) => Some(o),
                             Cow::Borrowed(_) => None,
                         }

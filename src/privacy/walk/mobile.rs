@@ -13,7 +13,6 @@
 //! children?}`.
 
 use crate::json::{Map, Value};
-use crate::privacy::detect;
 use crate::privacy::selector::Element;
 use crate::privacy::state::{flag, Facts};
 
@@ -192,18 +191,7 @@ fn apply(w: &mut Walker<'_>, m: &mut Map, f: Facts, input: bool) {
             "src" | "href" | "url" => w.url_str(s, f),
             "id" | "kind" | "type" | "inputType" | "style" | "identifier" | "base64" => None,
             _ => {
-                let o = if masked {
-                    detect::star_text(s).into_owned()
-                } else {
-                    detect::scrub(
-                        s,
-                        detect::Detect {
-                            numbers: false,
-                            ..w.policy.detect(f.has(flag::UNMASKED))
-                        },
-                    )
-                    .into_owned()
-                };
+                let o = w.layout_str(s, f).into_owned();
                 (o != **s).then_some(o)
             }
         };

@@ -114,7 +114,15 @@ impl Walker<'_> {
         let Value::String(s) = v else {
             return self.scrub_json_masked(v);
         };
-        let out = if f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE) {
+        if let Cow::Owned(o) = self.layout_str(s, f) {
+            self.report.strings_masked += 1;
+            *s = o.into();
+        }
+    }
+
+    /// The masking of [`Self::layout_text`] for a string (not counted: callers count).
+    pub(crate) fn layout_str<'s>(&self, s: &'s str, f: Facts) -> Cow<'s, str> {
+        if f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE) {
             detect::star_text(s)
         } else {
             let d = Detect {
@@ -122,10 +130,6 @@ impl Walker<'_> {
                 ..self.text_detect(f)
             };
             detect::scrub(s, d)
-        };
-        if let Cow::Owned(o) = out {
-            self.report.strings_masked += 1;
-            *s = o.into();
         }
     }
 
@@ -157,13 +161,10 @@ impl Walker<'_> {
         }
     }
 
+    /// [`Self::url_str`] in place; anything but a string is left to the caller.
     pub(crate) fn url_value(&mut self, v: &mut Value, f: Facts) {
-        if let Some(s) = v.as_str() {
-            let rules = self.url_rules(f);
-            if let Cow::Owned(o) = url::scrub_url(s, &rules) {
-                self.report.strings_masked += 1;
-                *v = Value::from(o);
-            }
+        if let Some(o) = v.as_str().and_then(|s| self.url_str(s, f)) {
+            *v = Value::from(o);
         }
     }
 }

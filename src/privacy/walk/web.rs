@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use crate::json::{Map, Value};
-use crate::privacy::detect::{self, Detect};
+use crate::privacy::detect;
 use crate::privacy::policy::is_sensitive_key;
 use crate::privacy::script;
 use crate::privacy::selector::Element;
@@ -182,16 +182,7 @@ impl Walker<'_> {
             return AttrOut::Keep;
         }
         // Anything else: detectors without the digit rule (layout numbers live here).
-        let d = Detect {
-            numbers: false,
-            ..self.text_detect(f)
-        };
-        let out = if masked {
-            detect::star_text(s)
-        } else {
-            detect::scrub(s, d)
-        };
-        match out {
+        match self.layout_str(s, f) {
             Cow::Owned(o) => {
                 self.report.strings_masked += 1;
                 AttrOut::Set(o)
