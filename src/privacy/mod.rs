@@ -6,11 +6,11 @@
 //! masked and why, docs/MOBILE.md for the mobile event format.
 //!
 //! Layout: `policy` (config + validation), `selector` (CSS subset, NFA matcher), `detect`
-//! (PII detectors over text), `url` (URL scrubbing), `script` (live script neutralized), `walk` (rrweb events), `mobile`
-//! (wireframe events), `state` (cross-chunk state).
+//! (PII detectors over text), `url` (URL scrubbing), `script` (live script neutralized),
+//! `walk` (the event walk: shared node decision, web DOM, mobile wireframes), `plugins`
+//! (network and console plugin events, passed to the walk), `state` (cross-chunk state).
 
 pub mod detect;
-pub mod mobile;
 pub mod plugins;
 pub mod policy;
 pub mod script;
@@ -62,7 +62,8 @@ pub fn mask_events(
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
-    walk_chunk(events, None, platform, policy, state)
+    let _ = platform;
+    walk_chunk(events, None, policy, state)
 }
 
 /// [`mask_events`] for the chunk with `seq` (the session object's call): a chunk older than
@@ -77,21 +78,20 @@ pub fn mask_chunk(
 ) -> MaskReport {
     if state.is_late(seq) {
         let mut late = state.for_late_chunk();
-        return walk_chunk(events, Some(seq), platform, policy, &mut late);
+        return walk_chunk(events, Some(seq), policy, &mut late);
     }
-    walk_chunk(events, Some(seq), platform, policy, state)
+    let _ = platform;
+    walk_chunk(events, Some(seq), policy, state)
 }
 
 fn walk_chunk(
     events: &mut [Value<'_>],
     seq: Option<u32>,
-    platform: Platform,
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
-    let _ = platform;
     let compiled = policy::Compiled::new(policy);
-    let mut w = walk::Walker::new(&compiled, state);
+    let mut w = walk::Walker::new(&compiled, state, plugins::plugin);
     w.seq = seq;
     for ev in events.iter_mut() {
         w.event(ev);

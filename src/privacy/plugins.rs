@@ -14,15 +14,11 @@ use crate::json::{self, Map, Value};
 
 use super::detect;
 use super::policy::is_sensitive_key;
-use super::state::{flag, Facts};
+use super::state::Facts;
 use super::walk::{Kind, Walker};
 
 pub const NETWORK: &str = "rrweb/network@1";
 pub const CONSOLE: &str = "rrweb/console@1";
-const MASKED: Facts = Facts {
-    f: flag::MASKED,
-    q: 0,
-};
 
 /// Plugin names kept as they are; other names go through the detectors like any string.
 const KNOWN_PLUGINS: &[&str] = &[NETWORK, CONSOLE, "rrweb/sequential-id@1"];
@@ -125,7 +121,7 @@ fn known_console(k: &str) -> Option<Kind> {
 /// Mask a plugin event's `data` in place.
 pub(crate) fn plugin(w: &mut Walker<'_>, data: &mut Value<'_>) {
     let Value::Object(m) = data else {
-        return w.scrub_json(data, MASKED);
+        return w.scrub_json(data, Facts::MASKED);
     };
     let name = m.get("plugin").and_then(Value::as_str).unwrap_or("");
     let known = KNOWN_PLUGINS.contains(&name);
@@ -147,7 +143,7 @@ pub(crate) fn plugin(w: &mut Walker<'_>, data: &mut Value<'_>) {
 
 fn network(w: &mut Walker<'_>, p: &mut Value<'_>) {
     let Value::Object(m) = p else {
-        return w.scrub_json(p, MASKED);
+        return w.scrub_json(p, Facts::MASKED);
     };
     for (k, v) in m.iter_mut() {
         match (k, v) {
@@ -155,7 +151,7 @@ fn network(w: &mut Walker<'_>, p: &mut Value<'_>) {
                 for r in reqs.iter_mut() {
                     match r {
                         Value::Object(r) => request(w, r),
-                        other => w.scrub_json(other, MASKED),
+                        other => w.scrub_json(other, Facts::MASKED),
                     }
                 }
             }
@@ -165,8 +161,8 @@ fn network(w: &mut Walker<'_>, p: &mut Value<'_>) {
 }
 
 fn request(w: &mut Walker<'_>, r: &mut Map<'_>) {
-    let bodies = w.pol.record.network_bodies;
-    let headers = w.pol.record.network_headers;
+    let bodies = w.policy.record.network_bodies;
+    let headers = w.policy.record.network_headers;
     for (k, v) in r.iter_mut() {
         match k {
             "url" | "name" => {
@@ -175,15 +171,17 @@ fn request(w: &mut Walker<'_>, r: &mut Map<'_>) {
                         *v = Value::from(o);
                     }
                 } else {
-                    w.scrub_json(v, MASKED);
+                    w.scrub_json(v, Facts::MASKED);
                 }
             }
             "method" | "initiatorType" | "entryType" | "renderBlockingStatus" | "deliveryType"
                 if !v.as_str().is_some_and(is_token) =>
             {
-                w.scrub_json(v, MASKED)
+                w.scrub_json(v, Facts::MASKED)
             }
-            "nextHopProtocol" if !v.as_str().is_some_and(is_protocol) => w.scrub_json(v, MASKED),
+            "nextHopProtocol" if !v.as_str().is_some_and(is_protocol) => {
+                w.scrub_json(v, Facts::MASKED)
+            }
             "requestHeaders" | "responseHeaders" => header_map(w, v, headers),
             "requestBody" | "responseBody" => {
                 if v.is_null() {
@@ -203,7 +201,7 @@ fn request(w: &mut Walker<'_>, r: &mut Map<'_>) {
 fn header_map(w: &mut Walker<'_>, v: &mut Value<'_>, keep_all: bool) {
     let Value::Object(h) = v else {
         if !v.is_null() {
-            w.scrub_json(v, MASKED);
+            w.scrub_json(v, Facts::MASKED);
         }
         return;
     };
@@ -221,7 +219,7 @@ fn header_map(w: &mut Walker<'_>, v: &mut Value<'_>, keep_all: bool) {
         } else if is_secret_header(&name) {
             // Recorded headers keep the name (it tells that a request was authenticated),
             // never the value.
-            w.scrub_json(&mut val, MASKED);
+            w.scrub_json(&mut val, Facts::MASKED);
         } else {
             w.scrub_json(&mut val, Facts::NONE);
         }
@@ -262,7 +260,7 @@ fn encoded_text(w: &mut Walker<'_>, s: &str) -> Option<String> {
     if looks_form(s) {
         return form(w, s);
     }
-    let keyed = mask_assignments(s, &w.pol.extra_keys);
+    let keyed = mask_assignments(s, &w.policy.extra_keys);
     let text = keyed.as_deref().unwrap_or(s);
     match detect::scrub(text, w.text_detect(Facts::NONE)) {
         Cow::Owned(o) => {
@@ -283,7 +281,7 @@ fn assignments_in_strings(w: &mut Walker<'_>, v: &mut Value<'_>) {
     while let Some(v) = stack.pop() {
         match v {
             Value::String(s) => {
-                if let Some(o) = mask_assignments(s, &w.pol.extra_keys) {
+                if let Some(o) = mask_assignments(s, &w.policy.extra_keys) {
                     w.report.strings_masked += 1;
                     *s = o.into();
                 }
@@ -393,7 +391,7 @@ fn form(w: &mut Walker<'_>, s: &str) -> Option<String> {
         out.push('=');
         let key = super::url::percent_decode(k, true);
         let dec = super::url::percent_decode(val, true);
-        if is_sensitive_key(&key, &w.pol.extra_keys) {
+        if is_sensitive_key(&key, &w.policy.extra_keys) {
             out.push_str(&detect::star_all(&dec));
         } else {
             match detect::scrub(&dec, d) {
@@ -426,11 +424,11 @@ fn form_encode(s: &str) -> String {
 
 fn console(w: &mut Walker<'_>, p: &mut Value<'_>) {
     let Value::Object(m) = p else {
-        return w.scrub_json(p, MASKED);
+        return w.scrub_json(p, Facts::MASKED);
     };
     for (k, v) in m.iter_mut() {
         match k {
-            "level" if !v.as_str().is_some_and(is_token) => w.scrub_json(v, MASKED),
+            "level" if !v.as_str().is_some_and(is_token) => w.scrub_json(v, Facts::MASKED),
             // Each logged argument is a JSON string of the value: mask it by key too.
             "payload" => match v {
                 Value::Array(args) => {

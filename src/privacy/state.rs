@@ -17,7 +17,7 @@
 //! - before the first full snapshot of a session, and for ids above the highest id seen,
 //!   unknown ids are treated as masked too (chunks can arrive out of order).
 //!
-//! A new full snapshot (issue 12, item 7). rrweb keeps node ids across its own re-snapshots
+//! A new full snapshot. rrweb keeps node ids across its own re-snapshots
 //! (checkouts) but restarts them at 1 on every page load, and the server cannot tell the two
 //! apart. So at a full snapshot:
 //! - **reset**: every fact derived from the tree — inherited masking and blocking, block
@@ -80,20 +80,41 @@ pub mod flag {
 /// Facts about one node: flags and the selector bits it passes to its children.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Facts {
-    pub f: u32,
-    pub q: u64,
+    /// [`flag`] bits.
+    pub flags: u32,
+    /// The selector matcher's state for this node's children ([`super::selector::Matcher::step`]).
+    pub selector_bits: u64,
 }
 
 impl Facts {
-    pub const NONE: Facts = Facts { f: 0, q: 0 };
-    pub fn has(self, f: u32) -> bool {
-        self.f & f != 0
+    pub const NONE: Facts = Facts {
+        flags: 0,
+        selector_bits: 0,
+    };
+    /// What an id nobody can vouch for gets (privacy by default).
+    pub const MASKED: Facts = Facts {
+        flags: flag::MASKED,
+        selector_bits: 0,
+    };
+    /// True when any of `flags` is set.
+    pub fn has(self, flags: u32) -> bool {
+        self.flags & flags != 0
     }
 }
 
-/// One run of ids with identical facts.
+/// One run of ids with identical facts. A tuple, so that it is stored as the array
+/// `[start, len, flags, selector_bits]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Run(pub u32, pub u32, pub u32, pub u64);
+pub struct Run(
+    /// First id of the run.
+    pub u32,
+    /// Number of consecutive ids.
+    pub u32,
+    /// [`Facts::flags`] of every id in it.
+    pub u32,
+    /// [`Facts::selector_bits`] of every id in it.
+    pub u64,
+);
 
 impl Run {
     fn start(&self) -> u32 {
@@ -104,8 +125,8 @@ impl Run {
     }
     fn facts(&self) -> Facts {
         Facts {
-            f: self.2,
-            q: self.3,
+            flags: self.2,
+            selector_bits: self.3,
         }
     }
 }
@@ -137,25 +158,37 @@ impl MaskState {
         self.runs.get(k).filter(|r| r.start() <= id).map(Run::facts)
     }
 
-    /// Facts for `id` as the walk should use them: stored facts, or — for an id the state
-    /// cannot vouch for — masked.
+    /// Facts for `id` as the walk should use them, between chunks: [`Self::lookup_in_chunk`]
+    /// with nothing learnt yet.
     pub fn lookup(&self, id: u32) -> Facts {
-        if let Some(f) = self.stored(id) {
+        self.lookup_in_chunk(id, &BTreeMap::new(), 0)
+    }
+
+    /// Facts for `id` while a chunk is being masked: what the chunk learnt so far
+    /// (`pending`, ids up to `pending_max_id`) counts as if it were merged, since that is the
+    /// state the next chunk will see. Then the stored facts; an id nobody can vouch for is
+    /// masked.
+    pub fn lookup_in_chunk(
+        &self,
+        id: u32,
+        pending: &BTreeMap<u32, Facts>,
+        pending_max_id: u32,
+    ) -> Facts {
+        if let Some(f) = pending.get(&id).copied().or_else(|| self.stored(id)) {
             return f;
         }
-        if self.unknown_is_masked(id) {
-            Facts {
-                f: flag::MASKED,
-                q: 0,
-            }
+        if self.unknown_is_masked(id, pending_max_id) {
+            Facts::MASKED
         } else {
             Facts::NONE
         }
     }
 
-    /// True when an id without stored facts must be treated as masked.
-    pub fn unknown_is_masked(&self, id: u32) -> bool {
-        self.overflow || !self.snapshot || id > self.max_id
+    /// True when an id without stored facts must be treated as masked: the state overflowed,
+    /// no full snapshot was seen, or the id is above every id seen (rrweb numbers nodes in
+    /// document order, so an id at or below the highest one seen was described, plainly).
+    pub fn unknown_is_masked(&self, id: u32, pending_max_id: u32) -> bool {
+        self.overflow || !self.snapshot || id > self.max_id.max(pending_max_id)
     }
 
     /// A full snapshot of the chunk with `seq` re-describes the document: forget every
@@ -222,12 +255,12 @@ impl MaskState {
                 return;
             }
             if let Some(last) = out.last_mut() {
-                if last.end() == u64::from(id) && last.2 == f.f && last.3 == f.q {
+                if last.end() == u64::from(id) && last.2 == f.flags && last.3 == f.selector_bits {
                     last.1 = last.1.saturating_add(len);
                     return;
                 }
             }
-            out.push(Run(id, len, f.f, f.q));
+            out.push(Run(id, len, f.flags, f.selector_bits));
         };
         let mut ups = updates.iter().peekable();
         for r in &self.runs {
@@ -277,7 +310,10 @@ mod tests {
     use super::*;
 
     fn f(x: u32) -> Facts {
-        Facts { f: x, q: 0 }
+        Facts {
+            flags: x,
+            selector_bits: 0,
+        }
     }
 
     #[test]

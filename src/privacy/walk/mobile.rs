@@ -1,4 +1,5 @@
 //! Mobile (ios/android) recordings: screens as wireframe trees in the rrweb envelope.
+//! Nodes go through the same decision as web elements ([`Walker::node_facts`]).
 //! The format is specified in docs/MOBILE.md; in short:
 //!
 //! - full snapshot `{type: 2, data: {wireframes: [Wireframe], initialOffset?}}`
@@ -12,17 +13,10 @@
 //! children?}`.
 
 use crate::json::{Map, Value};
+use crate::privacy::selector::Element;
+use crate::privacy::state::{flag, Facts};
 
-use super::detect;
-use super::policy::Action;
-use super::selector::Element;
-use super::state::{flag, Facts};
-use super::walk::{Kind, Walker, MAX_DEPTH};
-
-fn as_id(v: Option<&Value>) -> Option<u32> {
-    v.and_then(Value::as_u64)
-        .and_then(|x| u32::try_from(x).ok())
-}
+use super::{as_id, inherit, rules, Kind, Marks, Walker};
 
 /// The `wireframes` of a full snapshot (the state was reset by the caller).
 pub(crate) fn frames(w: &mut Walker<'_>, frames: &mut [Value]) {
@@ -34,14 +28,11 @@ pub(crate) fn frames(w: &mut Walker<'_>, frames: &mut [Value]) {
 /// One mutation `adds` entry with a `wireframe`: false when it is dropped (added under a
 /// blocked node).
 pub(crate) fn add(w: &mut Walker<'_>, add: &mut Value) -> bool {
-    let pf = match as_id(add.get("parentId")) {
-        Some(p) => w.facts(p),
-        // Top-level wireframe of a screen.
-        None => Facts::NONE,
-    };
+    // No parent: the top-level wireframe of a screen.
+    let pf = as_id(add.get("parentId")).map_or(Facts::NONE, |p| w.facts(p));
     if pf.has(flag::BLOCKED | flag::BLOCK_ROOT) {
         if let Some(fr) = add.get_mut("wireframe") {
-            drop_subtree(w, fr);
+            w.forget_blocked(vec![fr.take()], "children");
         }
         w.report.entries_dropped += 1;
         return false;
@@ -61,20 +52,14 @@ pub(crate) fn update(w: &mut Walker<'_>, up: &mut Value) -> bool {
     let id = as_id(fr.get("id"));
     // An update re-describes a node in place: its own sticky facts apply, plus the
     // masking it inherited (kept in the state for masked nodes).
-    let f = id.map_or(
-        Facts {
-            f: flag::MASKED,
-            q: 0,
-        },
-        |i| w.facts(i),
-    );
+    let f = w.facts_of(id);
     if f.has(flag::BLOCKED) {
         w.report.entries_dropped += 1;
         return false;
     }
     let parent = Facts {
-        f: f.f & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE),
-        q: 0,
+        flags: f.flags & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE),
+        selector_bits: 0,
     };
     walk(w, fr, parent, 1);
     w.rest_value(up, known_update, parent);
@@ -108,52 +93,12 @@ fn known_wireframe(k: &str) -> Option<Kind> {
     }
 }
 
-fn drop_subtree(w: &mut Walker<'_>, fr: &mut Value) {
-    w.forget_blocked(vec![fr.take()], "children");
-}
-
-fn inherit(p: Facts) -> Facts {
-    let mut f = p.f & (flag::MASKED | flag::UNMASKED | flag::SENSITIVE);
-    if p.has(flag::BLOCKED | flag::BLOCK_ROOT) {
-        f |= flag::BLOCKED | flag::MASKED;
-    }
-    if f & flag::MASKED != 0 {
-        f &= !flag::UNMASKED;
-    }
-    Facts { f, q: p.q }
-}
-
-fn is_secret(m: &Map) -> bool {
-    let s = |k: &str| {
-        m.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase)
-    };
-    let t = s("inputType").unwrap_or_default();
-    matches!(
-        t.as_str(),
-        "password" | "secure" | "pin" | "otp" | "one_time_code" | "credit_card" | "card"
-    ) || ["password", "passcode", "card", "cvv", "cvc", "iban", "ssn"]
-        .iter()
-        .any(|n| {
-            ["label", "placeholder", "identifier", "name"]
-                .iter()
-                .any(|k| s(k).is_some_and(|v| v.contains(n)))
-        })
-}
-
 /// Walk one wireframe tree.
 fn walk(w: &mut Walker<'_>, root: &mut Value, parent: Facts, depth0: u32) {
     let mut stack: Vec<(&mut Value, Facts, u32)> = vec![(root, parent, depth0)];
     while let Some((v, pf, depth)) = stack.pop() {
         let Value::Object(m) = v else {
-            w.scrub_json(
-                v,
-                Facts {
-                    f: flag::MASKED,
-                    q: 0,
-                },
-            );
+            w.scrub_json(v, Facts::MASKED);
             continue;
         };
         let id = as_id(m.get("id"));
@@ -163,46 +108,25 @@ fn walk(w: &mut Walker<'_>, root: &mut Value, parent: Facts, depth0: u32) {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_ascii_lowercase();
-        let mut f = inherit(pf);
-        if let Some(i) = id {
-            if let Some(old) = w.updates.get(&i).copied().or_else(|| w.state.stored(i)) {
-                f.f |= old.f & flag::STICKY;
-            }
-        }
-        if depth > MAX_DEPTH || w.pol.strict {
-            f.f |= flag::MASKED;
-        }
-        if m.get("sensitive").and_then(Value::as_bool) == Some(true) {
-            f.f |= flag::SENSITIVE | flag::MASKED;
-        }
+        // A wireframe marks itself (`sensitive`); rules match its kind and fields.
+        let own = if m.get("sensitive").and_then(Value::as_bool) == Some(true) {
+            flag::SENSITIVE | flag::MASKED
+        } else {
+            0
+        };
         let el = Element {
             tag: &kind,
             attrs: Some(m),
         };
-        let (mut mask, mut block, mut unmask) = (false, false, false);
-        f.q = w.pol.matcher.step(pf.q, &el, |a| match a {
-            Action::Mask => mask = true,
-            Action::Exclude => block = true,
-            Action::Unmask => unmask = true,
-        });
-        if !f.has(flag::BLOCKED) {
-            if block {
-                f.f |= flag::BLOCK_ROOT | flag::MASKED;
-            } else if mask {
-                f.f |= flag::MASKED;
-            }
-        }
-        if unmask && !f.has(flag::MASKED) {
-            f.f |= flag::UNMASKED;
-        }
+        let (mut f, _) = w.node_facts(pf, id, depth, own, &el, Marks::default());
         let input = matches!(
             kind.as_str(),
             "input" | "text_field" | "textfield" | "edit_text"
         );
         if input {
-            f.f |= flag::FORM;
-            if is_secret(m) {
-                f.f |= flag::SECRET;
+            f.flags |= flag::FORM;
+            if rules::is_secret_wireframe(m) {
+                f.flags |= flag::SECRET;
             }
         }
         apply(w, m, f, input);
@@ -211,12 +135,7 @@ fn walk(w: &mut Walker<'_>, root: &mut Value, parent: Facts, depth0: u32) {
         }
         if f.has(flag::BLOCK_ROOT) {
             if let Some(Value::Array(c)) = m.get_mut("children") {
-                let mut holder = Value::Array(std::mem::take(c));
-                if let Value::Array(items) = &mut holder {
-                    for it in items.iter_mut() {
-                        drop_subtree(w, it);
-                    }
-                }
+                w.forget_blocked(std::mem::take(c), "children");
             }
             w.report.nodes_blocked += 1;
             continue;
@@ -272,18 +191,7 @@ fn apply(w: &mut Walker<'_>, m: &mut Map, f: Facts, input: bool) {
             "src" | "href" | "url" => w.url_str(s, f),
             "id" | "kind" | "type" | "inputType" | "style" | "identifier" | "base64" => None,
             _ => {
-                let o = if masked {
-                    detect::star_text(s).into_owned()
-                } else {
-                    detect::scrub(
-                        s,
-                        detect::Detect {
-                            numbers: false,
-                            ..w.pol.detect(f.has(flag::UNMASKED))
-                        },
-                    )
-                    .into_owned()
-                };
+                let o = w.layout_str(s, f).into_owned();
                 (o != **s).then_some(o)
             }
         };
