@@ -14,6 +14,10 @@ mod reference;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
+#[path = "../fuzz/src/edge_split.rs"]
+mod edge_split;
+use edge_split::parse_head_then_heads;
+
 /// Limits small enough for short bodies to reach every refusal (the fuzz target's).
 const SMALL: Limits = Limits {
     max_body_bytes: 4096,
@@ -56,23 +60,6 @@ fn same(body: &[u8], limits: &Limits) {
         "prescan differs for {}",
         String::from_utf8_lossy(&body[..body.len().min(300)])
     );
-}
-
-/// The worker's and the session object's checks of a beacon that would be stored, in one
-/// call: `parse_head`; for events it only located, the object's `parse_events`; any refusal
-/// answered with `parse_body`'s, as the worker answers it. Must equal `parse_body`.
-fn parse_head_then_heads<'a>(
-    json: &'a [u8],
-    limits: &Limits,
-) -> Result<(Envelope<'a>, EventSpan), ApiError> {
-    let (env, span) = envelope::parse_head(json, limits)?;
-    if let Some(span) = span {
-        return Ok((env, span));
-    }
-    match envelope::parse_events(env.events.get(), None, limits) {
-        Ok((_, span)) => Ok((env, span)),
-        Err(e) => Err(envelope::parse_body(json, limits).err().unwrap_or(e)),
-    }
 }
 
 fn agree(body: &[u8], old: &Outcome, new: &Outcome) {

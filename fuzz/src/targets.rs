@@ -20,6 +20,7 @@ use veilgate::routes::{self, Route};
 use veilgate::session;
 use veilgate::storage;
 
+use crate::edge_split::parse_head_then_heads;
 use crate::rrweb;
 use crate::util::{check_api_error, check_client_error, gzip as gzip_bytes, parts};
 
@@ -163,23 +164,6 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
                 "too_many_events",
             ],
         ),
-    }
-}
-
-/// The worker's and the session object's checks of a beacon that would be stored, in one
-/// call: `parse_head`; for events it only located, the object's `parse_events`; any refusal
-/// answered with `parse_body`'s, as the worker answers it. Must equal `parse_body`.
-fn parse_head_then_heads<'a>(
-    json: &'a [u8],
-    limits: &Limits,
-) -> Result<(Envelope<'a>, envelope::EventSpan), veilgate::error::ApiError> {
-    let (env, span) = envelope::parse_head(json, limits)?;
-    if let Some(span) = span {
-        return Ok((env, span));
-    }
-    match envelope::parse_events(env.events.get(), None, limits) {
-        Ok((_, span)) => Ok((env, span)),
-        Err(e) => Err(envelope::parse_body(json, limits).err().unwrap_or(e)),
     }
 }
 
