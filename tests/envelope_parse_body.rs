@@ -14,18 +14,9 @@ mod reference;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-#[path = "../fuzz/src/edge_split.rs"]
-mod edge_split;
-use edge_split::parse_head_then_heads;
-
-/// Limits small enough for short bodies to reach every refusal (the fuzz target's).
-const SMALL: Limits = Limits {
-    max_body_bytes: 4096,
-    max_decompressed_bytes: 2048,
-    max_events: 3,
-    max_depth: 6,
-    max_string_bytes: 48,
-};
+#[path = "../fuzz/src/envelope_common.rs"]
+mod envelope_common;
+use envelope_common::{parse_head_then_heads, SMALL};
 
 type Outcome = Result<(String, EventSpan), ApiError>;
 

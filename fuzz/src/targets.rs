@@ -20,22 +20,13 @@ use veilgate::routes::{self, Route};
 use veilgate::session;
 use veilgate::storage;
 
-use crate::edge_split::parse_head_then_heads;
+use crate::envelope_common::{parse_head_then_heads, SMALL};
 use crate::rrweb;
 use crate::util::{check_api_error, check_client_error, gzip as gzip_bytes, parts};
 
 // ---------------------------------------------------------------------------------------
 // Envelope: identity and gzip bodies, caps, prescan, parse
 // ---------------------------------------------------------------------------------------
-
-/// Limits small enough that the fuzzer reaches every refusal.
-const SMALL: Limits = Limits {
-    max_body_bytes: 4096,
-    max_decompressed_bytes: 2048,
-    max_events: 3,
-    max_depth: 6,
-    max_string_bytes: 48,
-};
 
 /// The body as sent (identity) under the default and small limits, then gzipped by the
 /// harness so that every input also takes the inflate path: the round trip must give the

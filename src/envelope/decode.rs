@@ -103,16 +103,13 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    const GOOD: &[u8] = crate::envelope::tests::GOOD.as_bytes();
+
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(bytes).unwrap();
         enc.finish().unwrap()
     }
-
-    const GOOD: &[u8] = br#"{"session":"s_12345678","visitor":"v_12345678","seq":3,"platform":"web",
-        "page":"https://shop.example/x","sdk":{"name":"t","version":"1"},
-        "events":[{"type":4,"data":{"href":"https://shop.example/x","width":1,"height":1},"timestamp":1700000000000},
-                  {"type":3,"data":{"source":2},"timestamp":1700000000500}]}"#;
 
     #[test]
     fn gzip_round_trip_and_bomb() {

@@ -186,10 +186,7 @@ mod tests {
     use super::*;
     use crate::envelope::parse_events;
 
-    const GOOD: &str = r#"{"session":"s_12345678","visitor":"v_12345678","seq":3,"platform":"web",
-        "page":"https://shop.example/x","sdk":{"name":"t","version":"1"},
-        "events":[{"type":4,"data":{"href":"https://shop.example/x","width":1,"height":1},"timestamp":1700000000000},
-                  {"type":3,"data":{"source":2},"timestamp":1700000000500}]}"#;
+    use crate::envelope::tests::GOOD;
 
     #[test]
     fn parse_head_locates_plain_events_and_leaves_the_rest_to_parse_body() {

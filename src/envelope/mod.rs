@@ -91,6 +91,12 @@ fn strip_position(e: &serde_json::Error) -> String {
 mod tests {
     use super::*;
 
+    /// A plain beacon the submodules' tests start from.
+    pub(super) const GOOD: &str = r#"{"session":"s_12345678","visitor":"v_12345678","seq":3,"platform":"web",
+        "page":"https://shop.example/x","sdk":{"name":"t","version":"1"},
+        "events":[{"type":4,"data":{"href":"https://shop.example/x","width":1,"height":1},"timestamp":1700000000000},
+                  {"type":3,"data":{"source":2},"timestamp":1700000000500}]}"#;
+
     #[test]
     fn ids() {
         assert!(is_valid_id("abcd_EF-9"));
