@@ -1,8 +1,7 @@
-//! `envelope::parse_body` (and the rewritten `prescan`) against the code they replaced
-//! (benches/reference, src/envelope.rs at a3b597c), and so the edge's split of the same checks
-//! (`parse_head` in the worker, `parse_events` in the session object): for every body,
-//! the same envelope, the same raw events and the same span, or the same refusal (status,
-//! code, message).
+//! `envelope::parse_body` (and the rewritten `prescan`) against the checks they replaced
+//! (benches/reference), and so the edge's split of the same checks (`parse_head` in the
+//! worker, `parse_events` in the session object): for every body, the same envelope, the
+//! same raw events and the same span, or the same refusal (status, code, message).
 
 use std::path::Path;
 
@@ -15,14 +14,9 @@ mod reference;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-/// Limits small enough for short bodies to reach every refusal (the fuzz target's).
-const SMALL: Limits = Limits {
-    max_body_bytes: 4096,
-    max_decompressed_bytes: 2048,
-    max_events: 3,
-    max_depth: 6,
-    max_string_bytes: 48,
-};
+#[path = "../fuzz/src/envelope_common.rs"]
+mod envelope_common;
+use envelope_common::{parse_head_then_heads, SMALL};
 
 type Outcome = Result<(String, EventSpan), ApiError>;
 
@@ -49,7 +43,7 @@ fn same(body: &[u8], limits: &Limits) {
     let new = seen(envelope::parse_body(body, limits));
     agree(body, &old, &new);
     // The edge as it runs: the worker's parse_head, the object's check of the events.
-    let split = seen(envelope::parse_head_then_heads(body, limits));
+    let split = seen(parse_head_then_heads(body, limits));
     agree(body, &old, &split);
     assert_eq!(
         reference::prescan(body, limits),

@@ -15,6 +15,7 @@
 //! are split on the byte `0xFF`, which never occurs in UTF-8: seeds stay readable text, and each
 //! part may hold any other byte, NUL and CR/LF included.
 
+pub mod envelope_common;
 pub mod rrweb;
 pub mod targets;
 pub mod util;

@@ -20,21 +20,13 @@ use veilgate::routes::{self, Route};
 use veilgate::session;
 use veilgate::storage;
 
+use crate::envelope_common::{parse_head_then_heads, SMALL};
 use crate::rrweb;
 use crate::util::{check_api_error, check_client_error, gzip as gzip_bytes, parts};
 
 // ---------------------------------------------------------------------------------------
 // Envelope: identity and gzip bodies, caps, prescan, parse
 // ---------------------------------------------------------------------------------------
-
-/// Limits small enough that the fuzzer reaches every refusal.
-const SMALL: Limits = Limits {
-    max_body_bytes: 4096,
-    max_decompressed_bytes: 2048,
-    max_events: 3,
-    max_depth: 6,
-    max_string_bytes: 48,
-};
 
 /// The body as sent (identity) under the default and small limits, then gzipped by the
 /// harness so that every input also takes the inflate path: the round trip must give the
@@ -86,14 +78,8 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
         );
     }
     let pre = envelope::prescan(&json, limits);
-    let combined = envelope::decode_and_prescan(body, encoding, limits);
-    assert_eq!(
-        pre.is_ok(),
-        combined.is_ok(),
-        "decode_and_prescan disagrees with its parts"
-    );
-    // The edge runs both steps as one (`parse_body`, a single pass over well-formed events):
-    // the same envelope, events and span, or the same refusal, message included.
+    // `parse_body`, the one parse every refusal comes from, is both steps: the same envelope,
+    // events and span, or the same refusal, message included.
     let two_steps = pre.clone().and_then(|()| Envelope::parse(&json, limits));
     assert_eq!(
         format!("{:?}", envelope::parse_body(&json, limits)),
@@ -102,7 +88,7 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
     );
     // The edge splits them: the worker's parse_head, the session object's event check.
     assert_eq!(
-        format!("{:?}", envelope::parse_head_then_heads(&json, limits)),
+        format!("{:?}", parse_head_then_heads(&json, limits)),
         format!("{two_steps:?}"),
         "parse_head + parse_events disagree with prescan + Envelope::parse"
     );
