@@ -172,7 +172,9 @@ pub fn anchor_chain_id(shard: u32) -> String {
     format!("anchor/{shard:02}")
 }
 
-/// A record before it is chained: everything but `v`, `seq`, `prev` and `hash`.
+/// A record before it is chained: everything but `v`, `seq`, `prev` and `hash`. Its fields
+/// repeat the record's rather than the record holding a draft: the record's field order is
+/// its stored and hashed form, with `seq` among them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {
     pub project: String,

@@ -197,6 +197,11 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
         &state,
     )
     .await?;
+    running(key, &id, &job)
+}
+
+/// `202` for a job still running, with where to ask again.
+fn running(key: &str, id: &str, job: &VerifyJob) -> Result<Response> {
     let mut resp = http::json(
         202,
         &serde_json::json!({"job": id, "status": "running",
@@ -219,17 +224,6 @@ pub async fn verify_job(key: &str, job: &str, req: &Request, env: &Env) -> Resul
         serde_json::from_slice(&body).map_err(|_| ApiError::unavailable("verify job state"))?;
     match state.result {
         Some(r) => http::raw_json(200, r),
-        None => {
-            let mut resp = http::json(
-                202,
-                &serde_json::json!({"job": job, "status": "running",
-                    "segments": state.verifier.segments, "records": state.verifier.records}),
-            )?;
-            let _ = resp.headers_mut().set(
-                "Location",
-                &format!("/v1/projects/{key}/audit/verify/{job}"),
-            );
-            Ok(resp)
-        }
+        None => running(key, job, &state),
     }
 }

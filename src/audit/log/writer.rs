@@ -54,6 +54,18 @@ pub struct LiveHead {
     pub head: String,
 }
 
+/// Which segment a log's next record goes into.
+enum Placement {
+    /// The log's first segment.
+    First,
+    /// The open segment.
+    Open,
+    /// The next segment of the open day: the open one is full.
+    NextSegment,
+    /// The first segment of a later day.
+    NextDay,
+}
+
 impl LogWriter {
     pub fn new(project: &str, shard: u32) -> LogWriter {
         LogWriter {
@@ -123,26 +135,43 @@ impl LogWriter {
                 next.recompute();
             }
             None => {
-                let head = next.head();
-                match next.day.clone() {
-                    None => next.day = Some(day),
-                    // A record may be sealed just before midnight and arrive after the log moved
-                    // on: it stays in the open (later) segment, counted under its own day.
-                    Some(open) if day <= open => {
-                        if next.lines.len() >= SEGMENT_RECORDS {
-                            next.close_segment(head, false);
-                        }
-                    }
-                    Some(_) => {
-                        next.close_segment(head, true);
-                        next.day = Some(day);
-                    }
-                }
+                next.advance(day);
                 next.push(rec);
             }
         }
         let write = next.write();
         (next, write)
+    }
+
+    /// Where the next record, of UTC day `day`, goes.
+    fn placement(&self, day: &str) -> Placement {
+        match self.day.as_deref() {
+            None => Placement::First,
+            // A record may be sealed just before midnight and arrive after the log moved on:
+            // it stays in the open (later) segment, counted under its own day.
+            Some(open) if day <= open => {
+                if self.lines.len() >= SEGMENT_RECORDS {
+                    Placement::NextSegment
+                } else {
+                    Placement::Open
+                }
+            }
+            Some(_) => Placement::NextDay,
+        }
+    }
+
+    /// Open the segment the next record of `day` goes into (the open one stays open).
+    fn advance(&mut self, day: String) {
+        let head = self.head();
+        match self.placement(&day) {
+            Placement::First => self.day = Some(day),
+            Placement::Open => {}
+            Placement::NextSegment => self.close_segment(head, false),
+            Placement::NextDay => {
+                self.close_segment(head, true);
+                self.day = Some(day);
+            }
+        }
     }
 
     fn close_segment(&mut self, head: String, new_day: bool) {
@@ -245,23 +274,11 @@ impl LogWriter {
     fn append_quiet(&self, rec: &AuditRecord) -> (LogWriter, Option<LogWrite>) {
         let mut next = self.clone();
         let day = rec.day();
-        let mut closed = None;
-        match next.day.clone() {
-            None => next.day = Some(day),
-            Some(open) if day <= open => {
-                if next.lines.len() >= SEGMENT_RECORDS {
-                    closed = Some(next.write());
-                    let head = next.head();
-                    next.close_segment(head, false);
-                }
-            }
-            Some(_) => {
-                closed = Some(next.write());
-                let head = next.head();
-                next.close_segment(head, true);
-                next.day = Some(day);
-            }
-        }
+        let closed = match next.placement(&day) {
+            Placement::First | Placement::Open => None,
+            Placement::NextSegment | Placement::NextDay => Some(next.write()),
+        };
+        next.advance(day);
         next.push(rec);
         (next, closed)
     }
