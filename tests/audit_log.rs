@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use veilgate::audit::{daily_report, AuditRecord, ChainHead, Draft};
-use veilgate::audit_log::{
+use veilgate::audit::log::{
     build_log, log_shard, merge_reports, parse_segment_key, split_segment, Cursor, LiveHead,
     LogHead, LogWrite, LogWriter, Rebuilt, Verifier, LOG_SHARDS, SEGMENT_RECORDS,
 };
+use veilgate::audit::{daily_report, AuditRecord, ChainHead, Draft};
 use veilgate::consent::{Decision, Reason};
 
 const P: &str = "demo";
@@ -67,7 +67,7 @@ fn verify(
                 (
                     s,
                     objects
-                        .get(&veilgate::audit_log::rollup_key(P, d, s))
+                        .get(&veilgate::audit::log::rollup_key(P, d, s))
                         .cloned(),
                 )
             })
@@ -114,7 +114,7 @@ fn appended_records_verify_and_the_rollups_count_them() {
         .iter()
         .filter(|(k, _)| k.contains("/rollups/"))
         .flat_map(|(_, t)| {
-            serde_json::from_str::<veilgate::audit_log::Rollup>(t)
+            serde_json::from_str::<veilgate::audit::log::Rollup>(t)
                 .unwrap()
                 .days
         })
@@ -278,7 +278,7 @@ fn cursors_round_trip_and_reject_junk() {
 
 #[test]
 fn a_chain_spanning_days_is_filed_under_each_record_s_own_day() {
-    // Issue 17: the admin chain's later changes must be found by a range of their own day.
+    // The admin chain's later changes must be found by a range of their own day.
     let mut head = ChainHead::new(P, veilgate::audit::ADMIN_CHAIN);
     let mut w = LogWriter::new(P, log_shard(veilgate::audit::ADMIN_CHAIN));
     let mut keys = Vec::new();
@@ -299,7 +299,7 @@ fn a_chain_spanning_days_is_filed_under_each_record_s_own_day() {
     assert!(keys[1].contains("/2026-11-04/"), "{keys:?}");
     // The new day's segment starts at n = 0 and links to the first day's head.
     assert_eq!(w.n, 0);
-    assert_ne!(w.seg_prev, veilgate::audit_log::log_genesis(P, w.shard));
+    assert_ne!(w.seg_prev, veilgate::audit::log::log_genesis(P, w.shard));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -417,7 +417,7 @@ fn an_open_segment_edited_or_deleted_in_r2_is_not_trusted() {
         assert_eq!((back.n, back.seg_prev.as_str()), (w.n + 1, w.head.as_str()));
         assert!(back.lines.is_empty());
         let (_, next) = back.append(&steps[0].3);
-        let rollup: veilgate::audit_log::Rollup = serde_json::from_str(&next.rollup).unwrap();
+        let rollup: veilgate::audit::log::Rollup = serde_json::from_str(&next.rollup).unwrap();
         assert_eq!(rollup.records, w.base_records + w.lines.len() as u64 + 1);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use veilgate::audit_log::{parse_segment_key, rollup_key, Verifier, LOG_SHARDS};
+use veilgate::audit::log::{parse_segment_key, rollup_key, Verifier, LOG_SHARDS};
 use veilgate::audit_seed::{objects, SeedSpec};
 
 const T0: u64 = 1_793_491_200_000;

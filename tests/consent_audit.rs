@@ -496,8 +496,8 @@ fn anchor_shards_spread_sessions() {
     assert!(counts.iter().all(|&c| c > 50), "{counts:?}");
 }
 
-/// Issue 12 item 2: a chain's kind is what its creator said, never read from its id. Session
-/// ids shaped like anchor names (old `_anchor-NN` and the new `anchor/NN` minus the `/`)
+/// A chain's kind is what its creator said, never read from its id. Session ids shaped
+/// like anchor names (`_anchor-NN`, and `anchor/NN` without its `/`)
 /// key under their day as session chains, and a project of them verifies.
 #[test]
 fn session_ids_shaped_like_anchor_names_stay_session_chains() {

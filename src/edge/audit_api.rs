@@ -1,19 +1,19 @@
 //! Audit API for compliance officers (`Authorization: Bearer <audit token>`): records as
 //! paged NDJSON, verification (at once, or as a job on Durable Object alarms), and the daily
-//! report from rollups. Reads the v2 log segments and rollups (`crate::audit_log`); the
-//! records are written by the session objects through the log objects (`audit_log_do`).
-//! Every request spends a bounded number of R2 operations, whatever the volume.
+//! report from rollups. Reads the log segments and rollups (`crate::audit::log`) through
+//! `audit_read`; the records are written by the session objects through the log objects
+//! (`audit_log_do`). Every request spends a bounded number of R2 operations, whatever the
+//! volume.
 
 use worker::{Env, Request, Response};
 
-use super::http::{self, now_ms, storage_err};
+use super::audit_read::{invalid, list_keys, read_text, run_verify};
+use super::http::{self, now_ms};
 use super::projects::{self, Token};
-use super::r2::read_bytes;
-use crate::audit::{AuditRecord, Report};
-use crate::audit_log::{
-    self as log, parse_rollup_key, parse_segment_key, split_segment, Cursor, LiveHead, Rollup,
-    VerifyJob, LOG_SHARDS,
+use crate::audit::log::{
+    self as log, parse_rollup_key, parse_segment_key, split_segment, Cursor, Rollup, VerifyJob,
 };
+use crate::audit::{AuditRecord, Report};
 use crate::error::ApiError;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -22,46 +22,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// `next` link, when a range is sparse).
 const PAGE_SEGMENTS: usize = 40;
 const MAX_LIMIT: usize = 1_000;
-
-async fn list_keys(
-    env: &Env,
-    prefix: &str,
-    after: &str,
-    limit: u32,
-) -> Result<(Vec<String>, bool)> {
-    super::subrequests::count();
-    let bucket = env
-        .bucket("RECORDINGS")
-        .map_err(storage_err("read audit"))?;
-    let page = bucket
-        .list()
-        .prefix(prefix.to_string())
-        .start_after(after.to_string())
-        .limit(limit)
-        .execute()
-        .await
-        .map_err(storage_err("read audit"))?;
-    Ok((
-        page.objects().iter().map(|o| o.key()).collect(),
-        page.truncated(),
-    ))
-}
-
-async fn read_text(env: &Env, key: &str) -> Result<Option<String>> {
-    match read_bytes(env, key).await? {
-        None => Ok(None),
-        Some(b) => String::from_utf8(b).map(Some).map_err(|_| invalid(key)),
-    }
-}
-
-fn invalid(key: &str) -> ApiError {
-    // An unparseable object is not skipped silently: verify names it; here it is an error.
-    ApiError::new(
-        409,
-        "audit_record_invalid",
-        format!("{key} is not a valid audit segment; run verify"),
-    )
-}
 
 fn query_limit(req: &Request) -> Result<usize> {
     match http::query_param(req, "limit") {
@@ -208,106 +168,6 @@ pub async fn report(key: &str, req: &Request, env: &Env) -> Result<Response> {
     )
 }
 
-/// Live heads of the project's logs (one object call each).
-async fn live_heads(env: &Env, project: &str) -> Result<Vec<LiveHead>> {
-    let mut out = Vec::new();
-    for shard in 0..LOG_SHARDS {
-        let name = log::log_object_name(project, shard);
-        if let Some(body) = super::session_do::call(env, &name, "/log-head", b"").await? {
-            if let Ok(Some(h)) = serde_json::from_slice::<Option<LiveHead>>(&body) {
-                out.push(h);
-            }
-        }
-    }
-    Ok(out)
-}
-
-async fn rollups_of(env: &Env, project: &str, day: &str) -> Result<Vec<(u32, Option<String>)>> {
-    let mut out = Vec::new();
-    for shard in 0..LOG_SHARDS {
-        out.push((
-            shard,
-            read_text(env, &log::rollup_key(project, day, shard)).await?,
-        ));
-    }
-    Ok(out)
-}
-
-/// Run `job` for about `budget` R2 operations; sets `job.result` when it is done.
-pub async fn run_verify(env: &Env, job: &mut VerifyJob, budget: usize) -> Result<()> {
-    let project = job.verifier.project.clone();
-    let prefix = log::days_prefix(&project);
-    let mut ops = 0usize;
-    let mut listing_done = false;
-    while ops < budget && !listing_done {
-        let room = (budget - ops).clamp(1, 1000) as u32;
-        let (keys, truncated) = list_keys(env, &prefix, &job.list_after(), room).await?;
-        ops += 1;
-        let mut consumed = 0;
-        for k in &keys {
-            let day = parse_segment_key(k).map(|p| p.1).unwrap_or_default();
-            if day > job.verifier.last_day {
-                listing_done = true;
-                break;
-            }
-            if job.current_day.as_deref() != Some(day.as_str()) {
-                if let Some(d) = job.current_day.take() {
-                    let r = rollups_of(env, &project, &d).await?;
-                    ops += r.len();
-                    job.verifier.feed_rollups(&d, &r);
-                }
-                job.current_day = Some(day.clone());
-            }
-            // Bytes that are not text are a finding (the segment is named), not an error.
-            let text = read_bytes(env, k)
-                .await?
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            ops += 1;
-            job.verifier.feed_segment(k, &text);
-            job.after = Some(k.clone());
-            consumed += 1;
-            if ops >= budget {
-                break;
-            }
-        }
-        if !truncated && consumed == keys.len() {
-            listing_done = true;
-        }
-    }
-    if !listing_done {
-        return Ok(());
-    }
-    if let Some(d) = job.current_day.take() {
-        let r = rollups_of(env, &project, &d).await?;
-        job.verifier.feed_rollups(&d, &r);
-    }
-    // Rollups of days whose segments are all gone.
-    let rprefix = log::rollups_prefix(&project);
-    let (keys, _) = list_keys(
-        env,
-        &rprefix,
-        &format!("{rprefix}{}", job.verifier.first_day),
-        1000,
-    )
-    .await?;
-    let mut days: Vec<String> = keys
-        .iter()
-        .filter_map(|k| parse_rollup_key(k).map(|p| p.1))
-        .filter(|d| *d <= job.verifier.last_day && !job.verifier.day_checked(d))
-        .collect();
-    days.dedup();
-    for d in days.into_iter().take(budget) {
-        let r = rollups_of(env, &project, &d).await?;
-        job.verifier.feed_rollups(&d, &r);
-    }
-    let live = live_heads(env, &project).await?;
-    let result = job.verifier.clone().finish(&live);
-    job.result =
-        Some(serde_json::to_string(&result).map_err(|_| ApiError::unavailable("serialize"))?);
-    Ok(())
-}
-
 /// `GET …/audit/verify?from=&to=`: answered at once when the range fits one request's budget;
 /// otherwise `202` with `Location: …/audit/verify/{job}` and the job goes on on alarms.
 pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
@@ -337,6 +197,11 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
         &state,
     )
     .await?;
+    running(key, &id, &job)
+}
+
+/// `202` for a job still running, with where to ask again.
+fn running(key: &str, id: &str, job: &VerifyJob) -> Result<Response> {
     let mut resp = http::json(
         202,
         &serde_json::json!({"job": id, "status": "running",
@@ -359,17 +224,6 @@ pub async fn verify_job(key: &str, job: &str, req: &Request, env: &Env) -> Resul
         serde_json::from_slice(&body).map_err(|_| ApiError::unavailable("verify job state"))?;
     match state.result {
         Some(r) => http::raw_json(200, r),
-        None => {
-            let mut resp = http::json(
-                202,
-                &serde_json::json!({"job": job, "status": "running",
-                    "segments": state.verifier.segments, "records": state.verifier.records}),
-            )?;
-            let _ = resp.headers_mut().set(
-                "Location",
-                &format!("/v1/projects/{key}/audit/verify/{job}"),
-            );
-            Ok(resp)
-        }
+        None => running(key, job, &state),
     }
 }

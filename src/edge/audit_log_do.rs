@@ -9,10 +9,11 @@ use std::cell::RefCell;
 
 use worker::{js_sys, wasm_bindgen, Env, Response, State};
 
+use super::audit_read::{read_lossy, run_verify};
 use super::http::{now_ms, storage_err};
-use super::r2::{put_json, read_bytes};
+use super::r2::put_json;
+use crate::audit::log::{self as log, LogHead, LogWriter, Rebuilt, VerifyJob};
 use crate::audit::AuditRecord;
-use crate::audit_log::{self as log, LogHead, LogWriter, Rebuilt, VerifyJob};
 use crate::error::ApiError;
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -23,7 +24,8 @@ fn ok(body: String) -> ApiResult<Response> {
 
 /// Storage key of the log's [`LogHead`].
 const HEAD_KEY: &str = "log_head";
-/// Where the first v2 logs kept their whole writer (read only if no head is stored yet).
+/// Where a log object may hold its whole [`LogWriter`] instead of a head (an earlier stored
+/// form; read only when no head is stored).
 const LEGACY_KEY: &str = "log";
 
 async fn load(
@@ -59,12 +61,6 @@ async fn load(
     Ok(w)
 }
 
-async fn read_text(env: &Env, key: &str) -> ApiResult<Option<String>> {
-    Ok(read_bytes(env, key)
-        .await?
-        .map(|b| String::from_utf8_lossy(&b).into_owned()))
-}
-
 /// The writer of a waking log: its open segment's lines from R2, checked against the stored
 /// head; then R2 is brought up to what the head pins (the last append's segment or rollup put
 /// may not have happened), so the log never moves past a segment or day R2 does not hold.
@@ -72,7 +68,7 @@ async fn rebuild(env: &Env, h: &LogHead) -> ApiResult<LogWriter> {
     let Some(key) = h.segment_key() else {
         return Ok(h.rebuild(None).0);
     };
-    let text = read_text(env, &key).await?;
+    let text = read_lossy(env, &key).await?;
     let (w, how) = h.rebuild(text.as_deref());
     match how {
         Rebuilt::Empty => {}
@@ -85,7 +81,7 @@ async fn rebuild(env: &Env, h: &LogHead) -> ApiResult<LogWriter> {
             if text.as_deref() != Some(write.segment.as_str()) {
                 put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
             }
-            if read_text(env, &write.rollup_key).await?.as_deref() != Some(write.rollup.as_str()) {
+            if read_lossy(env, &write.rollup_key).await?.as_deref() != Some(write.rollup.as_str()) {
                 put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
             }
         }
@@ -117,19 +113,22 @@ pub async fn append(
         ));
     }
     let (next, write) = w.append(&rec);
-    let text = serde_json::to_string(&next.stored_head(Some(&rec)))
-        .map_err(|_| ApiError::unavailable("serialize"))?;
     // Until R2 holds what the stored head pins, the next request rebuilds from storage.
     *cache.borrow_mut() = None;
-    state
-        .storage()
-        .put(HEAD_KEY, text)
-        .await
-        .map_err(storage_err("audit log state"))?;
+    store_head(state, &next.stored_head(Some(&rec))).await?;
     put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
     put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
     *cache.borrow_mut() = Some(next);
     ok("{}".into())
+}
+
+async fn store_head(state: &State, head: &LogHead) -> ApiResult<()> {
+    let text = serde_json::to_string(head).map_err(|_| ApiError::unavailable("serialize"))?;
+    state
+        .storage()
+        .put(HEAD_KEY, text)
+        .await
+        .map_err(storage_err("audit log state"))
 }
 
 /// `/log-head`: this log's live head (`null` before its first record).
@@ -196,7 +195,7 @@ pub async fn verify_alarm(state: &State, env: &Env) -> ApiResult<bool> {
     if job.result.is_some() {
         return Ok(true);
     }
-    super::audit_api::run_verify(env, &mut job, log::STEP_BUDGET).await?;
+    run_verify(env, &mut job, log::STEP_BUDGET).await?;
     save_job(state, &job).await?;
     if job.result.is_none() {
         set_alarm_soon(state).await?;
@@ -213,13 +212,7 @@ pub async fn seed(
 ) -> ApiResult<Response> {
     let w: LogWriter = serde_json::from_slice(body)
         .map_err(|_| ApiError::bad_request("invalid_call", "malformed log state"))?;
-    let text = serde_json::to_string(&w.stored_head(None))
-        .map_err(|_| ApiError::unavailable("serialize"))?;
-    state
-        .storage()
-        .put(HEAD_KEY, text)
-        .await
-        .map_err(storage_err("audit log state"))?;
+    store_head(state, &w.stored_head(None)).await?;
     *cache.borrow_mut() = Some(w);
     ok("{}".into())
 }

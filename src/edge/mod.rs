@@ -4,6 +4,7 @@
 mod admin_api;
 mod audit_api;
 mod audit_log_do;
+mod audit_read;
 mod config;
 mod http;
 mod ingest;
