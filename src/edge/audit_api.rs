@@ -15,6 +15,7 @@ use crate::audit_log::{
     VerifyJob, LOG_SHARDS,
 };
 use crate::error::ApiError;
+use crate::protocol::ObjectCall;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -213,7 +214,7 @@ async fn live_heads(env: &Env, project: &str) -> Result<Vec<LiveHead>> {
     let mut out = Vec::new();
     for shard in 0..LOG_SHARDS {
         let name = log::log_object_name(project, shard);
-        if let Some(body) = super::session_do::call(env, &name, "/log-head", b"").await? {
+        if let Some(body) = super::objects::call(env, &name, ObjectCall::LogHead).await? {
             if let Ok(Some(h)) = serde_json::from_slice::<Option<LiveHead>>(&body) {
                 out.push(h);
             }
@@ -330,11 +331,10 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
     getrandom::fill(&mut id).map_err(|_| ApiError::unavailable("no randomness"))?;
     let id = crate::consent::hex(&id);
     let state = serde_json::to_vec(&job).map_err(|_| ApiError::unavailable("serialize"))?;
-    super::session_do::call(
+    super::objects::call(
         env,
         &log::verify_job_object_name(key, &id),
-        "/verify-start",
-        &state,
+        ObjectCall::VerifyStart(&state),
     )
     .await?;
     let mut resp = http::json(
@@ -352,7 +352,7 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
 pub async fn verify_job(key: &str, job: &str, req: &Request, env: &Env) -> Result<Response> {
     projects::authorize(key, req, env, Token::Audit).await?;
     let name = log::verify_job_object_name(key, job);
-    let Some(body) = super::session_do::call(env, &name, "/verify-status", b"").await? else {
+    let Some(body) = super::objects::call(env, &name, ObjectCall::VerifyStatus).await? else {
         return Err(ApiError::not_found("no such verify job"));
     };
     let state: VerifyJob =

@@ -7,6 +7,7 @@ mod audit_log_do;
 mod config;
 mod http;
 mod ingest;
+mod objects;
 mod optout;
 mod projects;
 mod r2;
