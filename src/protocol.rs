@@ -1,5 +1,7 @@
-//! Messages between the worker and the session Durable Object (internal, sent as bytes over
-//! the object's stub). Pure codec: no worker types, tested natively.
+//! Messages between the worker and the session Durable Object class (internal, sent as bytes
+//! over the object's stub): every call one [`ObjectCall`] variant, its route and body encoded
+//! and decoded here, and the object's refusals read back ([`error_from_reply`]). Pure codec:
+//! no worker types, tested natively.
 //!
 //! An ingest call travels as its JSON head, one newline, then the events array exactly as the
 //! worker validated it. The events are the bulk of every beacon; framing them beside the head
@@ -11,8 +13,10 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AnchorRef;
 use crate::consent::Decision;
 use crate::envelope::{EventSpan, Limits, Platform};
+use crate::error::ApiError;
 use crate::privacy::MaskPolicy;
 use crate::session::Device;
 
@@ -45,7 +49,7 @@ pub struct IngestCall<'a> {
 }
 
 /// The object's answer; the worker passes it on to the client as is.
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IngestReply {
     pub stored: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +74,138 @@ pub fn decode_ingest(body: &[u8]) -> Option<(IngestCall<'_>, &str)> {
     let call = serde_json::from_slice(&body[..nl]).ok()?;
     let events = std::str::from_utf8(&body[nl + 1..]).ok()?;
     Some((call, events))
+}
+
+/// Every call to an object of the session class (`edge::session_do`): a session
+/// (`{project}:{session}`), an anchor chain, a project's admin chain, an audit log or a verify
+/// job. The route a variant travels on is its name here and nowhere else.
+// One value per request, built once and moved once: boxing the ingest call would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum ObjectCall<'a> {
+    /// One beacon and its events' text (see [`encode_ingest`]).
+    Ingest(IngestCall<'a>, &'a str),
+    /// The session's live manifest (404 when it holds no chunk).
+    Manifest,
+    Erase(Erase),
+    Anchor(Pin),
+    Admin(AdminChange),
+    /// An `audit::AuditRecord`'s JSON for the audit log, which decodes it itself
+    /// (`edge::audit_log_do::append`): it is the log's record format, not a call's.
+    Log(&'a [u8]),
+    LogHead,
+    /// An `audit_log::VerifyJob`'s JSON, stored as it is by the job object.
+    VerifyStart(&'a [u8]),
+    VerifyStatus,
+    /// A seeded `audit_log::LogWriter`'s JSON (test-only seeding, feature `faults`).
+    #[cfg(feature = "faults")]
+    LogSeed(&'a [u8]),
+}
+
+/// Erase one session: audit it, anchor it, forget the state (`reason` as in
+/// `audit::Draft::erasure`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erase {
+    pub project: String,
+    pub session: String,
+    pub reason: String,
+}
+
+/// Pin a session chain's head in anchor chain `shard` of `project`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pin {
+    pub project: String,
+    pub shard: u32,
+    pub anchored: AnchorRef,
+}
+
+/// An admin change to record in the project's admin chain (field names only, never values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminChange {
+    pub project: String,
+    pub action: String,
+    pub fields: Vec<String>,
+    pub policy_version: String,
+}
+
+impl<'a> ObjectCall<'a> {
+    /// The route and body this call travels as.
+    pub fn encode(&self) -> serde_json::Result<(&'static str, Cow<'a, [u8]>)> {
+        Ok(match self {
+            ObjectCall::Ingest(call, events) => {
+                ("/ingest", Cow::Owned(encode_ingest(call, events)?))
+            }
+            ObjectCall::Manifest => ("/manifest", Cow::Borrowed(&[][..])),
+            ObjectCall::Erase(e) => ("/delete", Cow::Owned(serde_json::to_vec(e)?)),
+            ObjectCall::Anchor(p) => ("/anchor", Cow::Owned(serde_json::to_vec(p)?)),
+            ObjectCall::Admin(c) => ("/admin", Cow::Owned(serde_json::to_vec(c)?)),
+            ObjectCall::Log(rec) => ("/log", Cow::Borrowed(*rec)),
+            ObjectCall::LogHead => ("/log-head", Cow::Borrowed(&[][..])),
+            ObjectCall::VerifyStart(job) => ("/verify-start", Cow::Borrowed(*job)),
+            ObjectCall::VerifyStatus => ("/verify-status", Cow::Borrowed(&[][..])),
+            #[cfg(feature = "faults")]
+            ObjectCall::LogSeed(w) => ("/log-seed", Cow::Borrowed(*w)),
+        })
+    }
+
+    /// The call a request to the object carries; a clear 400 `invalid_call` for a malformed
+    /// body, 404 for a route no call has.
+    pub fn decode(path: &str, body: &'a [u8]) -> Result<ObjectCall<'a>, ApiError> {
+        fn parse<'b, T: Deserialize<'b>>(body: &'b [u8], what: &str) -> Result<T, ApiError> {
+            serde_json::from_slice(body).map_err(|_| {
+                ApiError::bad_request("invalid_call", format!("malformed {what} call"))
+            })
+        }
+        Ok(match path {
+            "/ingest" => {
+                let (call, events) = decode_ingest(body).ok_or_else(|| {
+                    ApiError::bad_request("invalid_call", "malformed session call")
+                })?;
+                ObjectCall::Ingest(call, events)
+            }
+            "/manifest" => ObjectCall::Manifest,
+            "/delete" => ObjectCall::Erase(parse(body, "erase")?),
+            "/anchor" => ObjectCall::Anchor(parse(body, "anchor")?),
+            "/admin" => ObjectCall::Admin(parse(body, "admin")?),
+            "/log" => ObjectCall::Log(body),
+            "/log-head" => ObjectCall::LogHead,
+            "/verify-start" => ObjectCall::VerifyStart(body),
+            "/verify-status" => ObjectCall::VerifyStatus,
+            #[cfg(feature = "faults")]
+            "/log-seed" => ObjectCall::LogSeed(body),
+            _ => return Err(ApiError::not_found("no such object route")),
+        })
+    }
+}
+
+/// The refusals an object sends (its `ApiError::body()`), each passed on to the client with
+/// its own status, code and message. A code the object never sends is not trusted.
+const OBJECT_REFUSALS: &[&str] = &[
+    "invalid_call",
+    "invalid_events",
+    "too_many_events",
+    "session_too_long",
+];
+
+/// The worker's copy of an object's error reply (`status`, its JSON `body`): a refusal keeps
+/// its status, code and message, so the client learns the object's reason (a chunk cap is
+/// not a session cap); a storage failure, or anything unreadable, is the retryable 503.
+pub fn error_from_reply(status: u16, body: &[u8]) -> ApiError {
+    #[derive(Deserialize)]
+    struct Reply {
+        error: Body,
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        code: String,
+        message: String,
+    }
+    let refusal = serde_json::from_slice::<Reply>(body).ok().and_then(|r| {
+        let code = OBJECT_REFUSALS.iter().find(|c| **c == r.error.code)?;
+        (400..500)
+            .contains(&status)
+            .then(|| ApiError::new(status, code, r.error.message))
+    });
+    refusal.unwrap_or_else(|| ApiError::unavailable("session storage failed; retry later"))
 }
 
 #[cfg(test)]
@@ -146,5 +282,103 @@ mod tests {
         let mut body = encode_ingest(&call(None, None), "[]").unwrap();
         body.push(0xff); // events not UTF-8
         assert!(decode_ingest(&body).is_none());
+    }
+
+    fn every_call() -> Vec<ObjectCall<'static>> {
+        vec![
+            ObjectCall::Ingest(call(Some("https://x.test/"), None), "[]"),
+            ObjectCall::Manifest,
+            ObjectCall::Erase(Erase {
+                project: "demo".into(),
+                session: "s_12345678".into(),
+                reason: "session_erasure".into(),
+            }),
+            ObjectCall::Anchor(Pin {
+                project: "demo".into(),
+                shard: 3,
+                anchored: AnchorRef {
+                    session: "s_12345678".into(),
+                    day: "2026-01-01".into(),
+                    count: 2,
+                    head: "ab".into(),
+                },
+            }),
+            ObjectCall::Admin(AdminChange {
+                project: "demo".into(),
+                action: "patch".into(),
+                fields: vec!["masking".into()],
+                policy_version: "v1".into(),
+            }),
+            ObjectCall::Log(b"{\"seq\":0}"),
+            ObjectCall::LogHead,
+            ObjectCall::VerifyStart(b"{\"job\":1}"),
+            ObjectCall::VerifyStatus,
+        ]
+    }
+
+    #[test]
+    fn every_call_decodes_as_itself() {
+        let mut paths = std::collections::BTreeSet::new();
+        for c in every_call() {
+            let (path, body) = c.encode().unwrap();
+            assert!(paths.insert(path), "{path} used twice");
+            let back = ObjectCall::decode(path, &body).unwrap();
+            // Same variant, same payload: encoding it again gives the same route and bytes.
+            let (path2, body2) = back.encode().unwrap();
+            assert_eq!((path2, &*body2), (path, &*body));
+            match (&c, &back) {
+                (ObjectCall::Erase(a), ObjectCall::Erase(b)) => assert_eq!(a, b),
+                (ObjectCall::Anchor(a), ObjectCall::Anchor(b)) => assert_eq!(a, b),
+                (ObjectCall::Admin(a), ObjectCall::Admin(b)) => assert_eq!(a, b),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_calls_are_clear_refusals() {
+        for (path, what) in [
+            ("/ingest", "session"),
+            ("/delete", "erase"),
+            ("/anchor", "anchor"),
+            ("/admin", "admin"),
+        ] {
+            let e = ObjectCall::decode(path, b"{\"project\":1}").err().unwrap();
+            assert_eq!((e.status, e.code), (400, "invalid_call"), "{path}");
+            assert_eq!(e.message, format!("malformed {what} call"));
+        }
+        let e = ObjectCall::decode("/nope", b"").err().unwrap();
+        assert_eq!((e.status, e.code), (404, "not_found"));
+        #[cfg(not(feature = "faults"))]
+        assert!(ObjectCall::decode("/log-seed", b"{}").is_err());
+    }
+
+    #[test]
+    fn the_objects_refusal_reaches_the_worker_intact() {
+        // Each refusal the object sends, as it sends it, comes back with its own status and
+        // code: a 413 for too many events is not the session's chunk cap.
+        for e in [
+            ApiError::too_large("too_many_events", "a beacon carries at most 5 events"),
+            ApiError::too_large("session_too_long", "this session holds the maximum"),
+            ApiError::bad_request("invalid_events", "event 0: missing data"),
+            ApiError::bad_request("invalid_call", "malformed session call"),
+        ] {
+            let back = error_from_reply(e.status, e.body().as_bytes());
+            assert_eq!(back, e);
+        }
+        // Storage failures and anything the object would never send are the retryable 503.
+        for (status, body) in [
+            (
+                503,
+                ApiError::unavailable("session state failed; retry later").body(),
+            ),
+            (413, ApiError::too_large("made_up", "x").body()),
+            (500, "not json".to_string()),
+            (400, "{}".to_string()),
+        ] {
+            let back = error_from_reply(status, body.as_bytes());
+            assert_eq!((back.status, back.code), (503, "storage_unavailable"));
+            assert_eq!(back.message, "session storage failed; retry later");
+        }
     }
 }

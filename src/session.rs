@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::{EventSpan, Platform};
 
+pub mod object;
+
 /// Most chunks one session may hold; past it beacons are refused (413 `session_too_long`).
 pub const MAX_CHUNKS: u32 = 10_000;
 /// Distinct page URLs (already masked) remembered in the manifest.

@@ -61,7 +61,7 @@ async fn store(
     project: &Project,
 ) -> Result<String> {
     let fields = admin::changed_fields(before, config);
-    super::session_do::record_admin_change(
+    super::objects::record_admin_change(
         env,
         key,
         action,

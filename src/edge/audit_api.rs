@@ -15,6 +15,7 @@ use crate::audit::log::{
 };
 use crate::audit::{AuditRecord, Report};
 use crate::error::ApiError;
+use crate::protocol::ObjectCall;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -190,11 +191,10 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
     getrandom::fill(&mut id).map_err(|_| ApiError::unavailable("no randomness"))?;
     let id = crate::consent::hex(&id);
     let state = serde_json::to_vec(&job).map_err(|_| ApiError::unavailable("serialize"))?;
-    super::session_do::call(
+    super::objects::call(
         env,
         &log::verify_job_object_name(key, &id),
-        "/verify-start",
-        &state,
+        ObjectCall::VerifyStart(&state),
     )
     .await?;
     running(key, &id, &job)
@@ -217,7 +217,7 @@ fn running(key: &str, id: &str, job: &VerifyJob) -> Result<Response> {
 pub async fn verify_job(key: &str, job: &str, req: &Request, env: &Env) -> Result<Response> {
     projects::authorize(key, req, env, Token::Audit).await?;
     let name = log::verify_job_object_name(key, job);
-    let Some(body) = super::session_do::call(env, &name, "/verify-status", b"").await? else {
+    let Some(body) = super::objects::call(env, &name, ObjectCall::VerifyStatus).await? else {
         return Err(ApiError::not_found("no such verify job"));
     };
     let state: VerifyJob =

@@ -66,7 +66,9 @@ async fn live_heads(env: &Env, project: &str) -> Result<Vec<LiveHead>> {
     let mut out = Vec::new();
     for shard in 0..LOG_SHARDS {
         let name = log::log_object_name(project, shard);
-        if let Some(body) = super::session_do::call(env, &name, "/log-head", b"").await? {
+        if let Some(body) =
+            super::objects::call(env, &name, crate::protocol::ObjectCall::LogHead).await?
+        {
             if let Ok(Some(h)) = serde_json::from_slice::<Option<LiveHead>>(&body) {
                 out.push(h);
             }

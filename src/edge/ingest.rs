@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use worker::{Env, Request, Response};
 
 use super::http::{self, header, query_param};
+use super::objects;
 use super::projects;
-use super::session_do;
 use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding};
 use crate::error::ApiError;
-use crate::protocol::{encode_ingest, IngestCall, IngestReply};
+use crate::protocol::{IngestCall, IngestReply, ObjectCall};
 use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
 
@@ -156,7 +156,7 @@ async fn accept(
     if call.fault.as_deref() == Some("do_unreachable") {
         return Err(ApiError::unavailable("session object failed; retry later"));
     }
-    call_session(key, &env_.session, &call, events, env)
+    call_session(key, &env_.session, call, events, env)
         .await
         .map_err(|e| match e.status {
             400 | 413 => as_parse_body(e),
@@ -168,13 +168,12 @@ async fn accept(
 async fn call_session(
     key: &str,
     session: &str,
-    call: &IngestCall<'_>,
+    call: IngestCall<'_>,
     events: &str,
     env: &Env,
 ) -> Result<IngestReply> {
-    let body =
-        encode_ingest(call, events).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
-    let reply = session_do::call(env, &format!("{key}:{session}"), "/ingest", &body)
+    let call = ObjectCall::Ingest(call, events);
+    let reply = objects::call(env, &format!("{key}:{session}"), call)
         .await?
         .ok_or_else(|| ApiError::unavailable("session object answered badly"))?;
     serde_json::from_slice(&reply)

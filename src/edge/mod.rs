@@ -8,6 +8,7 @@ mod audit_read;
 mod config;
 mod http;
 mod ingest;
+mod objects;
 mod optout;
 mod projects;
 mod r2;

@@ -4,11 +4,12 @@
 use worker::{Env, Request, Response};
 
 use super::http::{self, now_ms, query_param, storage_err};
+use super::objects;
 use super::projects::{self, Token};
 use super::r2::read_bytes;
-use super::session_do;
 use crate::error::ApiError;
 use crate::project::Project;
+use crate::protocol::{Erase, ObjectCall};
 use crate::session_summary::SessionSummary;
 use crate::storage;
 
@@ -95,7 +96,7 @@ async fn load_manifest(
     project: &Project,
     env: &Env,
 ) -> Result<serde_json::Value> {
-    let text = match call_object(key, session, "/manifest", b"", env).await? {
+    let text = match call_object(key, session, ObjectCall::Manifest, env).await? {
         Some(t) => t,
         None => {
             let stored = read_bytes(env, &storage::manifest_key(key, session)).await?;
@@ -120,11 +121,10 @@ async fn load_manifest(
 async fn call_object(
     key: &str,
     session: &str,
-    path: &str,
-    body: &[u8],
+    call: ObjectCall<'_>,
     env: &Env,
 ) -> Result<Option<String>> {
-    session_do::call(env, &format!("{key}:{session}"), path, body)
+    objects::call(env, &format!("{key}:{session}"), call)
         .await?
         .map(String::from_utf8)
         .transpose()
@@ -262,7 +262,7 @@ pub async fn erase_session_counted(
         .bucket("RECORDINGS")
         .map_err(storage_err("erase session"))?;
     calls += 1;
-    let manifest_text = match call_object(key, session, "/manifest", b"", env).await? {
+    let manifest_text = match call_object(key, session, ObjectCall::Manifest, env).await? {
         Some(t) => Some(t),
         None => {
             calls += 1;
@@ -271,10 +271,13 @@ pub async fn erase_session_counted(
                 .and_then(|b| String::from_utf8(b).ok())
         }
     };
-    let erase =
-        serde_json::json!({"project": key, "session": session, "reason": reason}).to_string();
+    let erase = ObjectCall::Erase(Erase {
+        project: key.to_string(),
+        session: session.to_string(),
+        reason: reason.to_string(),
+    });
     calls += 1;
-    call_object(key, session, "/delete", erase.as_bytes(), env).await?;
+    call_object(key, session, erase, env).await?;
     let mut keys = Vec::new();
     loop {
         calls += 1;

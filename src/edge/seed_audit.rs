@@ -36,11 +36,10 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     if end == objects.len() {
         for w in &writers {
             let state = serde_json::to_vec(w).map_err(|_| ApiError::unavailable("serialize"))?;
-            super::session_do::call(
+            super::objects::call(
                 env,
                 &log_object_name(&w.project, w.shard),
-                "/log-seed",
-                &state,
+                crate::protocol::ObjectCall::LogSeed(&state),
             )
             .await?;
         }
