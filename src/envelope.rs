@@ -10,7 +10,7 @@ use std::io::Read;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Where a recording comes from. `web` carries rrweb events; `ios`/`android` carry the
 /// mobile wireframe format documented in docs/MOBILE.md.
@@ -99,8 +99,7 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     match essence.as_str() {
         "" | "application/json" | "text/plain" | "application/octet-stream" => Ok(()),
         _ => Err(ApiError::new(
-            415,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send application/json or text/plain",
         )),
     }
@@ -112,8 +111,8 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
 /// [`decode_body`] again on the whole body.
 pub fn check_wire_len(len: usize, limits: &Limits) -> Result<(), ApiError> {
     if len > limits.max_body_bytes {
-        return Err(ApiError::too_large(
-            "body_too_large",
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
             format!("body exceeds {} bytes", limits.max_body_bytes),
         ));
     }
@@ -135,10 +134,10 @@ pub fn decode_body<'a>(
             let mut reader = flate2::read::GzDecoder::new(body).take(cap as u64 + 1);
             reader
                 .read_to_end(&mut out)
-                .map_err(|_| ApiError::bad_request("invalid_gzip", "body is not valid gzip"))?;
+                .map_err(|_| ApiError::new(ErrorCode::InvalidGzip, "body is not valid gzip"))?;
             if out.len() > cap {
-                return Err(ApiError::too_large(
-                    "decompressed_too_large",
+                return Err(ApiError::new(
+                    ErrorCode::DecompressedTooLarge,
                     format!("decompressed body exceeds {cap} bytes"),
                 ));
             }
@@ -193,8 +192,8 @@ fn prescan_locating(json: &[u8], limits: &Limits) -> Result<Option<(usize, usize
                 }
                 depth += 1;
                 if depth > limits.max_depth {
-                    return Err(ApiError::bad_request(
-                        "too_deep",
+                    return Err(ApiError::new(
+                        ErrorCode::TooDeep,
                         format!("JSON nesting exceeds depth {}", limits.max_depth),
                     ));
                 }
@@ -236,8 +235,8 @@ fn string_end(json: &[u8], mut i: usize, paired_low: &mut usize) -> Result<usize
                 // without checking their escapes, but refuses a lone surrogate when it builds
                 // a tree. Refuse it here, so what the edge accepts the session object can read.
                 if json.get(i + 1) == Some(&b'u') && lone_surrogate(json, i + 2, paired_low) {
-                    return Err(ApiError::bad_request(
-                        "malformed_json",
+                    return Err(ApiError::new(
+                        ErrorCode::MalformedJson,
                         "a string holds an unpaired UTF-16 surrogate escape",
                     ));
                 }
@@ -288,8 +287,8 @@ fn check_number(token: &[u8]) -> Result<(), ApiError> {
     if finite {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "malformed_json",
+        Err(ApiError::new(
+            ErrorCode::MalformedJson,
             "a number is out of range",
         ))
     }
@@ -318,8 +317,8 @@ fn lone_surrogate(json: &[u8], at: usize, paired_low: &mut usize) -> bool {
 }
 
 fn string_too_long(limits: &Limits) -> ApiError {
-    ApiError::too_large(
-        "string_too_long",
+    ApiError::new(
+        ErrorCode::StringTooLong,
         format!("a JSON string exceeds {} bytes", limits.max_string_bytes),
     )
 }
@@ -428,7 +427,7 @@ impl<'a> Envelope<'a> {
                 serde_json::error::Category::Eof => "body ends before the JSON does".to_string(),
                 _ => "body is not valid JSON".to_string(),
             };
-            ApiError::bad_request("malformed_json", msg)
+            ApiError::new(ErrorCode::MalformedJson, msg)
         })?;
         check_head(&env.session, &env.visitor, env.seq, env.page.as_deref())?;
         let span = validate_events(env.events.get(), limits)?;
@@ -438,7 +437,7 @@ impl<'a> Envelope<'a> {
 
 fn utf8(json: &[u8]) -> Result<&str, ApiError> {
     std::str::from_utf8(json)
-        .map_err(|_| ApiError::bad_request("invalid_utf8", "body is not valid UTF-8"))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidUtf8, "body is not valid UTF-8"))
 }
 
 /// The envelope fields besides the events, in the order `Envelope::parse` checks them.
@@ -446,14 +445,14 @@ fn check_head(session: &str, visitor: &str, seq: u64, page: Option<&str>) -> Res
     check_id("session", session)?;
     check_id("visitor", visitor)?;
     if seq > MAX_SEQ {
-        return Err(ApiError::bad_request(
-            "invalid_seq",
+        return Err(ApiError::new(
+            ErrorCode::InvalidSeq,
             format!("seq must be ≤ {MAX_SEQ}"),
         ));
     }
     if page.is_some_and(|p| p.len() > MAX_URL_BYTES) {
-        return Err(ApiError::bad_request(
-            "invalid_page",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPage,
             "page URL is too long",
         ));
     }
@@ -553,7 +552,7 @@ pub fn parse_events<'a>(
     limits: &Limits,
 ) -> Result<(Vec<crate::json::Value<'a>>, EventSpan), ApiError> {
     let (tree, repeated) = crate::json::array_from_str_noting_repeats(text)
-        .map_err(|_| ApiError::bad_request("invalid_events", "events are not valid JSON"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidEvents, "events are not valid JSON"))?;
     let span = match checked {
         Some(span) => span,
         None => check_event_heads(&tree, repeated, text, limits)?,
@@ -624,8 +623,8 @@ fn strip_position(e: &serde_json::Error) -> String {
 /// reads): their heads, count and span, with `invalid_events` / `too_many_events` refusals.
 pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiError> {
     let heads: Vec<EventHead> = from_str_prescanned(text).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_events",
+        ApiError::new(
+            ErrorCode::InvalidEvents,
             format!(
                 "events must be an array of {{type, data, timestamp}}: {}",
                 strip_position(&e)
@@ -633,11 +632,11 @@ pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiErro
         )
     })?;
     if heads.is_empty() {
-        return Err(ApiError::bad_request("invalid_events", "events is empty"));
+        return Err(ApiError::new(ErrorCode::InvalidEvents, "events is empty"));
     }
     if heads.len() > limits.max_events {
-        return Err(ApiError::too_large(
-            "too_many_events",
+        return Err(ApiError::new(
+            ErrorCode::TooManyEvents,
             format!("a beacon carries at most {} events", limits.max_events),
         ));
     }
@@ -646,21 +645,21 @@ pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiErro
     for (i, h) in heads.iter().enumerate() {
         // rrweb event types are 0..=6; mobile uses the same envelope.
         if h.kind > 6 {
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: unknown type {}", h.kind),
             ));
         }
         if !h.timestamp.is_finite() || h.timestamp < 0.0 {
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: timestamp must be a non-negative number"),
             ));
         }
         if h.data.is_none() && h.kind != 1 {
             // type 1 (Load) carries no data in rrweb; every other type does.
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: missing data"),
             ));
         }
@@ -687,8 +686,8 @@ fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_id",
+        Err(ApiError::new(
+            ErrorCode::InvalidId,
             format!("{field} must be 8-64 characters of A-Z a-z 0-9 _ -"),
         ))
     }

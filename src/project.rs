@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use crate::consent::ConsentPolicy;
 use crate::envelope::{Limits, Platform};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::privacy::MaskPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,8 +215,8 @@ impl Project {
         if self.enabled {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "project_disabled",
+            Err(ApiError::new(
+                ErrorCode::ProjectDisabled,
                 "this project is disabled",
             ))
         }
@@ -231,8 +231,8 @@ impl Project {
         if ok {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "platform_not_allowed",
+            Err(ApiError::new(
+                ErrorCode::PlatformNotAllowed,
                 "this project's type does not accept recordings from this platform",
             ))
         }
@@ -278,8 +278,8 @@ impl Project {
         match origin {
             None => Ok(()),
             Some(o) if self.origin_allowed(o) => Ok(()),
-            Some(_) => Err(ApiError::forbidden(
-                "origin_not_allowed",
+            Some(_) => Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
                 "this origin may not send recordings to this project",
             )),
         }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::RateLimit;
 
 #[derive(Default)]
@@ -33,12 +33,12 @@ impl Limiter {
         let m = window(&mut self.minute, project, minute);
         if limit.beacons_per_minute > 0 && m.1 >= limit.beacons_per_minute {
             let secs = (60_000 - now_ms % 60_000).div_ceil(1000) as u32;
-            return Err(ApiError::rate_limited("rate_limited", secs));
+            return Err(ApiError::rate_limited(ErrorCode::RateLimited, secs));
         }
         let d = window(&mut self.day, project, day);
         if limit.chunks_per_day > 0 && d.1 >= limit.chunks_per_day {
             let secs = (86_400_000 - now_ms % 86_400_000).div_ceil(1000) as u32;
-            return Err(ApiError::rate_limited("quota_exceeded", secs));
+            return Err(ApiError::rate_limited(ErrorCode::QuotaExceeded, secs));
         }
         window(&mut self.minute, project, minute).1 += 1;
         window(&mut self.day, project, day).1 += 1;

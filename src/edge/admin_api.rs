@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 use super::http::{self, header, now_ms, query_param, storage_err};
 use super::projects;
 use crate::admin::{self, PutDecision, TokenKind};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::{bearer, ConfigProblem, Project};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -25,8 +25,7 @@ fn authorize(req: &Request, env: &Env) -> Result<()> {
         .unwrap_or_default();
     if secret.trim().is_empty() {
         return Err(ApiError::new(
-            503,
-            "admin_disabled",
+            ErrorCode::AdminDisabled,
             "the admin API is not configured on this deployment (ADMIN_TOKEN_SHA256)",
         ));
     }
@@ -84,7 +83,7 @@ fn invalid(problems: Vec<ConfigProblem>) -> Result<Response> {
     http::json(
         400,
         &json!({"error": {
-            "code": "invalid_config",
+            "code": ErrorCode::InvalidConfig.as_str(),
             "message": format!("the config has {} problem(s); nothing was changed", problems.len()),
             "details": problems,
         }}),
@@ -102,15 +101,15 @@ async fn json_body(mut req: Request) -> Result<Value> {
     let bytes = req
         .bytes()
         .await
-        .map_err(|_| ApiError::bad_request("invalid_json", "could not read the body"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "could not read the body"))?;
     if bytes.len() > MAX_BODY {
-        return Err(ApiError::too_large(
-            "config_too_large",
+        return Err(ApiError::new(
+            ErrorCode::ConfigTooLarge,
             "config body over 256 KiB",
         ));
     }
     serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::bad_request("invalid_json", "the body is not JSON"))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "the body is not JSON"))
 }
 
 fn not_found() -> ApiError {
@@ -154,15 +153,14 @@ pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
             match decision {
                 PutDecision::NeedsIfMatch => {
                     return Err(ApiError::new(
-                        409,
-                        "project_exists",
+                        ErrorCode::ProjectExists,
                         "this project exists; send If-Match with its ETag (or *) to replace it",
                     ))
                 }
                 PutDecision::Stale => return Err(stale()),
                 PutDecision::Create if !admin::is_valid_new_key(key) => {
-                    return Err(ApiError::bad_request(
-                        "invalid_key",
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidKey,
                         "a new project key is 8-64 characters of A-Z a-z 0-9 _ -",
                     ))
                 }
@@ -213,8 +211,7 @@ pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
 
 fn stale() -> ApiError {
     ApiError::new(
-        412,
-        "etag_mismatch",
+        ErrorCode::EtagMismatch,
         "the project changed since it was read; GET it again",
     )
 }
@@ -224,12 +221,12 @@ fn stale() -> ApiError {
 pub async fn rotate(key: &str, kind: TokenKind, req: &Request, env: &Env) -> Result<Response> {
     authorize(req, env)?;
     let grace = admin::parse_grace(query_param(req, "grace").as_deref())
-        .map_err(|m| ApiError::bad_request("invalid_grace", m))?;
+        .map_err(|m| ApiError::new(ErrorCode::InvalidGrace, m))?;
     let current = stored(env, key).await?.ok_or_else(not_found)?;
     let before: Value = serde_json::from_str(&current).map_err(|_| {
-        ApiError::new(
+        ApiError::with_status(
             409,
-            "project_misconfigured",
+            ErrorCode::ProjectMisconfigured,
             "the stored config is not JSON; PUT a new one",
         )
     })?;

@@ -14,7 +14,7 @@ use crate::audit_log::{
     self as log, parse_rollup_key, parse_segment_key, split_segment, Cursor, LiveHead, Rollup,
     VerifyJob, LOG_SHARDS,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -57,8 +57,7 @@ async fn read_text(env: &Env, key: &str) -> Result<Option<String>> {
 fn invalid(key: &str) -> ApiError {
     // An unparseable object is not skipped silently: verify names it; here it is an error.
     ApiError::new(
-        409,
-        "audit_record_invalid",
+        ErrorCode::AuditRecordInvalid,
         format!("{key} is not a valid audit segment; run verify"),
     )
 }
@@ -71,7 +70,10 @@ fn query_limit(req: &Request) -> Result<usize> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 1000")
+                ApiError::new(
+                    ErrorCode::InvalidLimit,
+                    "limit must be an integer from 1 to 1000",
+                )
             }),
     }
 }
@@ -85,7 +87,7 @@ pub async fn list(key: &str, req: &Request, env: &Env) -> Result<Response> {
     let cursor = match http::query_param(req, "cursor") {
         None => None,
         Some(c) => Some(Cursor::decode(&c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "cursor is not one this API gave")
+            ApiError::new(ErrorCode::InvalidCursor, "cursor is not one this API gave")
         })?),
     };
     let (first_day, last_day) = log::segment_days(from, to);

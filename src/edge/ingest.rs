@@ -9,7 +9,7 @@ use super::projects;
 use super::session_do;
 use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{encode_ingest, IngestCall, IngestReply};
 use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
@@ -25,13 +25,13 @@ pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> 
     match header(req, "Origin") {
         Some(o) if project.origin_allowed(&o) => match project.cors_grant(&o) {
             Some(g) => http::preflight(&g),
-            None => Err(ApiError::forbidden(
-                "origin_not_allowed",
+            None => Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
                 "this origin may not send recordings to this project",
             )),
         },
-        _ => Err(ApiError::forbidden(
-            "origin_not_allowed",
+        _ => Err(ApiError::new(
+            ErrorCode::OriginNotAllowed,
             "this origin may not send recordings to this project",
         )),
     }
@@ -173,7 +173,7 @@ async fn call_session(
     env: &Env,
 ) -> Result<IngestReply> {
     let body =
-        encode_ingest(call, events).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+        encode_ingest(call, events).map_err(|_| ApiError::new(ErrorCode::Internal, "serialize"))?;
     let reply = session_do::call(env, &format!("{key}:{session}"), "/ingest", &body)
         .await?
         .ok_or_else(|| ApiError::unavailable("session object answered badly"))?;

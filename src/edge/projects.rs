@@ -6,7 +6,7 @@ use std::rc::Rc;
 use worker::{Env, Request};
 
 use super::http::{header, now_ms, storage_err};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::{bearer, Project, ProjectCache};
 
 thread_local! {
@@ -36,8 +36,7 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
         Some(json) => Some(Project::from_json(&json).map_err(|e| {
             worker::console_error!("project {key}: invalid config: {e}");
             ApiError::new(
-                503,
-                "project_misconfigured",
+                ErrorCode::ProjectMisconfigured,
                 "this project's configuration is invalid",
             )
         })?),

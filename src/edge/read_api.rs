@@ -7,7 +7,7 @@ use super::http::{self, now_ms, query_param, storage_err};
 use super::projects::{self, Token};
 use super::r2::read_bytes;
 use super::session_do;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::Project;
 use crate::session_summary::SessionSummary;
 use crate::storage;
@@ -149,8 +149,8 @@ pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Resul
         })
         .unwrap_or_default();
     if seqs.len() > MAX_MERGED_CHUNKS {
-        return Err(ApiError::too_large(
-            "too_many_chunks",
+        return Err(ApiError::new(
+            ErrorCode::TooManyChunks,
             format!("session has more than {MAX_MERGED_CHUNKS} chunks; read them one by one"),
         ));
     }

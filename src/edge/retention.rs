@@ -16,7 +16,7 @@ use worker::{
 
 use super::http::{now_ms, storage_err};
 use super::read_api::erase_session_counted;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::retention::{self, Budget, Entry, Sweep};
 use crate::storage;
 
@@ -171,7 +171,7 @@ impl RetentionSweeper {
             now: u64,
         }
         let p: Poke = serde_json::from_str(body)
-            .map_err(|_| ApiError::bad_request("invalid_call", "malformed sweeper call"))?;
+            .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed sweeper call"))?;
         let mut s = self.load().await?;
         let started = s.start(p.now);
         self.save(&s).await?;

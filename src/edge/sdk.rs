@@ -4,7 +4,7 @@
 use worker::{Env, Headers, Request, Response};
 
 use super::http::storage_err;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::sdk;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -59,7 +59,7 @@ pub async fn asset(name: &str, req: &Request, env: &Env) -> Result<Response> {
         Response::from_bytes(body)
     };
     out.map(|r| r.with_status(status).with_headers(h))
-        .map_err(|_| ApiError::new(500, "internal", "response"))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "response"))
 }
 
 /// The loader asks with credentials; `sdk::config_reply` decides what the cookie may change

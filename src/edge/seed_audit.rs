@@ -12,7 +12,7 @@ use super::http;
 use super::r2::put_json;
 use crate::audit_log::log_object_name;
 use crate::audit_seed::{self, SeedSpec};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Deserialize)]
 struct Call {
@@ -25,9 +25,9 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body = req
         .bytes()
         .await
-        .map_err(|_| ApiError::bad_request("invalid_body", "unreadable"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidBody, "unreadable"))?;
     let call: Call = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
     let (objects, writers, planted) = audit_seed::objects(&call.spec);
     let end = (call.skip + call.take.min(500)).min(objects.len());
     for (k, v) in objects.get(call.skip..end).unwrap_or_default() {

@@ -14,7 +14,7 @@ use worker::{Env, Request, Response};
 
 use super::http::{self, storage_err};
 use crate::envelope::is_valid_id;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::routes::is_valid_key;
 use crate::storage;
 
@@ -43,7 +43,7 @@ async fn seed(req: &mut Request, env: &Env) -> Result<Response> {
         entries: Vec<(String, String)>,
         config: Option<String>,
     }
-    let bad = |m: &str| ApiError::bad_request("invalid_seed", m.to_string());
+    let bad = |m: &str| ApiError::new(ErrorCode::InvalidSeed, m.to_string());
     let text = req.text().await.map_err(|_| bad("unreadable body"))?;
     let s: Seed = serde_json::from_str(&text).map_err(|_| bad("malformed seed"))?;
     let day_ok = |d: &str| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-');

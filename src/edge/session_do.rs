@@ -24,7 +24,7 @@ use super::r2::{put_json, put_json_with_metadata};
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
 use crate::envelope;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::privacy::{self, MaskState};
 use crate::protocol::{decode_ingest, IngestCall, IngestReply};
 use crate::session::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
@@ -302,7 +302,7 @@ impl SessionObject {
 
     async fn ingest(&self, body: &[u8]) -> ApiResult<Response> {
         let (call, events_json) = decode_ingest(body)
-            .ok_or_else(|| ApiError::bad_request("invalid_call", "malformed session call"))?;
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidCall, "malformed session call"))?;
         // A stored beacon's events are parsed (and, if the worker only located them, checked)
         // before anything is read, audited or written: a refused beacon leaves no trace.
         let (mut parsed, span) = match call.decision.store {
@@ -421,8 +421,8 @@ impl SessionObject {
                 })
             }
             Admit::Full => {
-                return Err(ApiError::too_large(
-                    "session_too_long",
+                return Err(ApiError::new(
+                    ErrorCode::SessionTooLong,
                     "this session holds the maximum number of chunks",
                 ))
             }
@@ -592,7 +592,7 @@ impl SessionObject {
             reason: String,
         }
         let e: Erase = serde_json::from_slice(body)
-            .map_err(|_| ApiError::bad_request("invalid_call", "malformed erase call"))?;
+            .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed erase call"))?;
         self.ensure_loaded().await?;
         let visitor = self
             .live
@@ -640,11 +640,11 @@ impl SessionObject {
             anchored: AnchorRef,
         }
         let p: Pin = serde_json::from_slice(body)
-            .map_err(|_| ApiError::bad_request("invalid_call", "malformed anchor call"))?;
+            .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed anchor call"))?;
         self.ensure_loaded().await?;
         if p.shard >= audit::ANCHOR_SHARDS {
-            return Err(ApiError::bad_request(
-                "invalid_call",
+            return Err(ApiError::new(
+                ErrorCode::InvalidCall,
                 "no such anchor shard",
             ));
         }
@@ -671,7 +671,7 @@ impl SessionObject {
             policy_version: String,
         }
         let c: Change = serde_json::from_slice(body)
-            .map_err(|_| ApiError::bad_request("invalid_call", "malformed admin call"))?;
+            .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed admin call"))?;
         self.ensure_loaded().await?;
         let draft = Draft::admin(&c.project, now_ms(), &c.action, c.fields, c.policy_version);
         self.append_audit(|| ChainHead::new(&c.project, audit::ADMIN_CHAIN), draft)
@@ -769,12 +769,12 @@ pub fn error_from_reply(status: u16, body: &[u8]) -> ApiError {
         .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
         .unwrap_or_default();
     match (status, code.as_str()) {
-        (413, _) => ApiError::too_large(
-            "session_too_long",
+        (413, _) => ApiError::new(
+            ErrorCode::SessionTooLong,
             "this session holds the maximum number of chunks",
         ),
         (400, "invalid_events") => {
-            ApiError::bad_request("invalid_events", "events are not valid JSON")
+            ApiError::new(ErrorCode::InvalidEvents, "events are not valid JSON")
         }
         _ => ApiError::unavailable("session storage failed; retry later"),
     }
