@@ -673,14 +673,7 @@ pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiErro
     })
 }
 
-/// Ids (session, visitor, project key) are 8–64 chars of `[A-Za-z0-9_-]`: safe in storage
-/// keys and URLs as they are.
-pub fn is_valid_id(id: &str) -> bool {
-    (8..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+pub use crate::ids::is_valid_id;
 
 fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
     if is_valid_id(id) {

@@ -9,8 +9,10 @@ pub mod audit;
 pub mod audit_log;
 pub mod audit_seed;
 pub mod consent;
+pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod ids;
 pub mod json;
 pub mod privacy;
 pub mod project;
@@ -22,6 +24,7 @@ pub mod sdk;
 pub mod session;
 pub mod session_summary;
 pub mod storage;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

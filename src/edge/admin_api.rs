@@ -1,9 +1,10 @@
-//! The admin API (issue 17, docs/ADMIN.md): moves project configs between HTTP and KV. Every
+//! The admin API (docs/ADMIN.md): moves project configs between HTTP and KV. Every
 //! decision (validation, merge, If-Match, token rotation, what GET shows) is `crate::admin`'s.
 
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
+use super::bindings;
 use super::http::{self, header, now_ms, query_param, storage_err};
 use super::projects;
 use crate::admin::{self, PutDecision, TokenKind};
@@ -20,7 +21,7 @@ const MAX_PAGE: u64 = 100;
 /// No `ADMIN_TOKEN_SHA256` secret: 503, never open. Missing and wrong token look the same.
 fn authorize(req: &Request, env: &Env) -> Result<()> {
     let secret = env
-        .secret("ADMIN_TOKEN_SHA256")
+        .secret(bindings::ADMIN_TOKEN_SHA256)
         .map(|s| s.to_string())
         .unwrap_or_default();
     if secret.trim().is_empty() {
@@ -38,7 +39,7 @@ fn authorize(req: &Request, env: &Env) -> Result<()> {
 }
 
 fn kv(env: &Env) -> Result<worker::kv::KvStore> {
-    env.kv("PROJECTS").map_err(storage_err("admin"))
+    env.kv(bindings::PROJECTS).map_err(storage_err("admin"))
 }
 
 async fn stored(env: &Env, key: &str) -> Result<Option<String>> {

@@ -6,6 +6,7 @@
 
 use worker::{Env, Request, Response};
 
+use super::bindings;
 use super::http::{self, now_ms, storage_err};
 use super::projects::{self, Token};
 use super::r2::read_bytes;
@@ -31,7 +32,7 @@ async fn list_keys(
 ) -> Result<(Vec<String>, bool)> {
     super::subrequests::count();
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(bindings::RECORDINGS)
         .map_err(storage_err("read audit"))?;
     let page = bucket
         .list()

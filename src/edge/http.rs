@@ -5,6 +5,7 @@ use worker::{Headers, Response};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::project::CorsGrant;
+use crate::time::DAY_MS;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -91,8 +92,8 @@ pub fn path(req: &worker::Request) -> String {
 pub fn time_range(req: &worker::Request, default_to: u64) -> Result<(u64, u64)> {
     let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
     let to = num("to").unwrap_or(default_to);
-    let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
-    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * 86_400_000 {
+    let from = num("from").unwrap_or(to.saturating_sub(7 * DAY_MS));
+    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * DAY_MS {
         return Err(ApiError::new(
             ErrorCode::InvalidRange,
             "from..to must be ordered and span at most 400 days",

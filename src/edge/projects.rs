@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use worker::{Env, Request};
 
+use super::bindings;
 use super::http::{header, now_ms, storage_err};
 use crate::error::{ApiError, ErrorCode};
 use crate::project::{bearer, Project, ProjectCache};
@@ -25,7 +26,9 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
         return hit.ok_or_else(unknown);
     }
     super::subrequests::count();
-    let kv = env.kv("PROJECTS").map_err(storage_err("project lookup"))?;
+    let kv = env
+        .kv(bindings::PROJECTS)
+        .map_err(storage_err("project lookup"))?;
     let raw = kv
         .get(&format!("project:{key}"))
         .text()

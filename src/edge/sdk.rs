@@ -3,6 +3,7 @@
 
 use worker::{Env, Headers, Request, Response};
 
+use super::bindings;
 use super::http::storage_err;
 use crate::error::{ApiError, ErrorCode};
 use crate::sdk;
@@ -20,7 +21,7 @@ fn public_headers(h: &Headers, cache: &str) {
 pub async fn asset(name: &str, req: &Request, env: &Env) -> Result<Response> {
     let path = sdk::asset_path(name).ok_or_else(|| ApiError::not_found("no such file"))?;
     let assets = env
-        .assets("ASSETS")
+        .assets(bindings::ASSETS)
         .map_err(|_| ApiError::not_found("the SDK is not part of this build"))?;
     let url = format!("https://assets.invalid{path}");
     let mut init = worker::RequestInit::new();

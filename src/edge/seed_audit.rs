@@ -1,4 +1,4 @@
-//! Test-only (feature `faults`, never in a deployed build): `POST /v1/test/seed-audit` writes
+//! Test-only (feature `faults`, never in a deployed build): `POST /__test/seed-audit` writes
 //! a deterministic audit of many records (`crate::audit_seed`) straight into R2 as v2 log
 //! segments and rollups, in parts (`skip`, `take` objects), and on the last part hands each
 //! log object its final state, so verify has live heads to pin. Sending that many beacons

@@ -19,12 +19,14 @@ use worker::{
     durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State,
 };
 
+use super::bindings;
 use super::http::now_ms;
 use super::r2::{put_json, put_json_with_metadata};
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
 use crate::envelope;
 use crate::error::{ApiError, ErrorCode};
+use crate::ids::{ProjectKey, SessionId, VisitorId};
 use crate::privacy::{self, MaskState};
 use crate::protocol::{decode_ingest, IngestCall, IngestReply};
 use crate::session::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
@@ -232,7 +234,10 @@ impl SessionObject {
             };
             let s = &st.session;
             (
-                storage::manifest_key(&s.project, &s.session),
+                storage::manifest_key(
+                    &ProjectKey::checked(&s.project)?,
+                    &SessionId::checked(&s.session)?,
+                ),
                 ser(&s.manifest())?,
             )
         };
@@ -250,7 +255,11 @@ impl SessionObject {
             };
             let s = &st.session;
             (
-                storage::day_index_key(&s.project, &storage::utc_day(s.created_at), &s.session),
+                storage::day_index_key(
+                    &ProjectKey::checked(&s.project)?,
+                    &storage::utc_day(s.created_at),
+                    &SessionId::checked(&s.session)?,
+                ),
                 SessionSummary::of(s).to_metadata(),
             )
         };
@@ -296,7 +305,11 @@ impl SessionObject {
     }
 
     fn pseudonym(&self, project: &str, visitor: &str) -> Option<String> {
-        let key = self.env.secret("AUDIT_PSEUDONYM_KEY").ok()?.to_string();
+        let key = self
+            .env
+            .secret(bindings::AUDIT_PSEUDONYM_KEY)
+            .ok()?
+            .to_string();
         Some(audit::visitor_pseudonym(key.as_bytes(), project, visitor))
     }
 
@@ -451,13 +464,21 @@ impl SessionObject {
             self.write_index().await?;
             put_json(
                 &self.env,
-                &storage::visitor_index_key(call.project, call.visitor, call.session),
+                &storage::visitor_index_key(
+                    &ProjectKey::checked(call.project)?,
+                    &VisitorId::checked(call.visitor)?,
+                    &SessionId::checked(call.session)?,
+                ),
                 b"{}".to_vec(),
             )
             .await?;
         }
         injected(&call, "r2_put")?;
-        let key = storage::chunk_key(call.project, call.session, call.seq);
+        let key = storage::chunk_key(
+            &ProjectKey::checked(call.project)?,
+            &SessionId::checked(call.session)?,
+            call.seq,
+        );
         put_json(&self.env, &key, bytes).await?;
         // A crash here leaves the chunk in R2 but the state behind: the retry rewrites the
         // same key and commits once.
@@ -719,7 +740,7 @@ async fn anchor(env: &Env, project: &str, session: &str, anchored: AnchorRef) ->
 pub async fn call(env: &Env, name: &str, path: &str, body: &[u8]) -> ApiResult<Option<Vec<u8>>> {
     super::subrequests::count();
     let ns = env
-        .durable_object("SESSION")
+        .durable_object(bindings::SESSION)
         .map_err(storage_err("session object"))?;
     let stub = ns
         .get_by_name(name)
