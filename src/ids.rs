@@ -161,12 +161,18 @@ mod tests {
 
     #[test]
     fn ids_are_8_to_64_safe_characters() {
-        assert!(is_valid_id("abcd_EF-9"));
-        assert!(!is_valid_id("abcdefg"));
+        let long = "a".repeat(64);
+        for (id, ok) in [
+            ("abcd_EF-9", true),
+            (long.as_str(), true),
+            (&long[..7], false),
+            ("abcd efgh", false),
+            ("abcd%2Fef", false),
+            ("abcdéfgh", false),
+        ] {
+            assert_eq!(is_valid_id(id), ok, "{id:?}");
+        }
         assert!(!is_valid_id(&"a".repeat(65)));
-        assert!(!is_valid_id("abcd/efgh"));
-        assert!(!is_valid_id("abcd.efgh"));
-        assert!(!is_valid_id("abcdéfgh"));
     }
 
     #[test]

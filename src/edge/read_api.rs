@@ -134,15 +134,24 @@ async fn call_object(
         .map_err(|_| ApiError::unavailable("session object failed; retry later"))
 }
 
+/// A read token's view of one session: its manifest, once the token is checked.
+async fn authorized_manifest(
+    key: &ProjectKey,
+    session: &SessionId,
+    req: &Request,
+    env: &Env,
+) -> Result<serde_json::Value> {
+    let project = projects::authorize(key, req, env, Token::Read).await?;
+    load_manifest(key, session, &project, env).await
+}
+
 pub async fn manifest(
     key: &ProjectKey,
     session: &SessionId,
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    let project = projects::authorize(key, req, env, Token::Read).await?;
-    let m = load_manifest(key, session, &project, env).await?;
-    http::json(200, &m)
+    http::json(200, &authorized_manifest(key, session, req, env).await?)
 }
 
 pub async fn events(
@@ -151,8 +160,7 @@ pub async fn events(
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    let project = projects::authorize(key, req, env, Token::Read).await?;
-    let m = load_manifest(key, session, &project, env).await?;
+    let m = authorized_manifest(key, session, req, env).await?;
     let seqs: Vec<u32> = m["seqs"]
         .as_array()
         .map(|a| {
@@ -187,8 +195,7 @@ pub async fn chunk(
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    let project = projects::authorize(key, req, env, Token::Read).await?;
-    load_manifest(key, session, &project, env).await?;
+    authorized_manifest(key, session, req, env).await?;
     let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
         return Err(ApiError::not_found("no such chunk"));
     };
