@@ -1,10 +1,11 @@
-//! The admin API's decisions (issue 17): which project keys may be created, how a change is
+//! The admin API's decisions: which project keys may be created, how a change is
 //! merged and validated, how tokens rotate, what a config looks like without its secrets.
 //! Pure: `edge/admin_api.rs` only moves the bytes to and from KV.
 
 use serde_json::{Map, Value};
 
-use crate::project::{hex, sha256_hex, token_matches, ConfigProblem, Project, TokenEntry};
+use crate::encoding::hex;
+use crate::project::{sha256_hex, token_matches, ConfigProblem, Project, TokenEntry};
 
 /// Default grace of a rotated-out token: one day, so a replay service can switch without downtime.
 pub const DEFAULT_GRACE_SECS: u64 = 86_400;
@@ -21,11 +22,7 @@ const TOKEN_FIELDS: [&str; 4] = [
     "audit_tokens",
 ];
 
-/// A new project's key: 8–64 of `[A-Za-z0-9_-]`, long enough not to be guessed by chance.
-/// Existing shorter keys (the seeded `demo`) stay usable.
-pub fn is_valid_new_key(key: &str) -> bool {
-    (8..=64).contains(&key.len()) && crate::routes::is_valid_key(key)
-}
+pub use crate::ids::is_valid_new_key;
 
 /// The ETag of a stored config: its SHA-256, so any change to the bytes changes it.
 pub fn etag(stored: &str) -> String {

@@ -1,4 +1,4 @@
-//! Test data for the audit scale test (issue 13): a deterministic project audit of many
+//! Test data for the audit scale test: a deterministic project audit of many
 //! sessions over several days, built into v2 log segments and rollups exactly as the log
 //! objects would write them, with optional planted damage (one edited record, one deleted,
 //! one pair reordered) applied to the stored bytes afterwards, as an attacker with bucket
@@ -7,11 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::log::{build_log_state, log_shard, LogWriter, LOG_SHARDS};
 use crate::audit::{AuditRecord, ChainHead, Draft};
-use crate::audit_log::{build_log_state, log_shard, LogWriter, LOG_SHARDS};
 use crate::consent::{Decision, Reason};
-
-const DAY: u64 = 86_400_000;
+use crate::time::DAY_MS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedSpec {
@@ -38,7 +37,7 @@ fn session_id(i: u64) -> String {
 
 /// Every record of the spec, in time order.
 pub fn records(spec: &SeedSpec) -> Vec<AuditRecord> {
-    let span = spec.days * DAY - 60_000;
+    let span = spec.days * DAY_MS - 60_000;
     let mut out = Vec::with_capacity(spec.sessions as usize * 3);
     for i in 0..spec.sessions {
         let s = session_id(i);

@@ -6,11 +6,12 @@
 
 pub mod admin;
 pub mod audit;
-pub mod audit_log;
 pub mod audit_seed;
 pub mod consent;
+pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod ids;
 pub mod json;
 pub mod percent;
 pub mod privacy;
@@ -23,6 +24,7 @@ pub mod sdk;
 pub mod session;
 pub mod session_summary;
 pub mod storage;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::consent::ConsentPolicy;
+use crate::encoding::{hex, hex_digit};
 use crate::envelope::{Limits, Platform};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::privacy::MaskPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,8 +216,8 @@ impl Project {
         if self.enabled {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "project_disabled",
+            Err(ApiError::new(
+                ErrorCode::ProjectDisabled,
                 "this project is disabled",
             ))
         }
@@ -231,8 +232,8 @@ impl Project {
         if ok {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "platform_not_allowed",
+            Err(ApiError::new(
+                ErrorCode::PlatformNotAllowed,
                 "this project's type does not accept recordings from this platform",
             ))
         }
@@ -278,8 +279,8 @@ impl Project {
         match origin {
             None => Ok(()),
             Some(o) if self.origin_allowed(o) => Ok(()),
-            Some(_) => Err(ApiError::forbidden(
-                "origin_not_allowed",
+            Some(_) => Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
                 "this origin may not send recordings to this project",
             )),
         }
@@ -338,16 +339,6 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
 fn decode_hex32(s: &str) -> Option<[u8; 32]> {
     let b = s.as_bytes();
     if b.len() != 64 {
@@ -355,8 +346,7 @@ fn decode_hex32(s: &str) -> Option<[u8; 32]> {
     }
     let mut out = [0u8; 32];
     for (i, pair) in b.chunks_exact(2).enumerate() {
-        let nib = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-        out[i] = (nib(pair[0])? << 4) | nib(pair[1])?;
+        out[i] = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
     }
     Some(out)
 }

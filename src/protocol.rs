@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AnchorRef;
 use crate::consent::Decision;
 use crate::envelope::{EventSpan, Limits, Platform};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::privacy::MaskPolicy;
 use crate::session::Device;
 
@@ -93,10 +93,10 @@ pub enum ObjectCall<'a> {
     /// (`edge::audit_log_do::append`): it is the log's record format, not a call's.
     Log(&'a [u8]),
     LogHead,
-    /// An `audit_log::VerifyJob`'s JSON, stored as it is by the job object.
+    /// An `audit::log::VerifyJob`'s JSON, stored as it is by the job object.
     VerifyStart(&'a [u8]),
     VerifyStatus,
-    /// A seeded `audit_log::LogWriter`'s JSON (test-only seeding, feature `faults`).
+    /// A seeded `audit::log::LogWriter`'s JSON (test-only seeding, feature `faults`).
     #[cfg(feature = "faults")]
     LogSeed(&'a [u8]),
 }
@@ -152,13 +152,13 @@ impl<'a> ObjectCall<'a> {
     pub fn decode(path: &str, body: &'a [u8]) -> Result<ObjectCall<'a>, ApiError> {
         fn parse<'b, T: Deserialize<'b>>(body: &'b [u8], what: &str) -> Result<T, ApiError> {
             serde_json::from_slice(body).map_err(|_| {
-                ApiError::bad_request("invalid_call", format!("malformed {what} call"))
+                ApiError::new(ErrorCode::InvalidCall, format!("malformed {what} call"))
             })
         }
         Ok(match path {
             "/ingest" => {
                 let (call, events) = decode_ingest(body).ok_or_else(|| {
-                    ApiError::bad_request("invalid_call", "malformed session call")
+                    ApiError::new(ErrorCode::InvalidCall, "malformed session call")
                 })?;
                 ObjectCall::Ingest(call, events)
             }
@@ -179,11 +179,11 @@ impl<'a> ObjectCall<'a> {
 
 /// The refusals an object sends (its `ApiError::body()`), each passed on to the client with
 /// its own status, code and message. A code the object never sends is not trusted.
-const OBJECT_REFUSALS: &[&str] = &[
-    "invalid_call",
-    "invalid_events",
-    "too_many_events",
-    "session_too_long",
+const OBJECT_REFUSALS: &[ErrorCode] = &[
+    ErrorCode::InvalidCall,
+    ErrorCode::InvalidEvents,
+    ErrorCode::TooManyEvents,
+    ErrorCode::SessionTooLong,
 ];
 
 /// The worker's copy of an object's error reply (`status`, its JSON `body`): a refusal keeps
@@ -200,10 +200,10 @@ pub fn error_from_reply(status: u16, body: &[u8]) -> ApiError {
         message: String,
     }
     let refusal = serde_json::from_slice::<Reply>(body).ok().and_then(|r| {
-        let code = OBJECT_REFUSALS.iter().find(|c| **c == r.error.code)?;
-        (400..500)
+        let code = ErrorCode::parse(&r.error.code).filter(|c| OBJECT_REFUSALS.contains(c))?;
+        code.statuses()
             .contains(&status)
-            .then(|| ApiError::new(status, code, r.error.message))
+            .then(|| ApiError::with_status(status, code, r.error.message))
     });
     refusal.unwrap_or_else(|| ApiError::unavailable("session storage failed; retry later"))
 }
@@ -358,10 +358,13 @@ mod tests {
         // Each refusal the object sends, as it sends it, comes back with its own status and
         // code: a 413 for too many events is not the session's chunk cap.
         for e in [
-            ApiError::too_large("too_many_events", "a beacon carries at most 5 events"),
-            ApiError::too_large("session_too_long", "this session holds the maximum"),
-            ApiError::bad_request("invalid_events", "event 0: missing data"),
-            ApiError::bad_request("invalid_call", "malformed session call"),
+            ApiError::new(
+                ErrorCode::TooManyEvents,
+                "a beacon carries at most 5 events",
+            ),
+            ApiError::new(ErrorCode::SessionTooLong, "this session holds the maximum"),
+            ApiError::new(ErrorCode::InvalidEvents, "event 0: missing data"),
+            ApiError::new(ErrorCode::InvalidCall, "malformed session call"),
         ] {
             let back = error_from_reply(e.status, e.body().as_bytes());
             assert_eq!(back, e);
@@ -372,7 +375,7 @@ mod tests {
                 503,
                 ApiError::unavailable("session state failed; retry later").body(),
             ),
-            (413, ApiError::too_large("made_up", "x").body()),
+            (413, ApiError::new(ErrorCode::TooManyChunks, "x").body()),
             (500, "not json".to_string()),
             (400, "{}".to_string()),
         ] {

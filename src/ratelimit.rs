@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::RateLimit;
+use crate::time::DAY_MS;
 
 #[derive(Default)]
 pub struct Limiter {
@@ -23,7 +24,7 @@ impl Limiter {
     /// until its window ends. A refused beacon is not counted.
     pub fn check(&mut self, project: &str, limit: &RateLimit, now_ms: u64) -> Result<(), ApiError> {
         let minute = now_ms / 60_000;
-        let day = now_ms / 86_400_000;
+        let day = now_ms / DAY_MS;
         if self.minute.len() > CAPACITY {
             self.minute.retain(|_, (w, _)| *w == minute);
         }
@@ -33,12 +34,12 @@ impl Limiter {
         let m = window(&mut self.minute, project, minute);
         if limit.beacons_per_minute > 0 && m.1 >= limit.beacons_per_minute {
             let secs = (60_000 - now_ms % 60_000).div_ceil(1000) as u32;
-            return Err(ApiError::rate_limited("rate_limited", secs));
+            return Err(ApiError::rate_limited(ErrorCode::RateLimited, secs));
         }
         let d = window(&mut self.day, project, day);
         if limit.chunks_per_day > 0 && d.1 >= limit.chunks_per_day {
-            let secs = (86_400_000 - now_ms % 86_400_000).div_ceil(1000) as u32;
-            return Err(ApiError::rate_limited("quota_exceeded", secs));
+            let secs = (DAY_MS - now_ms % DAY_MS).div_ceil(1000) as u32;
+            return Err(ApiError::rate_limited(ErrorCode::QuotaExceeded, secs));
         }
         window(&mut self.minute, project, minute).1 += 1;
         window(&mut self.day, project, day).1 += 1;
@@ -91,7 +92,7 @@ mod tests {
         l.check("p", &lim, t0 + 120_000).unwrap();
         let e = l.check("p", &lim, t0 + 240_000).unwrap_err();
         assert_eq!((e.code, e.retry_after), ("quota_exceeded", Some(86_160)));
-        l.check("p", &lim, t0 + 86_400_000).unwrap();
+        l.check("p", &lim, t0 + DAY_MS).unwrap();
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The retention sweep's decisions (issue 13): which index entries are expired, how much one
+//! The retention sweep's decisions: which index entries are expired, how much one
 //! alarm run may do, the order projects take turns in, and when a failed erase is tried again.
 //! `edge/retention.rs` moves the bytes; everything it decides comes from here.
 //!
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::project::Project;
 use crate::storage;
+use crate::time::DAY_MS;
 
 /// The sweeper object's name. `/` is outside the id alphabet, so no `{project}:{session}` or
 /// anchor name (`{project}/anchor/NN`) can take it.
@@ -48,8 +49,6 @@ pub const MAX_RETRIES: usize = 500;
 /// Retention applied to a project whose config is unparseable or removed: the documented
 /// default (`retention_days` when a config does not set it).
 pub const FALLBACK_RETENTION_DAYS: u32 = 30;
-
-const DAY_MS: u64 = 86_400_000;
 
 /// Where a project's retention came from (logged by the sweep, never its content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +87,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn key(&self, project: &str) -> String {
-        storage::day_index_key(project, &self.day, &self.session)
+        storage::listed_day_index_key(project, &self.day, &self.session)
     }
 }
 
@@ -371,7 +370,7 @@ mod tests {
     fn keys(project: &str, entries: &[(&str, &str)]) -> Vec<String> {
         entries
             .iter()
-            .map(|(d, s)| storage::day_index_key(project, d, s))
+            .map(|(d, s)| storage::listed_day_index_key(project, d, s))
             .collect()
     }
 

@@ -1,17 +1,19 @@
 //! The route table: method + path → what to do. Pure, so every path the worker answers is
 //! tested natively; the edge only dispatches on the result.
 
-use crate::envelope::is_valid_id;
+use crate::admin::TokenKind;
 use crate::error::ApiError;
+use crate::ids::{ProjectKey, SessionId, VisitorId};
+use crate::percent::{decode, Plus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Health,
     IngestPreflight {
-        key: String,
+        key: ProjectKey,
     },
     Ingest {
-        key: String,
+        key: ProjectKey,
     },
     OptOut,
     /// `GET /v1/opt-in`: the page whose button posts; changes nothing.
@@ -19,46 +21,46 @@ pub enum Route {
     /// `POST /v1/opt-in`: clears the opt-out cookie, same-origin only.
     OptIn,
     ListSessions {
-        key: String,
+        key: ProjectKey,
     },
     Manifest {
-        key: String,
-        session: String,
+        key: ProjectKey,
+        session: SessionId,
     },
     Events {
-        key: String,
-        session: String,
+        key: ProjectKey,
+        session: SessionId,
     },
     Chunk {
-        key: String,
-        session: String,
+        key: ProjectKey,
+        session: SessionId,
         seq: u32,
     },
     DeleteSession {
-        key: String,
-        session: String,
+        key: ProjectKey,
+        session: SessionId,
     },
     DeleteVisitor {
-        key: String,
-        visitor: String,
+        key: ProjectKey,
+        visitor: VisitorId,
     },
     Audit {
-        key: String,
+        key: ProjectKey,
     },
     AuditVerify {
-        key: String,
+        key: ProjectKey,
     },
     /// `GET …/audit/verify/{job}`: a verify job's state (32 lowercase hex).
     AuditVerifyJob {
-        key: String,
+        key: ProjectKey,
         job: String,
     },
     AuditReport {
-        key: String,
+        key: ProjectKey,
     },
     /// The browser SDK's public project facts.
     SdkConfig {
-        key: String,
+        key: ProjectKey,
     },
     /// A file of the browser SDK (`sdk.js`, `recorder.js`).
     SdkAsset {
@@ -66,39 +68,23 @@ pub enum Route {
     },
     AdminList,
     AdminProject {
-        key: String,
+        key: ProjectKey,
     },
     AdminRotate {
-        key: String,
-        kind: crate::admin::TokenKind,
+        key: ProjectKey,
+        kind: TokenKind,
     },
-}
-
-/// Project keys are 1–64 chars of `[A-Za-z0-9_-]` (the seeded `demo` is four).
-pub fn is_valid_key(key: &str) -> bool {
-    (1..=64).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Resolve a request. Unknown paths are 404, known paths with another method 405.
 /// Malformed ids in a read path are 404: an id that cannot exist names nothing.
 pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    let key_ok = |k: &str| -> Result<String, ApiError> {
-        if is_valid_key(k) {
-            Ok(k.to_string())
-        } else {
-            Err(ApiError::unauthorized("unknown project key"))
-        }
+    let key_ok = |k: &str| -> Result<ProjectKey, ApiError> {
+        ProjectKey::parse(k).ok_or_else(|| ApiError::unauthorized("unknown project key"))
     };
-    let id_ok = |s: &str| -> Result<String, ApiError> {
-        if is_valid_id(s) {
-            Ok(s.to_string())
-        } else {
-            Err(ApiError::not_found("no such session"))
-        }
+    let id_ok = |s: &str| -> Result<SessionId, ApiError> {
+        SessionId::parse(s).ok_or_else(|| ApiError::not_found("no such session"))
     };
     let only = |allowed: &str, r: Route| -> Result<Route, ApiError> {
         if method == allowed {
@@ -133,17 +119,15 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         },
         ["v1", "admin", "projects"] => only("GET", Route::AdminList),
         ["v1", "admin", "projects", key, rest @ ..] => {
-            if !is_valid_key(key) {
-                return Err(ApiError::not_found("no such project"));
-            }
-            let key = key.to_string();
+            let key =
+                ProjectKey::parse(key).ok_or_else(|| ApiError::not_found("no such project"))?;
             match rest {
                 [] => match method {
                     "GET" | "PUT" | "PATCH" => Ok(Route::AdminProject { key }),
                     _ => Err(ApiError::method_not_allowed()),
                 },
                 ["tokens", kind] => {
-                    let kind = crate::admin::TokenKind::parse(kind)
+                    let kind = TokenKind::parse(kind)
                         .ok_or_else(|| ApiError::not_found("no such route"))?;
                     only("POST", Route::AdminRotate { key, kind })
                 }
@@ -179,16 +163,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                     only("GET", Route::Chunk { key, session, seq })
                 }
                 ["visitors", v] => {
-                    if !is_valid_id(v) {
-                        return Err(ApiError::not_found("no such visitor"));
-                    }
-                    only(
-                        "DELETE",
-                        Route::DeleteVisitor {
-                            key,
-                            visitor: v.to_string(),
-                        },
-                    )
+                    let visitor = VisitorId::parse(v)
+                        .ok_or_else(|| ApiError::not_found("no such visitor"))?;
+                    only("DELETE", Route::DeleteVisitor { key, visitor })
                 }
                 ["audit"] => only("GET", Route::Audit { key }),
                 ["audit", "verify"] => only("GET", Route::AuditVerify { key }),
@@ -231,30 +208,8 @@ pub fn split_url(url: &str) -> (&str, &str) {
 pub fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
+        (decode(k, Plus::Space) == name).then(|| decode(v, Plus::Space).into_owned())
     })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `https://shop.example/checkout?x` → `https://shop.example` (a `Referer` standing in for a

@@ -1,24 +1,25 @@
-//! The R2 layout (fixed by DESIGN.md) and the stored documents. Keys are built only from ids
-//! that passed `envelope::is_valid_id`, so no key can escape its prefix.
+//! The R2 layout (fixed by DESIGN.md) and the stored documents. Keys are built only from the
+//! checked id types of `ids`, so no key can escape its prefix or name another object.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::envelope::Platform;
+use crate::ids::{ProjectKey, SessionId, VisitorId};
 
-pub fn session_prefix(project: &str, session: &str) -> String {
+pub fn session_prefix(project: &ProjectKey, session: &SessionId) -> String {
     format!("sessions/{project}/{session}/")
 }
 
-pub fn sessions_prefix(project: &str) -> String {
+pub fn sessions_prefix(project: &ProjectKey) -> String {
     format!("sessions/{project}/")
 }
 
-pub fn chunk_key(project: &str, session: &str, seq: u32) -> String {
+pub fn chunk_key(project: &ProjectKey, session: &SessionId, seq: u32) -> String {
     format!("sessions/{project}/{session}/chunks/{seq:08}.json")
 }
 
-pub fn manifest_key(project: &str, session: &str) -> String {
+pub fn manifest_key(project: &ProjectKey, session: &SessionId) -> String {
     format!("sessions/{project}/{session}/manifest.json")
 }
 
@@ -26,21 +27,28 @@ pub fn manifest_key(project: &str, session: &str) -> String {
 /// `index/{project}/days/{yyyy-mm-dd}/{session}` (an empty object; the key is the data, and
 /// its custom metadata `summary` the session's `session_summary::SessionSummary`, absent on
 /// entries written before summaries existed). The day is that of the session's `created_at`.
-pub fn day_index_key(project: &str, day: &str, session: &str) -> String {
+pub fn day_index_key(project: &ProjectKey, day: &str, session: &SessionId) -> String {
+    listed_day_index_key(project, day, session)
+}
+
+/// `day_index_key` of parts read back from a listed key (the retention sweep re-derives the
+/// keys it listed, and only those): the same layout, no id check, since nothing from a client
+/// reaches it.
+pub fn listed_day_index_key(project: &str, day: &str, session: &str) -> String {
     format!("index/{project}/days/{day}/{session}")
 }
 
-pub fn day_index_prefix(project: &str, day: &str) -> String {
+pub fn day_index_prefix(project: &ProjectKey, day: &str) -> String {
     format!("index/{project}/days/{day}/")
 }
 
 /// Visitor → sessions, for erasure of everything of one visitor:
 /// `index/{project}/visitors/{visitor}/{session}`.
-pub fn visitor_index_key(project: &str, visitor: &str, session: &str) -> String {
+pub fn visitor_index_key(project: &ProjectKey, visitor: &VisitorId, session: &SessionId) -> String {
     format!("index/{project}/visitors/{visitor}/{session}")
 }
 
-pub fn visitor_index_prefix(project: &str, visitor: &str) -> String {
+pub fn visitor_index_prefix(project: &ProjectKey, visitor: &VisitorId) -> String {
     format!("index/{project}/visitors/{visitor}/")
 }
 
@@ -104,10 +112,7 @@ pub fn merge_events<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<St
     Ok(out)
 }
 
-/// UTC calendar day (`yyyy-mm-dd`) of a Unix time in milliseconds (the audit layout's days).
-pub fn utc_day(ms: u64) -> String {
-    crate::audit::day_from_millis(ms)
-}
+pub use crate::time::utc_day;
 
 #[cfg(test)]
 mod tests {
@@ -116,11 +121,11 @@ mod tests {
     #[test]
     fn layout_matches_the_design() {
         assert_eq!(
-            chunk_key("demo", "s_12345678", 7),
+            chunk_key(&"demo".into(), &"s_12345678".into(), 7),
             "sessions/demo/s_12345678/chunks/00000007.json"
         );
         assert_eq!(
-            manifest_key("demo", "s_12345678"),
+            manifest_key(&"demo".into(), &"s_12345678".into()),
             "sessions/demo/s_12345678/manifest.json"
         );
         assert_eq!(last_segment("index/demo/days/2026-11-23/s_1/"), "s_1");
@@ -167,20 +172,12 @@ mod tests {
         assert_eq!(merge_events(std::iter::empty()).unwrap(), "[]");
         assert!(merge_events([&b"{"[..]]).is_err());
     }
-
-    #[test]
-    fn utc_days() {
-        assert_eq!(utc_day(0), "1970-01-01");
-        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
-        assert_eq!(utc_day(1_795_392_000_000 - 1), "2026-11-22");
-        assert_eq!(utc_day(1_795_392_000_000), "2026-11-23");
-    }
 }
 
 /// Day-index folders (`yyyy-mm-dd`) whose sessions are past `retention_days` at `now_ms`:
 /// every day strictly before the first day still retained.
 pub fn expired_days(days: &[String], now_ms: u64, retention_days: u32) -> Vec<&str> {
-    let keep_from = utc_day(now_ms.saturating_sub(u64::from(retention_days) * 86_400_000));
+    let keep_from = utc_day(now_ms.saturating_sub(u64::from(retention_days) * crate::time::DAY_MS));
     days.iter()
         .map(String::as_str)
         .filter(|d| *d < keep_from.as_str())

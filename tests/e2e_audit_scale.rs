@@ -47,7 +47,7 @@ fn seed(w: &Worker, spec: &SeedSpec) -> Value {
     loop {
         let body = json!({"spec": spec, "skip": skip, "take": 250}).to_string();
         let r = w.post(
-            "/v1/test/seed-audit",
+            "/__test/seed-audit",
             &[("Content-Type", "application/json")],
             body.as_bytes(),
         );

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use veilgate::envelope::{is_valid_id, Envelope, EventSpan, Limits, MAX_SEQ, MAX_URL_BYTES};
-use veilgate::error::ApiError;
+use veilgate::error::{ApiError, ErrorCode};
 
 /// What the edge ran: `prescan`, then `Envelope::parse`.
 pub fn check<'a>(json: &'a [u8], limits: &Limits) -> Result<(Envelope<'a>, EventSpan), ApiError> {
@@ -36,8 +36,8 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
                 // without checking their escapes, but refuses a lone surrogate when it builds
                 // a tree. Refuse it here, so what the edge accepts the session object can read.
                 if b == b'u' && lone_surrogate(json, i + 1, &mut paired_low) {
-                    return Err(ApiError::bad_request(
-                        "malformed_json",
+                    return Err(ApiError::new(
+                        ErrorCode::MalformedJson,
                         "a string holds an unpaired UTF-16 surrogate escape",
                     ));
                 }
@@ -59,8 +59,8 @@ pub fn prescan(json: &[u8], limits: &Limits) -> Result<(), ApiError> {
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limits.max_depth {
-                    return Err(ApiError::bad_request(
-                        "too_deep",
+                    return Err(ApiError::new(
+                        ErrorCode::TooDeep,
                         format!("JSON nesting exceeds depth {}", limits.max_depth),
                     ));
                 }
@@ -93,8 +93,8 @@ fn check_number(token: &[u8]) -> Result<(), ApiError> {
     if finite {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "malformed_json",
+        Err(ApiError::new(
+            ErrorCode::MalformedJson,
             "a number is out of range",
         ))
     }
@@ -123,8 +123,8 @@ fn lone_surrogate(json: &[u8], at: usize, paired_low: &mut usize) -> bool {
 }
 
 fn string_too_long(limits: &Limits) -> ApiError {
-    ApiError::too_large(
-        "string_too_long",
+    ApiError::new(
+        ErrorCode::StringTooLong,
         format!("a JSON string exceeds {} bytes", limits.max_string_bytes),
     )
 }
@@ -149,7 +149,7 @@ struct EventHead<'a> {
 /// `Envelope::parse`.
 pub fn parse<'a>(json: &'a [u8], limits: &Limits) -> Result<(Envelope<'a>, EventSpan), ApiError> {
     std::str::from_utf8(json)
-        .map_err(|_| ApiError::bad_request("invalid_utf8", "body is not valid UTF-8"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidUtf8, "body is not valid UTF-8"))?;
     let env: Envelope = from_slice_prescanned(json).map_err(|e| {
         let msg = match e.classify() {
             serde_json::error::Category::Data => {
@@ -158,20 +158,20 @@ pub fn parse<'a>(json: &'a [u8], limits: &Limits) -> Result<(Envelope<'a>, Event
             serde_json::error::Category::Eof => "body ends before the JSON does".to_string(),
             _ => "body is not valid JSON".to_string(),
         };
-        ApiError::bad_request("malformed_json", msg)
+        ApiError::new(ErrorCode::MalformedJson, msg)
     })?;
     check_id("session", &env.session)?;
     check_id("visitor", &env.visitor)?;
     if env.seq > MAX_SEQ {
-        return Err(ApiError::bad_request(
-            "invalid_seq",
+        return Err(ApiError::new(
+            ErrorCode::InvalidSeq,
             format!("seq must be ≤ {MAX_SEQ}"),
         ));
     }
     if let Some(page) = &env.page {
         if page.len() > MAX_URL_BYTES {
-            return Err(ApiError::bad_request(
-                "invalid_page",
+            return Err(ApiError::new(
+                ErrorCode::InvalidPage,
                 "page URL is too long",
             ));
         }
@@ -191,8 +191,8 @@ fn strip_position(e: &serde_json::Error) -> String {
 
 fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiError> {
     let heads: Vec<EventHead> = from_slice_prescanned(raw.get().as_bytes()).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_events",
+        ApiError::new(
+            ErrorCode::InvalidEvents,
             format!(
                 "events must be an array of {{type, data, timestamp}}: {}",
                 strip_position(&e)
@@ -200,11 +200,11 @@ fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiErro
         )
     })?;
     if heads.is_empty() {
-        return Err(ApiError::bad_request("invalid_events", "events is empty"));
+        return Err(ApiError::new(ErrorCode::InvalidEvents, "events is empty"));
     }
     if heads.len() > limits.max_events {
-        return Err(ApiError::too_large(
-            "too_many_events",
+        return Err(ApiError::new(
+            ErrorCode::TooManyEvents,
             format!("a beacon carries at most {} events", limits.max_events),
         ));
     }
@@ -213,21 +213,21 @@ fn validate_events(raw: &RawValue, limits: &Limits) -> Result<EventSpan, ApiErro
     for (i, h) in heads.iter().enumerate() {
         // rrweb event types are 0..=6; mobile uses the same envelope.
         if h.kind > 6 {
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: unknown type {}", h.kind),
             ));
         }
         if !h.timestamp.is_finite() || h.timestamp < 0.0 {
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: timestamp must be a non-negative number"),
             ));
         }
         if h.data.is_none() && h.kind != 1 {
             // type 1 (Load) carries no data in rrweb; every other type does.
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: missing data"),
             ));
         }
@@ -245,8 +245,8 @@ fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_id",
+        Err(ApiError::new(
+            ErrorCode::InvalidId,
             format!("{field} must be 8-64 characters of A-Z a-z 0-9 _ -"),
         ))
     }

@@ -663,7 +663,7 @@ pub fn routes(data: &[u8]) {
     };
     match routes::route(method, path) {
         Ok(r) => {
-            let key_ok = |k: &str| assert!(routes::is_valid_key(k), "routed to key {k:?}");
+            let key_ok = |k: &str| assert!(veilgate::ids::is_valid_key(k), "routed to key {k:?}");
             let id_ok = |s: &str| assert!(envelope::is_valid_id(s), "routed to id {s:?}");
             match &r {
                 Route::Health

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::records::{anchor_chain_id, AnchorRef, AuditRecord, Draft, RECORD_VERSION};
-use crate::consent::hex;
+use crate::encoding::hex;
 
 /// Seal a draft as record `seq` after `prev` (hex).
 pub fn seal(draft: Draft, seq: u64, prev: &str) -> AuditRecord {

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::consent::hex;
+use crate::encoding::hex;
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut k = [0u8; 64];

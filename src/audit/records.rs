@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::days::day_from_millis;
-use crate::consent::{hex, Decision};
+use crate::consent::Decision;
+use crate::encoding::hex;
 
 /// Format version of audit records.
 pub const RECORD_VERSION: u32 = 1;

@@ -299,7 +299,7 @@ fn parse_onetrust(value: &str) -> Result<OneTrustConsent, CmpError> {
                 if groups_raw.is_some() {
                     return Err(CmpError::Malformed("duplicate groups"));
                 }
-                groups_raw = Some(percent_decode(raw, true));
+                groups_raw = Some(percent_decode(raw, true).into_owned());
             }
             "isGpcEnabled" => out.gpc_enabled = raw == "1",
             "interactionCount" => out.interaction_count = raw.parse().ok(),

@@ -118,38 +118,9 @@ pub fn opt_out_value_means_opted_out(value: &str) -> bool {
     !value.is_empty() && value != "0"
 }
 
-/// Percent-decode `%XX` escapes (bytes), leaving `+` alone unless `plus_is_space`.
-/// Invalid escapes are kept literally. Output is at most as long as the input.
-pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' if plus_is_space => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
+/// Cookie values are percent-decoded by the one decoder (`crate::percent`); the name stays for
+/// the consent readers and their fuzz target.
+pub use crate::percent::decode_if as percent_decode;
 
 #[cfg(test)]
 mod tests {

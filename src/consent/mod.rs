@@ -26,6 +26,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::encoding::hex;
+
 pub use cmp::{CmpError, CookiebotConsent, OneTrustConsent};
 pub use policy::decide;
 pub use tcf::{TcString, TcfError};
@@ -472,14 +474,4 @@ impl Decision {
     pub fn differs_from(&self, previous: Option<&Decision>) -> bool {
         previous != Some(self)
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
 }

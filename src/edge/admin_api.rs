@@ -1,13 +1,14 @@
-//! The admin API (issue 17, docs/ADMIN.md): moves project configs between HTTP and KV. Every
+//! The admin API (docs/ADMIN.md): moves project configs between HTTP and KV. Every
 //! decision (validation, merge, If-Match, token rotation, what GET shows) is `crate::admin`'s.
 
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
+use super::bindings;
 use super::http::{self, header, now_ms, query_param, storage_err};
 use super::projects;
 use crate::admin::{self, PutDecision, TokenKind};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::{bearer, ConfigProblem, Project};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -20,13 +21,12 @@ const MAX_PAGE: u64 = 100;
 /// No `ADMIN_TOKEN_SHA256` secret: 503, never open. Missing and wrong token look the same.
 fn authorize(req: &Request, env: &Env) -> Result<()> {
     let secret = env
-        .secret("ADMIN_TOKEN_SHA256")
+        .secret(bindings::ADMIN_TOKEN_SHA256)
         .map(|s| s.to_string())
         .unwrap_or_default();
     if secret.trim().is_empty() {
         return Err(ApiError::new(
-            503,
-            "admin_disabled",
+            ErrorCode::AdminDisabled,
             "the admin API is not configured on this deployment (ADMIN_TOKEN_SHA256)",
         ));
     }
@@ -39,7 +39,7 @@ fn authorize(req: &Request, env: &Env) -> Result<()> {
 }
 
 fn kv(env: &Env) -> Result<worker::kv::KvStore> {
-    env.kv("PROJECTS").map_err(storage_err("admin"))
+    env.kv(bindings::PROJECTS).map_err(storage_err("admin"))
 }
 
 async fn stored(env: &Env, key: &str) -> Result<Option<String>> {
@@ -84,7 +84,7 @@ fn invalid(problems: Vec<ConfigProblem>) -> Result<Response> {
     http::json(
         400,
         &json!({"error": {
-            "code": "invalid_config",
+            "code": ErrorCode::InvalidConfig.as_str(),
             "message": format!("the config has {} problem(s); nothing was changed", problems.len()),
             "details": problems,
         }}),
@@ -102,15 +102,15 @@ async fn json_body(mut req: Request) -> Result<Value> {
     let bytes = req
         .bytes()
         .await
-        .map_err(|_| ApiError::bad_request("invalid_json", "could not read the body"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "could not read the body"))?;
     if bytes.len() > MAX_BODY {
-        return Err(ApiError::too_large(
-            "config_too_large",
+        return Err(ApiError::new(
+            ErrorCode::ConfigTooLarge,
             "config body over 256 KiB",
         ));
     }
     serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::bad_request("invalid_json", "the body is not JSON"))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "the body is not JSON"))
 }
 
 fn not_found() -> ApiError {
@@ -154,15 +154,14 @@ pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
             match decision {
                 PutDecision::NeedsIfMatch => {
                     return Err(ApiError::new(
-                        409,
-                        "project_exists",
+                        ErrorCode::ProjectExists,
                         "this project exists; send If-Match with its ETag (or *) to replace it",
                     ))
                 }
                 PutDecision::Stale => return Err(stale()),
                 PutDecision::Create if !admin::is_valid_new_key(key) => {
-                    return Err(ApiError::bad_request(
-                        "invalid_key",
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidKey,
                         "a new project key is 8-64 characters of A-Z a-z 0-9 _ -",
                     ))
                 }
@@ -213,8 +212,7 @@ pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
 
 fn stale() -> ApiError {
     ApiError::new(
-        412,
-        "etag_mismatch",
+        ErrorCode::EtagMismatch,
         "the project changed since it was read; GET it again",
     )
 }
@@ -224,12 +222,12 @@ fn stale() -> ApiError {
 pub async fn rotate(key: &str, kind: TokenKind, req: &Request, env: &Env) -> Result<Response> {
     authorize(req, env)?;
     let grace = admin::parse_grace(query_param(req, "grace").as_deref())
-        .map_err(|m| ApiError::bad_request("invalid_grace", m))?;
+        .map_err(|m| ApiError::new(ErrorCode::InvalidGrace, m))?;
     let current = stored(env, key).await?.ok_or_else(not_found)?;
     let before: Value = serde_json::from_str(&current).map_err(|_| {
-        ApiError::new(
+        ApiError::with_status(
             409,
-            "project_misconfigured",
+            ErrorCode::ProjectMisconfigured,
             "the stored config is not JSON; PUT a new one",
         )
     })?;

@@ -14,7 +14,7 @@ use crate::audit::log::{
     self as log, parse_rollup_key, parse_segment_key, split_segment, Cursor, Rollup, VerifyJob,
 };
 use crate::audit::{AuditRecord, Report};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::protocol::ObjectCall;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -32,7 +32,10 @@ fn query_limit(req: &Request) -> Result<usize> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 1000")
+                ApiError::new(
+                    ErrorCode::InvalidLimit,
+                    "limit must be an integer from 1 to 1000",
+                )
             }),
     }
 }
@@ -46,7 +49,7 @@ pub async fn list(key: &str, req: &Request, env: &Env) -> Result<Response> {
     let cursor = match http::query_param(req, "cursor") {
         None => None,
         Some(c) => Some(Cursor::decode(&c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "cursor is not one this API gave")
+            ApiError::new(ErrorCode::InvalidCursor, "cursor is not one this API gave")
         })?),
     };
     let (first_day, last_day) = log::segment_days(from, to);
@@ -177,7 +180,7 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
     let (from, to) = match (http::query_param(req, "from"), http::query_param(req, "to")) {
         // No range: everything the audit can hold (the retention maximum and a little).
         (None, None) => (
-            to_default.saturating_sub(crate::audit::MAX_RANGE_DAYS * 86_400_000 - 1),
+            to_default.saturating_sub(crate::time::days_ms(crate::audit::MAX_RANGE_DAYS) - 1),
             to_default,
         ),
         _ => http::time_range(req, to_default)?,
@@ -189,7 +192,7 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
     }
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|_| ApiError::unavailable("no randomness"))?;
-    let id = crate::consent::hex(&id);
+    let id = crate::encoding::hex(&id);
     let state = serde_json::to_vec(&job).map_err(|_| ApiError::unavailable("serialize"))?;
     super::objects::call(
         env,

@@ -14,7 +14,7 @@ use super::http::{now_ms, storage_err};
 use super::r2::put_json;
 use crate::audit::log::{self as log, LogHead, LogWriter, Rebuilt, VerifyJob};
 use crate::audit::AuditRecord;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -101,14 +101,14 @@ pub async fn append(
     body: &[u8],
 ) -> ApiResult<Response> {
     let rec: AuditRecord = serde_json::from_slice(body)
-        .map_err(|_| ApiError::bad_request("invalid_call", "malformed log call"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed log call"))?;
     let shard = log::log_shard(&rec.session);
     let w = load(state, env, cache)
         .await?
         .unwrap_or_else(|| LogWriter::new(&rec.project, shard));
     if w.project != rec.project || w.shard != shard {
-        return Err(ApiError::bad_request(
-            "invalid_call",
+        return Err(ApiError::new(
+            ErrorCode::InvalidCall,
             "record for another log",
         ));
     }
@@ -153,7 +153,7 @@ async fn set_alarm_soon(state: &State) -> ApiResult<()> {
 /// `/verify-start`: take over a verification the request could not finish.
 pub async fn verify_start(state: &State, body: &[u8]) -> ApiResult<Response> {
     let job: VerifyJob = serde_json::from_slice(body)
-        .map_err(|_| ApiError::bad_request("invalid_call", "malformed verify job"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed verify job"))?;
     save_job(state, &job).await?;
     set_alarm_soon(state).await?;
     ok("{}".into())
@@ -211,7 +211,7 @@ pub async fn seed(
     body: &[u8],
 ) -> ApiResult<Response> {
     let w: LogWriter = serde_json::from_slice(body)
-        .map_err(|_| ApiError::bad_request("invalid_call", "malformed log state"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed log state"))?;
     store_head(state, &w.stored_head(None)).await?;
     *cache.borrow_mut() = Some(w);
     ok("{}".into())

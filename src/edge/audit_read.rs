@@ -9,7 +9,7 @@ use super::r2::read_bytes;
 use crate::audit::log::{
     self as log, parse_rollup_key, parse_segment_key, LiveHead, VerifyJob, LOG_SHARDS,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -21,7 +21,7 @@ pub async fn list_keys(
 ) -> Result<(Vec<String>, bool)> {
     super::subrequests::count();
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(super::bindings::RECORDINGS)
         .map_err(storage_err("read audit"))?;
     let page = bucket
         .list()
@@ -47,8 +47,7 @@ pub async fn read_text(env: &Env, key: &str) -> Result<Option<String>> {
 pub fn invalid(key: &str) -> ApiError {
     // An unparseable object is not skipped silently: verify names it; here it is an error.
     ApiError::new(
-        409,
-        "audit_record_invalid",
+        ErrorCode::AuditRecordInvalid,
         format!("{key} is not a valid audit segment; run verify"),
     )
 }

@@ -2,6 +2,7 @@
 
 use worker::Env;
 
+use super::bindings;
 use crate::project::SessionTimeouts;
 use crate::session::Timeouts;
 
@@ -17,11 +18,11 @@ pub fn timeouts(env: &Env, project: &SessionTimeouts) -> Timeouts {
     let idle = project
         .idle_secs
         .map(u64::from)
-        .unwrap_or_else(|| var_u64(env, "SESSION_IDLE_SECS", 900));
+        .unwrap_or_else(|| var_u64(env, bindings::SESSION_IDLE_SECS, 900));
     let max = project
         .max_secs
         .map(u64::from)
-        .unwrap_or_else(|| var_u64(env, "SESSION_MAX_SECS", 3600));
+        .unwrap_or_else(|| var_u64(env, bindings::SESSION_MAX_SECS, 3600));
     Timeouts {
         idle_ms: idle.max(1) * 1000,
         max_ms: max.max(1) * 1000,
@@ -30,5 +31,5 @@ pub fn timeouts(env: &Env, project: &SessionTimeouts) -> Timeouts {
 
 /// How long an isolate trusts a cached project config.
 pub fn project_cache_ms(env: &Env) -> u64 {
-    var_u64(env, "PROJECT_CACHE_SECS", 30) * 1000
+    var_u64(env, bindings::PROJECT_CACHE_SECS, 30) * 1000
 }

@@ -3,8 +3,9 @@
 use serde::Serialize;
 use worker::{Headers, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::CorsGrant;
+use crate::time::DAY_MS;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -23,7 +24,7 @@ fn short(s: &str) -> String {
 
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     let text =
-        serde_json::to_string(body).map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+        serde_json::to_string(body).map_err(|_| ApiError::new(ErrorCode::Internal, "serialize"))?;
     raw_json(status, text)
 }
 
@@ -34,7 +35,7 @@ pub fn raw_json(status: u16, text: String) -> Result<Response> {
     let _ = headers.set("X-Content-Type-Options", "nosniff");
     Response::ok(text)
         .map(|r| r.with_status(status).with_headers(headers))
-        .map_err(|_| ApiError::new(500, "internal", "response"))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "response"))
 }
 
 pub fn error_response(e: &ApiError, cors_origin: Option<&CorsGrant>) -> Result<Response> {
@@ -60,7 +61,7 @@ pub fn cors(headers: &mut Headers, grant: &CorsGrant) {
 
 pub fn preflight(origin: &CorsGrant) -> Result<Response> {
     let mut resp = Response::empty()
-        .map_err(|_| ApiError::new(500, "internal", "response"))?
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "response"))?
         .with_status(204);
     let h = resp.headers_mut();
     cors(h, origin);
@@ -91,10 +92,10 @@ pub fn path(req: &worker::Request) -> String {
 pub fn time_range(req: &worker::Request, default_to: u64) -> Result<(u64, u64)> {
     let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
     let to = num("to").unwrap_or(default_to);
-    let from = num("from").unwrap_or(to.saturating_sub(7 * 86_400_000));
-    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * 86_400_000 {
-        return Err(ApiError::bad_request(
-            "invalid_range",
+    let from = num("from").unwrap_or(to.saturating_sub(7 * DAY_MS));
+    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * DAY_MS {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRange,
             "from..to must be ordered and span at most 400 days",
         ));
     }
@@ -116,8 +117,12 @@ pub async fn read_body_capped(
     limits: &crate::envelope::Limits,
 ) -> Result<Vec<u8>> {
     use futures_util::StreamExt as _;
-    let unreadable =
-        || ApiError::bad_request("unreadable_body", "the request body could not be read");
+    let unreadable = || {
+        ApiError::new(
+            ErrorCode::UnreadableBody,
+            "the request body could not be read",
+        )
+    };
     let mut stream = match req.stream() {
         Ok(s) => s,
         // No body at all.

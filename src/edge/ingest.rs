@@ -9,7 +9,7 @@ use super::objects;
 use super::projects;
 use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{IngestCall, IngestReply, ObjectCall};
 use crate::ratelimit::Limiter;
 use crate::session::device_from_user_agent;
@@ -25,13 +25,13 @@ pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> 
     match header(req, "Origin") {
         Some(o) if project.origin_allowed(&o) => match project.cors_grant(&o) {
             Some(g) => http::preflight(&g),
-            None => Err(ApiError::forbidden(
-                "origin_not_allowed",
+            None => Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
                 "this origin may not send recordings to this project",
             )),
         },
-        _ => Err(ApiError::forbidden(
-            "origin_not_allowed",
+        _ => Err(ApiError::new(
+            ErrorCode::OriginNotAllowed,
             "this origin may not send recordings to this project",
         )),
     }

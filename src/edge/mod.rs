@@ -5,6 +5,7 @@ mod admin_api;
 mod audit_api;
 mod audit_log_do;
 mod audit_read;
+mod bindings;
 mod config;
 mod http;
 mod ingest;
@@ -36,19 +37,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
     let path = http::path(&req);
     subrequests::take();
-    #[cfg(feature = "faults")]
-    if method == "POST" && path == "/v1/test/seed-audit" {
-        return Ok(match seed_audit::seed(req, &env).await {
-            Ok(r) => r,
-            Err(e) => Response::error(e.body(), e.status)?,
-        });
-    }
-    // Test-only seeding routes (feature `faults`): never in production builds.
+    // Test-only seeding routes, all under `/__test/` (feature `faults`): never in production
+    // builds.
     #[cfg(feature = "faults")]
     if path.starts_with("/__test/") {
-        let result = seed_sessions::handle(&path, req, &env)
-            .await
-            .unwrap_or_else(|| Err(crate::error::ApiError::not_found("no such test route")));
+        let result = match (method.as_str(), path.as_str()) {
+            ("POST", "/__test/seed-audit") => Some(seed_audit::seed(req, &env).await),
+            _ => seed_sessions::handle(&path, req, &env).await,
+        }
+        .unwrap_or_else(|| Err(crate::error::ApiError::not_found("no such test route")));
         return match result {
             Ok(r) => Ok(r),
             Err(e) => Response::error(e.body(), e.status),

@@ -5,7 +5,7 @@
 use worker::{js_sys, Env, Request};
 
 use super::http::storage_err;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{error_from_reply, AdminChange, ObjectCall};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -17,9 +17,9 @@ pub async fn call(env: &Env, name: &str, call: ObjectCall<'_>) -> ApiResult<Opti
     super::subrequests::count();
     let (path, body) = call
         .encode()
-        .map_err(|_| ApiError::new(500, "internal", "serialize"))?;
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "serialize"))?;
     let ns = env
-        .durable_object("SESSION")
+        .durable_object(super::bindings::SESSION)
         .map_err(storage_err("session object"))?;
     let stub = ns
         .get_by_name(name)
@@ -61,7 +61,7 @@ pub async fn record_admin_change(
     };
     call(
         env,
-        &crate::audit_log::admin_object_name(project),
+        &crate::audit::log::admin_object_name(project),
         ObjectCall::Admin(change),
     )
     .await

@@ -4,7 +4,7 @@
 use worker::{Headers, Request, Response};
 
 use crate::consent::optout;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub fn page(opt_out: bool) -> Result<Response, ApiError> {
     let (html, cookie) = if opt_out {
@@ -25,11 +25,11 @@ pub fn opt_in(req: &Request) -> Result<Response, ApiError> {
     let own = req
         .url()
         .map(|u| u.origin().ascii_serialization())
-        .map_err(|_| ApiError::bad_request("bad_url", "unreadable request URL"))?;
+        .map_err(|_| ApiError::new(ErrorCode::BadUrl, "unreadable request URL"))?;
     let h = |n: &str| req.headers().get(n).ok().flatten();
     if !optout::opt_in_allowed(h("Origin").as_deref(), h("Sec-Fetch-Site").as_deref(), &own) {
-        return Err(ApiError::forbidden(
-            "cross_site_opt_in",
+        return Err(ApiError::new(
+            ErrorCode::CrossSiteOptIn,
             "opting back in must be confirmed on this site's opt-in page",
         ));
     }
@@ -47,5 +47,5 @@ fn html_page(html: String, cookie: Option<&str>) -> Result<Response, ApiError> {
     }
     Response::ok(html)
         .map(|r| r.with_headers(headers))
-        .map_err(|_| ApiError::new(500, "internal", "response"))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "response"))
 }

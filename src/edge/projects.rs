@@ -5,8 +5,9 @@ use std::rc::Rc;
 
 use worker::{Env, Request};
 
+use super::bindings;
 use super::http::{header, now_ms, storage_err};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::project::{bearer, Project, ProjectCache};
 
 thread_local! {
@@ -25,7 +26,9 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
         return hit.ok_or_else(unknown);
     }
     super::subrequests::count();
-    let kv = env.kv("PROJECTS").map_err(storage_err("project lookup"))?;
+    let kv = env
+        .kv(bindings::PROJECTS)
+        .map_err(storage_err("project lookup"))?;
     let raw = kv
         .get(&format!("project:{key}"))
         .text()
@@ -36,8 +39,7 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
         Some(json) => Some(Project::from_json(&json).map_err(|e| {
             worker::console_error!("project {key}: invalid config: {e}");
             ApiError::new(
-                503,
-                "project_misconfigured",
+                ErrorCode::ProjectMisconfigured,
                 "this project's configuration is invalid",
             )
         })?),

@@ -2,6 +2,7 @@
 
 use worker::Env;
 
+use super::bindings;
 use super::http::storage_err;
 use crate::error::ApiError;
 
@@ -19,7 +20,7 @@ pub async fn put_json_with_metadata(
 ) -> Result<(), ApiError> {
     super::subrequests::count();
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(bindings::RECORDINGS)
         .map_err(storage_err("recording storage"))?;
     bucket
         .put(key, body)
@@ -42,7 +43,7 @@ pub async fn put_json_with_metadata(
 pub async fn read_bytes(env: &Env, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
     super::subrequests::count();
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(bindings::RECORDINGS)
         .map_err(storage_err("read storage"))?;
     let Some(obj) = bucket
         .get(key)

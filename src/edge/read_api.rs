@@ -3,22 +3,25 @@
 
 use worker::{Env, Request, Response};
 
+use super::bindings;
 use super::http::{self, now_ms, query_param, storage_err};
 use super::objects;
 use super::projects::{self, Token};
 use super::r2::read_bytes;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::{ProjectKey, SessionId, VisitorId};
 use crate::project::Project;
 use crate::protocol::{Erase, ObjectCall};
 use crate::session_summary::SessionSummary;
 use crate::storage;
+use crate::time::{days_ms, floor_day, DAY_MS};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// Most chunks merged into one `events` response (R2 reads per request are limited).
 const MAX_MERGED_CHUNKS: usize = 900;
 
-pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Response> {
+pub async fn list_sessions(key: &ProjectKey, req: &Request, env: &Env) -> Result<Response> {
     projects::authorize(key, req, env, Token::Read).await?;
     let (from, to) = http::time_range(req, now_ms())?;
     let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
@@ -30,19 +33,19 @@ pub async fn list_sessions(key: &str, req: &Request, env: &Env) -> Result<Respon
         None => (None, None),
     };
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(bindings::RECORDINGS)
         .map_err(storage_err("list sessions"))?;
     let mut out = Vec::new();
     let mut next = None;
-    let mut day_ms = from - from % 86_400_000;
+    let mut day_ms = floor_day(from);
     'days: while day_ms <= to {
         let day = storage::utc_day(day_ms);
-        day_ms += 86_400_000;
+        day_ms += DAY_MS;
         if cursor_day.as_deref().is_some_and(|c| day.as_str() < c) {
             continue;
         }
         let mut start_after = match (&cursor_day, &after) {
-            (Some(c), Some(a)) if *c == day => Some(storage::day_index_key(key, &day, a)),
+            (Some(c), Some(a)) if *c == day => Some(storage::listed_day_index_key(key, &day, a)),
             _ => None,
         };
         loop {
@@ -91,8 +94,8 @@ fn out_last(out: &[serde_json::Value]) -> String {
 
 /// The live manifest from the session object, or the stored one from R2.
 async fn load_manifest(
-    key: &str,
-    session: &str,
+    key: &ProjectKey,
+    session: &SessionId,
     project: &Project,
     env: &Env,
 ) -> Result<serde_json::Value> {
@@ -111,7 +114,7 @@ async fn load_manifest(
         .map_err(|_| ApiError::unavailable("stored manifest unreadable"))?;
     // Past retention a session is no longer served, even before the sweep deletes it.
     let created = m["created_at"].as_u64().unwrap_or(0);
-    if created + u64::from(project.retention_days) * 86_400_000 < now_ms() {
+    if created + days_ms(u64::from(project.retention_days)) < now_ms() {
         return Err(ApiError::not_found("no such session"));
     }
     Ok(m)
@@ -119,8 +122,8 @@ async fn load_manifest(
 
 /// Ask the session object; `None` when it holds no such session.
 async fn call_object(
-    key: &str,
-    session: &str,
+    key: &ProjectKey,
+    session: &SessionId,
     call: ObjectCall<'_>,
     env: &Env,
 ) -> Result<Option<String>> {
@@ -131,15 +134,33 @@ async fn call_object(
         .map_err(|_| ApiError::unavailable("session object failed; retry later"))
 }
 
-pub async fn manifest(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
+/// A read token's view of one session: its manifest, once the token is checked.
+async fn authorized_manifest(
+    key: &ProjectKey,
+    session: &SessionId,
+    req: &Request,
+    env: &Env,
+) -> Result<serde_json::Value> {
     let project = projects::authorize(key, req, env, Token::Read).await?;
-    let m = load_manifest(key, session, &project, env).await?;
-    http::json(200, &m)
+    load_manifest(key, session, &project, env).await
 }
 
-pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Result<Response> {
-    let project = projects::authorize(key, req, env, Token::Read).await?;
-    let m = load_manifest(key, session, &project, env).await?;
+pub async fn manifest(
+    key: &ProjectKey,
+    session: &SessionId,
+    req: &Request,
+    env: &Env,
+) -> Result<Response> {
+    http::json(200, &authorized_manifest(key, session, req, env).await?)
+}
+
+pub async fn events(
+    key: &ProjectKey,
+    session: &SessionId,
+    req: &Request,
+    env: &Env,
+) -> Result<Response> {
+    let m = authorized_manifest(key, session, req, env).await?;
     let seqs: Vec<u32> = m["seqs"]
         .as_array()
         .map(|a| {
@@ -149,8 +170,8 @@ pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Resul
         })
         .unwrap_or_default();
     if seqs.len() > MAX_MERGED_CHUNKS {
-        return Err(ApiError::too_large(
-            "too_many_chunks",
+        return Err(ApiError::new(
+            ErrorCode::TooManyChunks,
             format!("session has more than {MAX_MERGED_CHUNKS} chunks; read them one by one"),
         ));
     }
@@ -168,14 +189,13 @@ pub async fn events(key: &str, session: &str, req: &Request, env: &Env) -> Resul
 }
 
 pub async fn chunk(
-    key: &str,
-    session: &str,
+    key: &ProjectKey,
+    session: &SessionId,
     seq: u32,
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
-    let project = projects::authorize(key, req, env, Token::Read).await?;
-    load_manifest(key, session, &project, env).await?;
+    authorized_manifest(key, session, req, env).await?;
     let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
         return Err(ApiError::not_found("no such chunk"));
     };
@@ -186,8 +206,8 @@ pub async fn chunk(
 }
 
 pub async fn delete_session(
-    key: &str,
-    session: &str,
+    key: &ProjectKey,
+    session: &SessionId,
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
@@ -200,14 +220,14 @@ pub async fn delete_session(
 }
 
 pub async fn delete_visitor(
-    key: &str,
-    visitor: &str,
+    key: &ProjectKey,
+    visitor: &VisitorId,
     req: &Request,
     env: &Env,
 ) -> Result<Response> {
     projects::authorize(key, req, env, Token::Read).await?;
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(bindings::RECORDINGS)
         .map_err(storage_err("erase visitor"))?;
     let mut sessions = Vec::new();
     let mut cursor: Option<String> = None;
@@ -219,10 +239,11 @@ pub async fn delete_visitor(
             list = list.cursor(c.clone());
         }
         let page = list.execute().await.map_err(storage_err("erase visitor"))?;
+        // Index entries are written from checked ids only; anything else names no session.
         sessions.extend(
             page.objects()
                 .iter()
-                .map(|o| storage::last_segment(&o.key()).to_string()),
+                .filter_map(|o| SessionId::parse(storage::last_segment(&o.key()))),
         );
         cursor = page.cursor();
         if !page.truncated() || cursor.is_none() {
@@ -243,7 +264,12 @@ pub async fn delete_visitor(
 
 /// Delete everything of one session: object state first (so no new chunk lands on an old
 /// index), then every R2 object under its prefix, then its index entries.
-pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) -> Result<bool> {
+pub async fn erase_session(
+    key: &ProjectKey,
+    session: &SessionId,
+    reason: &str,
+    env: &Env,
+) -> Result<bool> {
     erase_session_counted(key, session, reason, env)
         .await
         .map(|(deleted, _)| deleted)
@@ -252,14 +278,14 @@ pub async fn erase_session(key: &str, session: &str, reason: &str, env: &Env) ->
 /// `erase_session`, also saying how many subrequests it made (the retention sweep budgets
 /// them; `retention::ERASE_WORST_COST` is their bound).
 pub async fn erase_session_counted(
-    key: &str,
-    session: &str,
+    key: &ProjectKey,
+    session: &SessionId,
     reason: &str,
     env: &Env,
 ) -> Result<(bool, u32)> {
     let mut calls = 0u32;
     let bucket = env
-        .bucket("RECORDINGS")
+        .bucket(bindings::RECORDINGS)
         .map_err(storage_err("erase session"))?;
     calls += 1;
     let manifest_text = match call_object(key, session, ObjectCall::Manifest, env).await? {
@@ -301,11 +327,14 @@ pub async fn erase_session_counted(
     if let Some(m) =
         manifest_text.and_then(|t: String| serde_json::from_str::<serde_json::Value>(&t).ok())
     {
-        if let (Some(visitor), Some(created)) = (m["visitor"].as_str(), m["created_at"].as_u64()) {
+        if let (Some(visitor), Some(created)) = (
+            m["visitor"].as_str().and_then(VisitorId::parse),
+            m["created_at"].as_u64(),
+        ) {
             let day = storage::utc_day(created);
             let idx = vec![
                 storage::day_index_key(key, &day, session),
-                storage::visitor_index_key(key, visitor, session),
+                storage::visitor_index_key(key, &visitor, session),
             ];
             calls += 1;
             bucket

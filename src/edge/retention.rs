@@ -14,9 +14,11 @@ use worker::{
     ScheduleContext, ScheduledEvent, State,
 };
 
+use super::bindings;
 use super::http::{now_ms, storage_err};
 use super::read_api::erase_session_counted;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::{ProjectKey, SessionId};
 use crate::retention::{self, Budget, Entry, Sweep};
 use crate::storage;
 
@@ -35,11 +37,11 @@ fn now_for_sweep(env: &Env) -> u64 {
     // Test-only clock shift (feature `faults`): lets a test age its sessions.
     #[cfg(feature = "faults")]
     if let Some(days) = env
-        .var("FAULT_CLOCK_OFFSET_DAYS")
+        .var(bindings::FAULT_CLOCK_OFFSET_DAYS)
         .ok()
         .and_then(|v| v.to_string().parse::<u64>().ok())
     {
-        return now_ms() + days * 86_400_000;
+        return now_ms() + days * crate::time::DAY_MS;
     }
     let _ = env;
     now_ms()
@@ -48,7 +50,7 @@ fn now_for_sweep(env: &Env) -> u64 {
 /// Call the one sweeper object.
 pub async fn call_sweeper(env: &Env, path: &str, body: &str) -> ApiResult<String> {
     let stub = env
-        .durable_object("SWEEPER")
+        .durable_object(bindings::SWEEPER)
         .and_then(|ns| ns.get_by_name(retention::SWEEPER_OBJECT))
         .map_err(storage_err("retention sweeper"))?;
     let mut init = worker::RequestInit::new();
@@ -171,7 +173,7 @@ impl RetentionSweeper {
             now: u64,
         }
         let p: Poke = serde_json::from_str(body)
-            .map_err(|_| ApiError::bad_request("invalid_call", "malformed sweeper call"))?;
+            .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed sweeper call"))?;
         let mut s = self.load().await?;
         let started = s.start(p.now);
         self.save(&s).await?;
@@ -186,7 +188,7 @@ impl RetentionSweeper {
         let mut erased = 0u32;
         let bucket = self
             .env
-            .bucket("RECORDINGS")
+            .bucket(bindings::RECORDINGS)
             .map_err(storage_err("retention sweep"))?;
 
         let mut due = s
@@ -238,7 +240,7 @@ impl RetentionSweeper {
                     .map_err(storage_err("retention sweep"))?;
                 let kv = self
                     .env
-                    .kv("PROJECTS")
+                    .kv(bindings::PROJECTS)
                     .map_err(storage_err("retention sweep"))?;
                 for prefix in page.delimited_prefixes() {
                     let project = storage::last_segment(&prefix).to_string();
@@ -361,7 +363,7 @@ async fn erase_wave(env: &Env, items: &[(&str, &Entry, u32)]) -> (Vec<ApiResult<
     }
     if !gone.is_empty() {
         cost += 1;
-        let deleted = match env.bucket("RECORDINGS") {
+        let deleted = match env.bucket(bindings::RECORDINGS) {
             Ok(b) => b
                 .delete_multiple(gone)
                 .await
@@ -384,7 +386,13 @@ async fn erase(env: &Env, project: &str, e: &Entry, attempts: u32) -> (ApiResult
     if let Err(err) = injected(env, &e.session, attempts) {
         return (Err(err), 0);
     }
-    match erase_session_counted(project, &e.session, "retention", env).await {
+    // The sweep lists keys the session objects wrote from checked ids; an entry that is not
+    // one names no session, so there is nothing to erase but the entry itself.
+    let (Some(project), Some(session)) = (ProjectKey::parse(project), SessionId::parse(&e.session))
+    else {
+        return (Ok(()), 0);
+    };
+    match erase_session_counted(&project, &session, "retention", env).await {
         Ok((_, cost)) => (Ok(()), cost),
         // A failure part way: charge the worst case, the budget cannot know better.
         Err(err) => {
@@ -399,7 +407,7 @@ async fn erase(env: &Env, project: &str, e: &Entry, attempts: u32) -> (ApiResult
 #[cfg(feature = "faults")]
 fn injected(env: &Env, session: &str, attempts: u32) -> ApiResult<()> {
     let target = env
-        .var("FAULT_RETENTION_FAIL_ONCE")
+        .var(bindings::FAULT_RETENTION_FAIL_ONCE)
         .ok()
         .map(|v| v.to_string());
     if attempts == 0 && target.as_deref() == Some(session) {

@@ -3,8 +3,9 @@
 
 use worker::{Env, Headers, Request, Response};
 
+use super::bindings;
 use super::http::storage_err;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::sdk;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -20,7 +21,7 @@ fn public_headers(h: &Headers, cache: &str) {
 pub async fn asset(name: &str, req: &Request, env: &Env) -> Result<Response> {
     let path = sdk::asset_path(name).ok_or_else(|| ApiError::not_found("no such file"))?;
     let assets = env
-        .assets("ASSETS")
+        .assets(bindings::ASSETS)
         .map_err(|_| ApiError::not_found("the SDK is not part of this build"))?;
     let url = format!("https://assets.invalid{path}");
     let mut init = worker::RequestInit::new();
@@ -59,7 +60,7 @@ pub async fn asset(name: &str, req: &Request, env: &Env) -> Result<Response> {
         Response::from_bytes(body)
     };
     out.map(|r| r.with_status(status).with_headers(h))
-        .map_err(|_| ApiError::new(500, "internal", "response"))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "response"))
 }
 
 /// The loader asks with credentials; `sdk::config_reply` decides what the cookie may change

@@ -1,4 +1,4 @@
-//! Test-only (feature `faults`, never in a deployed build): `POST /v1/test/seed-audit` writes
+//! Test-only (feature `faults`, never in a deployed build): `POST /__test/seed-audit` writes
 //! a deterministic audit of many records (`crate::audit_seed`) straight into R2 as v2 log
 //! segments and rollups, in parts (`skip`, `take` objects), and on the last part hands each
 //! log object its final state, so verify has live heads to pin. Sending that many beacons
@@ -10,9 +10,9 @@ use worker::{Env, Request, Response};
 
 use super::http;
 use super::r2::put_json;
-use crate::audit_log::log_object_name;
+use crate::audit::log::log_object_name;
 use crate::audit_seed::{self, SeedSpec};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Deserialize)]
 struct Call {
@@ -25,9 +25,9 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let body = req
         .bytes()
         .await
-        .map_err(|_| ApiError::bad_request("invalid_body", "unreadable"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidBody, "unreadable"))?;
     let call: Call = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
     let (objects, writers, planted) = audit_seed::objects(&call.spec);
     let end = (call.skip + call.take.min(500)).min(objects.len());
     for (k, v) in objects.get(call.skip..end).unwrap_or_default() {

@@ -12,10 +12,10 @@
 use futures_util::future::join_all;
 use worker::{Env, Request, Response};
 
+use super::bindings;
 use super::http::{self, storage_err};
-use crate::envelope::is_valid_id;
-use crate::error::ApiError;
-use crate::routes::is_valid_key;
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::{ProjectKey, SessionId};
 use crate::storage;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -43,19 +43,20 @@ async fn seed(req: &mut Request, env: &Env) -> Result<Response> {
         entries: Vec<(String, String)>,
         config: Option<String>,
     }
-    let bad = |m: &str| ApiError::bad_request("invalid_seed", m.to_string());
+    let bad = |m: &str| ApiError::new(ErrorCode::InvalidSeed, m.to_string());
     let text = req.text().await.map_err(|_| bad("unreadable body"))?;
     let s: Seed = serde_json::from_str(&text).map_err(|_| bad("malformed seed"))?;
     let day_ok = |d: &str| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-    if !is_valid_key(&s.project)
-        || s.entries
-            .iter()
-            .any(|(d, id)| !day_ok(d) || !is_valid_id(id))
-    {
-        return Err(bad("invalid project, day or session id"));
-    }
+    let invalid = || bad("invalid project, day or session id");
+    let project = ProjectKey::parse(&s.project).ok_or_else(invalid)?;
+    let entries = s
+        .entries
+        .iter()
+        .map(|(d, id)| Some((d.as_str(), SessionId::parse(id).filter(|_| day_ok(d))?)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(invalid)?;
     if let Some(config) = &s.config {
-        env.kv("PROJECTS")
+        env.kv(bindings::PROJECTS)
             .map_err(storage_err("seed"))?
             .put(&format!("project:{}", s.project), config.as_str())
             .map_err(|e| storage_err("seed")(e.into()))?
@@ -63,12 +64,14 @@ async fn seed(req: &mut Request, env: &Env) -> Result<Response> {
             .await
             .map_err(|e| storage_err("seed")(e.into()))?;
     }
-    let bucket = env.bucket("RECORDINGS").map_err(storage_err("seed"))?;
-    for wave in s.entries.chunks(PARALLEL) {
+    let bucket = env
+        .bucket(bindings::RECORDINGS)
+        .map_err(storage_err("seed"))?;
+    for wave in entries.chunks(PARALLEL) {
         let puts = wave.iter().map(|(day, session)| {
             bucket
                 .put(
-                    storage::day_index_key(&s.project, day, session),
+                    storage::day_index_key(&project, day, session),
                     Vec::<u8>::new(),
                 )
                 .execute()

@@ -31,7 +31,7 @@ pub struct SessionObject {
     env: Env,
     core: SessionCore,
     /// When this object is an audit log (`audit_log_do`): its state, once loaded.
-    log: RefCell<Option<crate::audit_log::LogWriter>>,
+    log: RefCell<Option<crate::audit::log::LogWriter>>,
     lock: Mutex<()>,
 }
 
@@ -181,6 +181,11 @@ impl ObjectIo for Io<'_> {
     }
 
     fn pseudonym_key(&self) -> Option<String> {
-        Some(self.env.secret("AUDIT_PSEUDONYM_KEY").ok()?.to_string())
+        Some(
+            self.env
+                .secret(super::bindings::AUDIT_PSEUDONYM_KEY)
+                .ok()?
+                .to_string(),
+        )
     }
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use super::Limits;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Content encodings a beacon may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,7 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     match essence.as_str() {
         "" | "application/json" | "text/plain" | "application/octet-stream" => Ok(()),
         _ => Err(ApiError::new(
-            415,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send application/json or text/plain",
         )),
     }
@@ -62,8 +61,8 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
 /// [`decode_body`] again on the whole body.
 pub fn check_wire_len(len: usize, limits: &Limits) -> Result<(), ApiError> {
     if len > limits.max_body_bytes {
-        return Err(ApiError::too_large(
-            "body_too_large",
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
             format!("body exceeds {} bytes", limits.max_body_bytes),
         ));
     }
@@ -86,10 +85,10 @@ pub fn decode_body<'a>(
             let mut reader = flate2::read::GzDecoder::new(body).take(cap as u64 + 1);
             reader
                 .read_to_end(&mut out)
-                .map_err(|_| ApiError::bad_request("invalid_gzip", "body is not valid gzip"))?;
+                .map_err(|_| ApiError::new(ErrorCode::InvalidGzip, "body is not valid gzip"))?;
             if out.len() > cap {
-                return Err(ApiError::too_large(
-                    "decompressed_too_large",
+                return Err(ApiError::new(
+                    ErrorCode::DecompressedTooLarge,
                     format!("decompressed body exceeds {cap} bytes"),
                 ));
             }

@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 
 use super::prescan::from_str_prescanned;
 use super::{strip_position, Limits};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::json::Value;
 
 /// The head of one event: enough to check the envelope shape without building its tree.
@@ -32,8 +32,8 @@ pub struct EventSpan {
 /// `too_many_events` refusals. Every refusal of events comes from here.
 pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiError> {
     let heads: Vec<EventHead> = from_str_prescanned(text).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_events",
+        ApiError::new(
+            ErrorCode::InvalidEvents,
             format!(
                 "events must be an array of {{type, data, timestamp}}: {}",
                 strip_position(&e)
@@ -41,11 +41,11 @@ pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiErro
         )
     })?;
     if heads.is_empty() {
-        return Err(ApiError::bad_request("invalid_events", "events is empty"));
+        return Err(ApiError::new(ErrorCode::InvalidEvents, "events is empty"));
     }
     if heads.len() > limits.max_events {
-        return Err(ApiError::too_large(
-            "too_many_events",
+        return Err(ApiError::new(
+            ErrorCode::TooManyEvents,
             format!("a beacon carries at most {} events", limits.max_events),
         ));
     }
@@ -54,21 +54,21 @@ pub fn validate_events(text: &str, limits: &Limits) -> Result<EventSpan, ApiErro
     for (i, h) in heads.iter().enumerate() {
         // rrweb event types are 0..=6; mobile uses the same envelope.
         if h.kind > 6 {
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: unknown type {}", h.kind),
             ));
         }
         if !h.timestamp.is_finite() || h.timestamp < 0.0 {
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: timestamp must be a non-negative number"),
             ));
         }
         if h.data.is_none() && h.kind != 1 {
             // type 1 (Load) carries no data in rrweb; every other type does.
-            return Err(ApiError::bad_request(
-                "invalid_events",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEvents,
                 format!("event {i}: missing data"),
             ));
         }
@@ -91,7 +91,7 @@ pub fn parse_events<'a>(
     limits: &Limits,
 ) -> Result<(Vec<Value<'a>>, EventSpan), ApiError> {
     let (tree, repeated) = crate::json::array_from_str_noting_repeats(text)
-        .map_err(|_| ApiError::bad_request("invalid_events", "events are not valid JSON"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidEvents, "events are not valid JSON"))?;
     let span = match checked {
         Some(span) => span,
         None => check_event_heads(&tree, repeated, text, limits)?,

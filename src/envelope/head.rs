@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::events::{validate_events, EventSpan};
 use super::prescan::{from_str_prescanned, prescan, prescan_locating};
 use super::{is_valid_id, strip_position, Limits, Platform};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Highest accepted `seq`: a session of a million beacons is no longer a session.
 pub const MAX_SEQ: u64 = 1_000_000;
@@ -77,7 +77,7 @@ impl<'a> Envelope<'a> {
                 serde_json::error::Category::Eof => "body ends before the JSON does".to_string(),
                 _ => "body is not valid JSON".to_string(),
             };
-            ApiError::bad_request("malformed_json", msg)
+            ApiError::new(ErrorCode::MalformedJson, msg)
         })?;
         check_head(&env.session, &env.visitor, env.seq, env.page.as_deref())?;
         let span = validate_events(env.events.get(), limits)?;
@@ -87,7 +87,7 @@ impl<'a> Envelope<'a> {
 
 fn utf8(json: &[u8]) -> Result<&str, ApiError> {
     std::str::from_utf8(json)
-        .map_err(|_| ApiError::bad_request("invalid_utf8", "body is not valid UTF-8"))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidUtf8, "body is not valid UTF-8"))
 }
 
 /// The envelope fields besides the events, in the order `Envelope::parse` checks them.
@@ -95,14 +95,14 @@ fn check_head(session: &str, visitor: &str, seq: u64, page: Option<&str>) -> Res
     check_id("session", session)?;
     check_id("visitor", visitor)?;
     if seq > MAX_SEQ {
-        return Err(ApiError::bad_request(
-            "invalid_seq",
+        return Err(ApiError::new(
+            ErrorCode::InvalidSeq,
             format!("seq must be ≤ {MAX_SEQ}"),
         ));
     }
     if page.is_some_and(|p| p.len() > MAX_URL_BYTES) {
-        return Err(ApiError::bad_request(
-            "invalid_page",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPage,
             "page URL is too long",
         ));
     }
@@ -113,8 +113,8 @@ fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_id",
+        Err(ApiError::new(
+            ErrorCode::InvalidId,
             format!("{field} must be 8-64 characters of A-Z a-z 0-9 _ -"),
         ))
     }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::Limits;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Nesting depth and string length, checked before parsing. serde_json's own recursion limit
 /// (128) is too low for real DOM snapshots and its error too vague for a client, so depth is
@@ -57,8 +57,8 @@ pub(super) fn prescan_locating(
                 }
                 depth += 1;
                 if depth > limits.max_depth {
-                    return Err(ApiError::bad_request(
-                        "too_deep",
+                    return Err(ApiError::new(
+                        ErrorCode::TooDeep,
                         format!("JSON nesting exceeds depth {}", limits.max_depth),
                     ));
                 }
@@ -100,8 +100,8 @@ fn string_end(json: &[u8], mut i: usize, paired_low: &mut usize) -> Result<usize
                 // without checking their escapes, but refuses a lone surrogate when it builds
                 // a tree. Refuse it here, so what the edge accepts the session object can read.
                 if json.get(i + 1) == Some(&b'u') && lone_surrogate(json, i + 2, paired_low) {
-                    return Err(ApiError::bad_request(
-                        "malformed_json",
+                    return Err(ApiError::new(
+                        ErrorCode::MalformedJson,
                         "a string holds an unpaired UTF-16 surrogate escape",
                     ));
                 }
@@ -152,8 +152,8 @@ fn check_number(token: &[u8]) -> Result<(), ApiError> {
     if finite {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "malformed_json",
+        Err(ApiError::new(
+            ErrorCode::MalformedJson,
             "a number is out of range",
         ))
     }
@@ -182,8 +182,8 @@ fn lone_surrogate(json: &[u8], at: usize, paired_low: &mut usize) -> bool {
 }
 
 fn string_too_long(limits: &Limits) -> ApiError {
-    ApiError::too_large(
-        "string_too_long",
+    ApiError::new(
+        ErrorCode::StringTooLong,
         format!("a JSON string exceeds {} bytes", limits.max_string_bytes),
     )
 }

@@ -381,7 +381,7 @@ fn form(w: &mut Walker<'_>, s: &str) -> Option<String> {
         }
         let Some((k, val)) = pair.split_once('=') else {
             // A bare flag is a key only; a key can still hold an email or a number.
-            match detect::scrub(&super::url::percent_decode(pair, true), d) {
+            match detect::scrub(&crate::percent::decode_if(pair, true), d) {
                 Cow::Owned(o) => out.push_str(&form_encode(&o)),
                 Cow::Borrowed(_) => out.push_str(pair),
             }
@@ -389,8 +389,8 @@ fn form(w: &mut Walker<'_>, s: &str) -> Option<String> {
         };
         out.push_str(k);
         out.push('=');
-        let key = super::url::percent_decode(k, true);
-        let dec = super::url::percent_decode(val, true);
+        let key = crate::percent::decode_if(k, true);
+        let dec = crate::percent::decode_if(val, true);
         if is_sensitive_key(&key, &w.policy.extra_keys) {
             out.push_str(&detect::star_all(&dec));
         } else {

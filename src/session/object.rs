@@ -23,7 +23,8 @@ use super::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
 use crate::envelope;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::{ProjectKey, SessionId, VisitorId};
 use crate::privacy::{self, MaskState};
 use crate::protocol::{AdminChange, Erase, IngestCall, IngestReply, ObjectCall, Pin};
 use crate::session_summary::SessionSummary;
@@ -162,7 +163,10 @@ impl SessionCore {
             };
             let s = &st.session;
             (
-                storage::manifest_key(&s.project, &s.session),
+                storage::manifest_key(
+                    &ProjectKey::checked(&s.project)?,
+                    &SessionId::checked(&s.session)?,
+                ),
                 ser(&s.manifest())?,
             )
         };
@@ -180,7 +184,11 @@ impl SessionCore {
             };
             let s = &st.session;
             (
-                storage::day_index_key(&s.project, &storage::utc_day(s.created_at), &s.session),
+                storage::day_index_key(
+                    &ProjectKey::checked(&s.project)?,
+                    &storage::utc_day(s.created_at),
+                    &SessionId::checked(&s.session)?,
+                ),
                 SessionSummary::of(s).to_metadata(),
             )
         };
@@ -207,9 +215,9 @@ impl SessionCore {
                 .unwrap_or_else(fresh)
         };
         let (rec, next) = head.next(draft);
-        let log = crate::audit_log::log_object_name(
+        let log = crate::audit::log::log_object_name(
             &rec.project,
-            crate::audit_log::log_shard(&rec.session),
+            crate::audit::log::log_shard(&rec.session),
         );
         io.call(&log, ObjectCall::Log(rec.to_json().as_bytes()))
             .await?;
@@ -355,8 +363,8 @@ impl SessionCore {
                 })
             }
             Admit::Full => {
-                return Err(ApiError::too_large(
-                    "session_too_long",
+                return Err(ApiError::new(
+                    ErrorCode::SessionTooLong,
                     "this session holds the maximum number of chunks",
                 ))
             }
@@ -384,14 +392,22 @@ impl SessionCore {
             // index entry would escape listing and erasure.
             self.write_index(io).await?;
             io.put(
-                &storage::visitor_index_key(call.project, call.visitor, call.session),
+                &storage::visitor_index_key(
+                    &ProjectKey::checked(call.project)?,
+                    &VisitorId::checked(call.visitor)?,
+                    &SessionId::checked(call.session)?,
+                ),
                 b"{}".to_vec(),
                 Vec::new(),
             )
             .await?;
         }
         injected(&call, "r2_put")?;
-        let key = storage::chunk_key(call.project, call.session, call.seq);
+        let key = storage::chunk_key(
+            &ProjectKey::checked(call.project)?,
+            &SessionId::checked(call.session)?,
+            call.seq,
+        );
         io.put(&key, bytes, Vec::new()).await?;
         // A crash here leaves the chunk in R2 but the state behind: the retry rewrites the
         // same key and commits once.
@@ -551,8 +567,8 @@ impl SessionCore {
     pub async fn anchor(&self, io: &impl ObjectIo, p: Pin) -> ApiResult<()> {
         self.ensure_loaded(io).await?;
         if p.shard >= audit::ANCHOR_SHARDS {
-            return Err(ApiError::bad_request(
-                "invalid_call",
+            return Err(ApiError::new(
+                ErrorCode::InvalidCall,
                 "no such anchor shard",
             ));
         }

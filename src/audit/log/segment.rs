@@ -103,6 +103,6 @@ impl Cursor {
 /// Segment days to read for records with `from <= at < to`: a record can sit in the
 /// segment of the day after its own (sealed just before midnight).
 pub fn segment_days(from_ms: u64, to_ms: u64) -> (String, String) {
-    let last = day_from_millis(to_ms.saturating_add(86_400_000));
+    let last = day_from_millis(to_ms.saturating_add(crate::time::DAY_MS));
     (day_from_millis(from_ms), last)
 }

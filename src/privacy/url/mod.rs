@@ -283,9 +283,6 @@ fn push_scrubbed(out: &mut String, raw: &str, d: Detect, whole: bool) -> bool {
     }
 }
 
-/// The shared percent-decoder under the name the walk's plugins use.
-pub use crate::percent::decode_if as percent_decode;
-
 /// `srcset`: comma-separated `url descriptor` candidates.
 pub fn scrub_srcset<'s>(v: &'s str, r: &UrlRules<'_>) -> Cow<'s, str> {
     let mut out = String::with_capacity(v.len());
@@ -451,11 +448,5 @@ mod tests {
             format!("/u/{}", "*".repeat(19))
         );
         assert_eq!(m("/u/((jane@example.com"), "/u/((****************");
-    }
-
-    #[test]
-    fn decode() {
-        assert_eq!(percent_decode("a%40b+c%zz%4", true), "a@b c%zz%4");
-        assert_eq!(percent_decode("%", false), "%");
     }
 }

@@ -67,13 +67,15 @@ impl Memory {
 
 /// What an R2 key is, in a test's words.
 fn label_of(key: &str) -> String {
-    if key == storage::manifest_key(PROJECT, SESSION) {
+    if key == storage::manifest_key(&PROJECT.into(), &SESSION.into()) {
         "manifest".into()
     } else if key.starts_with(&format!("index/{PROJECT}/days/")) {
         "day-index".into()
-    } else if key == storage::visitor_index_key(PROJECT, VISITOR, SESSION) {
+    } else if key == storage::visitor_index_key(&PROJECT.into(), &VISITOR.into(), &SESSION.into()) {
         "visitor-index".into()
-    } else if let Some(seq) = (0..4).find(|&s| key == storage::chunk_key(PROJECT, SESSION, s)) {
+    } else if let Some(seq) =
+        (0..4).find(|&s| key == storage::chunk_key(&PROJECT.into(), &SESSION.into(), s))
+    {
         format!("chunk {seq}")
     } else {
         panic!("unexpected R2 key {key}")
