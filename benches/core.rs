@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use veilgate::privacy::{MaskPolicy, MaskState};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

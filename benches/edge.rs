@@ -1,6 +1,6 @@
 //! The worker's checks of one beacon body before it goes to the session object (issue 6):
 //! what `edge/ingest.rs` ran before (`prescan`, then `Envelope::parse`: UTF-8, the envelope
-//! with raw events, the events again for their heads; benches/reference) against
+//! with raw events, the events again for their heads; tests/support/reference) against
 //! `envelope::parse_body`, on beacons cut from the recorded fixtures.
 //!   cargo bench --bench edge [-- --smoke]
 //! Old and new run interleaved, alternating which goes first, in rounds over the same beacons;
@@ -11,14 +11,14 @@ use std::hint::black_box;
 
 use veilgate::envelope::{self, Limits};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;
 use common::Fixture;
 use native::{fixture, thread_cpu_ns};
 
-#[path = "reference/mod.rs"]
+#[path = "../tests/support/reference/mod.rs"]
 mod reference;
 
 fn old(body: &[u8], limits: &Limits) -> usize {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

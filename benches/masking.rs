@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use veilgate::privacy::{MaskPolicy, MaskState};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use veilgate::privacy::{MaskPolicy, MaskState};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

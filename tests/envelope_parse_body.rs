@@ -9,10 +9,10 @@ use std::path::Path;
 use veilgate::envelope::{self, Envelope, EventSpan, Limits};
 use veilgate::error::ApiError;
 
-#[path = "../benches/reference/mod.rs"]
+#[path = "support/reference/mod.rs"]
 mod reference;
 
-#[path = "../benches/common/mod.rs"]
+#[path = "support/pipeline/mod.rs"]
 mod common;
 
 /// Limits small enough for short bodies to reach every refusal (the fuzz target's).

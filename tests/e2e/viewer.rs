@@ -2,12 +2,12 @@
 //! real worker (`wrangler dev`) with a seeded session and audit records; what the page showed
 //! is checked against the read and audit APIs.
 
-mod common;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{id, Worker};
+use crate::support::{id, Worker};
 use serde_json::{json, Value};
 
 const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
@@ -17,10 +17,10 @@ const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
 const PLANTED: &[&str] = &["Jane Plantedsson", "Pl4nted!Secret#2024", "+1 415 555 0142"];
 
 fn browser(w: &Worker, session: &str, mode: &str) -> Value {
-    let art = common::root().join("target/e2e-viewer");
+    let art = support::root().join("target/e2e-viewer");
     let planted = serde_json::to_string(PLANTED).unwrap();
     let art = art.to_string_lossy();
-    common::browser_script(
+    support::browser_script(
         mode,
         "tools/viewer/e2e.mjs",
         &[
@@ -37,7 +37,7 @@ fn browser(w: &Worker, session: &str, mode: &str) -> Value {
 }
 
 fn seed(w: &Worker) -> String {
-    let path = common::root().join("tests/fixtures/rrweb/signup.default.json");
+    let path = support::root().join("tests/fixtures/rrweb/signup.default.json");
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut events = fixture["events"].as_array().unwrap().clone();
     // The fixture was recorded long ago; move it to now so it falls in the viewer's range.
@@ -59,14 +59,14 @@ fn seed(w: &Worker) -> String {
     let t = events[half]["timestamp"].as_u64().unwrap();
     events.splice(half + 1..half + 1, plugin_events(t));
     for (seq, chunk) in [&events[..half], &events[half..]].iter().enumerate() {
-        let body = common::beacon(&s, &v, seq as u64, "web", &Value::Array(chunk.to_vec()));
+        let body = support::beacon(&s, &v, seq as u64, "web", &Value::Array(chunk.to_vec()));
         let r = w.post("/v1/ingest/demo", &[LOCAL], &body);
         assert_eq!(r.status, 202, "{}", r.text());
         assert_eq!(r.json()["stored"], true);
     }
     // Two dropped decisions (Global Privacy Control) for a second reason in the chart.
     for _ in 0..2 {
-        let body = common::beacon(
+        let body = support::beacon(
             &id("s"),
             &id("v"),
             0,
@@ -117,7 +117,7 @@ fn erased_session(w: &Worker) -> String {
     let r = w.post(
         "/v1/ingest/demo",
         &[LOCAL],
-        &common::beacon(&s, &id("v"), 0, "web", &events),
+        &support::beacon(&s, &id("v"), 0, "web", &events),
     );
     assert_eq!(r.status, 202, "{}", r.text());
     let auth = "Bearer demo-read".to_string();
@@ -145,7 +145,7 @@ fn old_index_entry(w: &Worker, day: &str) -> String {
             w.state.display(),
             file.display()
         ))
-        .current_dir(common::root())
+        .current_dir(support::root())
         .status()
         .unwrap()
         .success();
@@ -162,7 +162,7 @@ fn listed(w: &Worker) -> Vec<Value> {
 #[test]
 fn viewer_lists_replays_masked_and_charts_the_audit_report() {
     // Short idle timeout: the session is finalized during the test, which updates its summary.
-    let w = common::start(&[("SESSION_IDLE_SECS", "3")]);
+    let w = support::start(&[("SESSION_IDLE_SECS", "3")]);
     let session = seed(&w);
     let erased = erased_session(&w);
     let row = |w: &Worker, s: &str| listed(w).into_iter().find(|r| r["session"] == s);
@@ -172,7 +172,7 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
         .to_string();
     let old = old_index_entry(&w, &day);
     // Finalized: the summary written at the first chunk was brought up to date.
-    common::wait_until(
+    support::wait_until(
         "the session's summary says complete",
         std::time::Duration::from_secs(60),
         || row(&w, &session).is_some_and(|r| r["summary"]["status"] == "complete"),
@@ -205,7 +205,7 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
     assert!(old_row.get("summary").is_none(), "{old_row}");
     assert!(row(&w, &erased).is_none());
 
-    let art = common::root().join("target/e2e-viewer");
+    let art = support::root().join("target/e2e-viewer");
     let r = browser(&w, &session, "full");
 
     // The list shows the summary, as the list API has it; the old entry shows dashes.
@@ -488,8 +488,8 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
 /// with the default idle timeout so the session stays live while the page watches it.
 #[test]
 fn viewer_works_on_a_phone_by_keyboard_and_reloads_a_live_session() {
-    let w = common::start(&[]);
-    let path = common::root().join("tests/fixtures/rrweb/signup.default.json");
+    let w = support::start(&[]);
+    let path = support::root().join("tests/fixtures/rrweb/signup.default.json");
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut events = fixture["events"].as_array().unwrap().clone();
     let now = SystemTime::now()
@@ -502,16 +502,16 @@ fn viewer_works_on_a_phone_by_keyboard_and_reloads_a_live_session() {
     }
     let (s, v) = (id("s"), id("v"));
     let half = events.len() / 2;
-    let first = common::beacon(&s, &v, 0, "web", &Value::Array(events[..half].to_vec()));
+    let first = support::beacon(&s, &v, 0, "web", &Value::Array(events[..half].to_vec()));
     let r = w.post("/v1/ingest/demo", &[LOCAL], &first);
     assert_eq!((r.status, r.json()["stored"].clone()), (202, json!(true)));
     // The next beacon is sent by the script through the worker once the replay is open.
     let next = w.state.join("next-beacon.json");
-    let body = common::beacon(&s, &v, 1, "web", &Value::Array(events[half..].to_vec()));
+    let body = support::beacon(&s, &v, 1, "web", &Value::Array(events[half..].to_vec()));
     std::fs::write(&next, body).unwrap();
 
-    let art = common::root().join("target/e2e-viewer");
-    let r = common::browser_script(
+    let art = support::root().join("target/e2e-viewer");
+    let r = support::browser_script(
         "ux",
         "tools/viewer/e2e.mjs",
         &[

@@ -2,18 +2,24 @@
 //! stored (local R2, Durable Object state, KV) and logged is scanned for every planted value
 //! in normalized forms; the stored session must still replay in rrweb's Replayer.
 
-mod common;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{beacon, id, worker};
+use crate::support::{beacon, id};
 use serde_json::Value;
+
+/// Scans everything its worker stored and logged, so it has a worker of its own.
+fn worker() -> &'static crate::support::Worker {
+    static W: std::sync::OnceLock<crate::support::Worker> = std::sync::OnceLock::new();
+    crate::support::own_worker(&W)
+}
 
 const CHUNKS: usize = 5;
 
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = common::root().join("tests/fixtures/rrweb");
+    let dir = support::root().join("tests/fixtures/rrweb");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -74,7 +80,7 @@ fn post_fixture(fixture: &Value) -> String {
         let r = worker().post(
             "/v1/ingest/demo?enc=gzip",
             &[("Origin", "http://localhost:8787")],
-            &common::gzip(body.to_string().as_bytes()),
+            &support::gzip(body.to_string().as_bytes()),
         );
         assert_eq!(r.status, 202, "{}", r.text());
         assert_eq!(r.json()["stored"], true);
@@ -85,7 +91,7 @@ fn post_fixture(fixture: &Value) -> String {
 #[test]
 fn nothing_planted_reaches_storage_or_logs_and_sessions_still_replay() {
     let planted: Value = serde_json::from_slice(
-        &std::fs::read(common::root().join("tests/fixtures/planted.json")).unwrap(),
+        &std::fs::read(support::root().join("tests/fixtures/planted.json")).unwrap(),
     )
     .unwrap();
     let values: Vec<String> = planted["must_not_appear"]
@@ -185,7 +191,7 @@ fn replay(events: &Path, png: &Path) -> Value {
         .arg("replay")
         .arg(events)
         .arg(png)
-        .current_dir(common::root())
+        .current_dir(support::root())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -1,4 +1,4 @@
-//! End-to-end harness: the real worker (build/ from `make build`) on real workerd via
+//! The end-to-end harness: the real worker (build/ from `make build`) on real workerd via
 //! `wrangler dev`, with fresh local R2/KV/DO state, driven over HTTP on loopback.
 #![allow(dead_code)]
 
@@ -42,10 +42,21 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One worker per test binary, shared by its tests (start-up is seconds, not milliseconds).
+/// The shared worker's variables: a short idle time so tests see sessions close in seconds.
+const SHARED_VARS: &[(&str, &str)] = &[("SESSION_IDLE_SECS", "3")];
+
+/// One worker shared by every module that only looks at its own sessions (start-up is
+/// seconds, not milliseconds).
 pub fn worker() -> &'static Worker {
     static W: OnceLock<Worker> = OnceLock::new();
-    W.get_or_init(|| start(&[("SESSION_IDLE_SECS", "3")]))
+    W.get_or_init(|| start(SHARED_VARS))
+}
+
+/// A worker like the shared one, but of one module alone (`cell` is that module's static):
+/// for modules that scan everything a worker stored or logged for planted values, where
+/// another module's data could match what they look for.
+pub fn own_worker(cell: &'static OnceLock<Worker>) -> &'static Worker {
+    cell.get_or_init(|| start(SHARED_VARS))
 }
 
 /// Start a worker with fresh state and extra `--var`s. It is stopped when the `Worker` drops,

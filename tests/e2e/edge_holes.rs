@@ -1,16 +1,16 @@
 //! Issue 12, items 2, 3, 5 and 6 through the running worker: session ids shaped like the
 //! audit anchors' names, the opt-in CSRF guard, the streamed body cap and CORS with `*`.
 
-mod common;
+use crate::support;
 
-use common::{beacon, worker};
+use crate::support::{beacon, worker};
 use serde_json::json;
 
 fn events() -> serde_json::Value {
     json!([{"type": 4, "data": {"href": "https://shop.example/", "width": 1, "height": 1}, "timestamp": 1_700_000_000_000u64}])
 }
 
-fn send_demo(session: &str, seq: u64, gpc: bool) -> common::Reply {
+fn send_demo(session: &str, seq: u64, gpc: bool) -> support::Reply {
     let body = beacon(session, "v_edgeholes01", seq, "web", &events());
     let mut headers = vec![
         ("Origin", "http://localhost:8787"),
@@ -49,7 +49,7 @@ fn session_ids_shaped_like_anchor_names_leave_the_audit_verifiable() {
 /// `null` least of all; an explicitly listed origin (demo) still is.
 #[test]
 fn cors_with_a_wildcard_never_echoes_null_nor_grants_credentials() {
-    let body = beacon(&common::id("s"), "v_edgeholes02", 0, "web", &events());
+    let body = beacon(&support::id("s"), "v_edgeholes02", 0, "web", &events());
     for origin in ["null", "https://evil.example"] {
         let r = worker().post(
             "/v1/ingest/test-none",
@@ -88,7 +88,7 @@ fn cors_with_a_wildcard_never_echoes_null_nor_grants_credentials() {
             "{origin}"
         );
     }
-    let r = send_demo(&common::id("s"), 0, false);
+    let r = send_demo(&support::id("s"), 0, false);
     assert_eq!(r.status, 202);
     assert_eq!(
         r.header("Access-Control-Allow-Origin"),
@@ -190,7 +190,7 @@ Origin: http://localhost:8787\r\nContent-Type: text/plain\r\nTransfer-Encoding: 
         assert!(head.contains("body_too_large"), "{head}");
     }
     assert_eq!(worker().get("/healthz", "").status, 200);
-    assert_eq!(send_demo(&common::id("s"), 0, false).status, 202);
+    assert_eq!(send_demo(&support::id("s"), 0, false).status, 202);
 }
 
 /// Item 5, the discriminating half: the cap is enforced while reading, so the 413 comes back
@@ -239,13 +239,13 @@ Origin: http://localhost:8787\r\nContent-Type: text/plain\r\nTransfer-Encoding: 
 /// records prove recording was refused, so deleting them must be detectable).
 #[test]
 fn a_session_with_only_dropped_beacons_is_anchored() {
-    let s = common::id("s");
+    let s = support::id("s");
     for seq in 0..2 {
         let r = send_demo(&s, seq, true);
         assert_eq!((r.status, r.json()["stored"].clone()), (202, json!(false)));
     }
     let pinned = format!("\"anchor\":{{\"session\":\"{s}\"");
-    common::wait_until(
+    support::wait_until(
         "an anchor record for the dropped-only session",
         std::time::Duration::from_secs(90),
         || {

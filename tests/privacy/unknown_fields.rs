@@ -34,12 +34,12 @@ fn fuzz_regression_inputs() {
     let inputs: [(&str, &[u8]); 2] = [
         (
             "unknown-fields.json",
-            include_bytes!("../fuzz/regressions/mask_events_json/unknown-fields.json"),
+            include_bytes!("../../fuzz/regressions/mask_events_json/unknown-fields.json"),
         ),
         (
             "update-in-full-snapshot-found.json",
             include_bytes!(
-                "../fuzz/regressions/mask_events_json/update-in-full-snapshot-found.json"
+                "../../fuzz/regressions/mask_events_json/update-in-full-snapshot-found.json"
             ),
         ),
     ];

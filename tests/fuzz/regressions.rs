@@ -18,23 +18,23 @@ fn envelope_accepts_only_events_the_session_object_can_parse() {
     let inputs: [(&str, &[u8]); 5] = [
         (
             "number-out-of-range.json",
-            include_bytes!("../fuzz/regressions/envelope/number-out-of-range.json"),
+            include_bytes!("../../fuzz/regressions/envelope/number-out-of-range.json"),
         ),
         (
             "number-out-of-range-found.json",
-            include_bytes!("../fuzz/regressions/envelope/number-out-of-range-found.json"),
+            include_bytes!("../../fuzz/regressions/envelope/number-out-of-range-found.json"),
         ),
         (
             "lone-leading-surrogate.json",
-            include_bytes!("../fuzz/regressions/envelope/lone-leading-surrogate.json"),
+            include_bytes!("../../fuzz/regressions/envelope/lone-leading-surrogate.json"),
         ),
         (
             "lone-trailing-surrogate.json",
-            include_bytes!("../fuzz/regressions/envelope/lone-trailing-surrogate.json"),
+            include_bytes!("../../fuzz/regressions/envelope/lone-trailing-surrogate.json"),
         ),
         (
             "lone-surrogate-in-key-found.json",
-            include_bytes!("../fuzz/regressions/envelope/lone-surrogate-in-key-found.json"),
+            include_bytes!("../../fuzz/regressions/envelope/lone-surrogate-in-key-found.json"),
         ),
     ];
     let limits = Limits::default();
@@ -67,23 +67,23 @@ fn ip_detectors_mask_every_address_in_a_run() {
     let inputs: [(&str, &[u8]); 5] = [
         (
             "dash-digit-run",
-            include_bytes!("../fuzz/regressions/mask_url/dash-digit-run"),
+            include_bytes!("../../fuzz/regressions/mask_url/dash-digit-run"),
         ),
         (
             "ipv6-long-colon-hex-run",
-            include_bytes!("../fuzz/regressions/mask_url/ipv6-long-colon-hex-run"),
+            include_bytes!("../../fuzz/regressions/mask_url/ipv6-long-colon-hex-run"),
         ),
         (
             "ipv6-long-colon-hex-run-found",
-            include_bytes!("../fuzz/regressions/mask_url/ipv6-long-colon-hex-run-found"),
+            include_bytes!("../../fuzz/regressions/mask_url/ipv6-long-colon-hex-run-found"),
         ),
         (
             "ipv4-dotted-run",
-            include_bytes!("../fuzz/regressions/mask_url/ipv4-dotted-run"),
+            include_bytes!("../../fuzz/regressions/mask_url/ipv4-dotted-run"),
         ),
         (
             "ipv4-dotted-run-found",
-            include_bytes!("../fuzz/regressions/mask_url/ipv4-dotted-run-found"),
+            include_bytes!("../../fuzz/regressions/mask_url/ipv4-dotted-run-found"),
         ),
     ];
     let policy = MaskPolicy::default();
@@ -113,11 +113,11 @@ fn mask_url_never_adds_characters() {
     let inputs: [(&str, &[u8]); 2] = [
         (
             "unclosed-bracket-host",
-            include_bytes!("../fuzz/regressions/mask_url/unclosed-bracket-host"),
+            include_bytes!("../../fuzz/regressions/mask_url/unclosed-bracket-host"),
         ),
         (
             "unclosed-bracket-host-found",
-            include_bytes!("../fuzz/regressions/mask_url/unclosed-bracket-host-found"),
+            include_bytes!("../../fuzz/regressions/mask_url/unclosed-bracket-host-found"),
         ),
     ];
     for (name, data) in inputs {
@@ -146,22 +146,22 @@ fn mask_events_scrubs_fields_it_does_not_know() {
     let inputs: [(&str, &[u8]); 4] = [
         (
             "wireframes-in-meta-found.json",
-            include_bytes!("../fuzz/regressions/mask_events_json/wireframes-in-meta-found.json"),
+            include_bytes!("../../fuzz/regressions/mask_events_json/wireframes-in-meta-found.json"),
         ),
         (
             "mutation-fields-in-mousemove-found.json",
             include_bytes!(
-                "../fuzz/regressions/mask_events_json/mutation-fields-in-mousemove-found.json"
+                "../../fuzz/regressions/mask_events_json/mutation-fields-in-mousemove-found.json"
             ),
         ),
         (
             "unknown-fields.json",
-            include_bytes!("../fuzz/regressions/mask_events_json/unknown-fields.json"),
+            include_bytes!("../../fuzz/regressions/mask_events_json/unknown-fields.json"),
         ),
         (
             "update-in-full-snapshot-found.json",
             include_bytes!(
-                "../fuzz/regressions/mask_events_json/update-in-full-snapshot-found.json"
+                "../../fuzz/regressions/mask_events_json/update-in-full-snapshot-found.json"
             ),
         ),
     ];
@@ -192,7 +192,8 @@ fn mask_events_scrubs_fields_it_does_not_know() {
 fn masking_keeps_every_timestamp() {
     use veilgate::envelope::Platform;
     use veilgate::privacy::{mask_events, mask_serde_events, MaskPolicy, MaskState};
-    let data = include_str!("../fuzz/regressions/mask_events_json/float-text-roundtrip-found.json");
+    let data =
+        include_str!("../../fuzz/regressions/mask_events_json/float-text-roundtrip-found.json");
     let mut events: Vec<Value> = serde_json::from_str(data).unwrap();
     let before: Vec<Option<Value>> = events.iter().map(|e| e.get("timestamp").cloned()).collect();
     mask_serde_events(

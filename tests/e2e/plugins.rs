@@ -6,17 +6,23 @@
 //! log: no planted secret, plugin names and structural fields intact, and the session still
 //! replays in rrweb's Replayer with a replay plugin seeing every plugin event by its name.
 
-mod common;
+use crate::support;
 
 use std::process::Command;
 
-use common::{beacon, id, worker};
+use crate::support::{beacon, id};
 use serde_json::{json, Value};
+
+/// Scans everything its worker stored and logged, so it has a worker of its own.
+fn worker() -> &'static crate::support::Worker {
+    static W: std::sync::OnceLock<crate::support::Worker> = std::sync::OnceLock::new();
+    crate::support::own_worker(&W)
+}
 
 const BODY_DROPPED: &str = "[body dropped by veilgate]";
 
 fn load(name: &str) -> Value {
-    let p = common::root().join("tests/fixtures/plugins").join(name);
+    let p = support::root().join("tests/fixtures/plugins").join(name);
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
@@ -63,7 +69,7 @@ fn post(project: &str, events: &[Value]) -> String {
         let r = worker().post(
             &format!("/v1/ingest/{project}?enc=gzip"),
             &[("Origin", "http://localhost:8787")],
-            &common::gzip(body.to_string().as_bytes()),
+            &support::gzip(body.to_string().as_bytes()),
         );
         assert_eq!(r.status, 202, "{}", r.text());
         assert_eq!(r.json()["stored"], true, "{}", r.text());
@@ -132,7 +138,7 @@ fn replay(events: &[u8]) -> Value {
         .arg("replay")
         .arg(&json)
         .arg(dir.join("plugins.png"))
-        .current_dir(common::root())
+        .current_dir(support::root())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

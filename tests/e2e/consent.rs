@@ -1,9 +1,9 @@
 //! Issue 5: consent and opt-out through the running worker, the audit trail, tampering and
 //! erasure.
 
-mod common;
+use crate::support;
 
-use common::{beacon, id, worker};
+use crate::support::{beacon, id, worker};
 use serde_json::{json, Value};
 
 // Real-format consent strings (TCF ones built with the IAB's @iabtcf/core by
@@ -174,7 +174,7 @@ fn send(
     visitor: &str,
     seq: u64,
     sig: &Signal,
-) -> common::Reply {
+) -> support::Reply {
     let mut body: Value =
         serde_json::from_slice(&beacon(session, visitor, seq, "web", &events())).unwrap();
     if let Some(sdk) = &sig.sdk {
@@ -401,7 +401,7 @@ fn tampering_with_an_audit_object_is_named_by_verify() {
         send("test-tamper", "https://any.example", &s, &v, 1, &none).json()["stored"],
         false
     );
-    let verify = |w: &common::Worker| {
+    let verify = |w: &support::Worker| {
         w.get("/v1/projects/test-tamper/audit/verify", "test-tamper-audit")
             .json()
     };

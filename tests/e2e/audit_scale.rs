@@ -7,12 +7,12 @@
 //! `AUDIT_SCALE_RECORDS` sets the larger project's records (default 16,000, plus 10,000 in
 //! the other: 26,000 in `make test`); `make bench` runs it with 100,000.
 
-mod common;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::{Reply, Worker};
+use crate::support::{Reply, Worker};
 use serde_json::{json, Value};
 use veilgate::audit::daily_report;
 use veilgate::audit_seed::{self, SeedSpec};
@@ -102,7 +102,7 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(16_000);
-    let w = common::start_faults(&[]);
+    let w = support::start_faults(&[]);
     let start = today_start() - 5 * DAY;
     let specs = [
         (
@@ -289,7 +289,7 @@ fn the_audit_at_volume_lists_reports_and_verifies_within_the_limits() {
             ("Cookie", "veilgate_optout=1"),
             ("Content-Type", "text/plain"),
         ],
-        &common::beacon(&common::id("s"), &common::id("v"), 0, "web", &json!([{"type": 4, "data": {"href": "https://any.example/", "width": 800, "height": 600}, "timestamp": 1_700_000_000_000u64}])),
+        &support::beacon(&support::id("s"), &support::id("v"), 0, "web", &json!([{"type": 4, "data": {"href": "https://any.example/", "width": 800, "height": 600}, "timestamp": 1_700_000_000_000u64}])),
     );
     assert_eq!(r.status, 202, "{}", r.text());
     assert_eq!(r.json()["stored"], false);

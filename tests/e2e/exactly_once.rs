@@ -3,14 +3,14 @@
 //! worker on local workerd. Every acknowledged chunk is stored exactly once and the merged
 //! events come back in `seq` order.
 
-mod common;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{beacon, id, Reply, Worker, XorShift};
+use crate::support::{beacon, id, Reply, Worker, XorShift};
 use serde_json::{json, Value};
 
 const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
@@ -27,7 +27,7 @@ const IDLE_SECS: u64 = 8;
 /// This binary's worker: fresh local state, sessions finalized after `IDLE_SECS` idle.
 fn worker() -> &'static Worker {
     static W: OnceLock<Worker> = OnceLock::new();
-    W.get_or_init(|| common::start(&[("SESSION_IDLE_SECS", &IDLE_SECS.to_string())]))
+    W.get_or_init(|| support::start(&[("SESSION_IDLE_SECS", &IDLE_SECS.to_string())]))
 }
 
 /// Real events from a recording: its Meta, its full snapshot and the incremental events.
@@ -38,7 +38,7 @@ struct Recording {
 }
 
 fn recording() -> Recording {
-    let path = common::root().join("tests/fixtures/rrweb/signup.default.json");
+    let path = support::root().join("tests/fixtures/rrweb/signup.default.json");
     let fixture: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let events = fixture["events"].as_array().unwrap();
     let of_type = |t: u64| events.iter().find(|e| e["type"] == t).unwrap().clone();
@@ -340,7 +340,7 @@ fn hundred_sessions_shuffled_and_retried_are_stored_exactly_once_in_order() {
     // Every session goes idle now: its alarm finalizes the manifest.
     let finalizing = Instant::now();
     let mut pending: Vec<&Session> = sessions.iter().collect();
-    common::wait_until(
+    support::wait_until(
         "every manifest complete",
         Duration::from_secs(IDLE_SECS + 90),
         || {

@@ -2,10 +2,14 @@
 //! the real worker on local workerd; what was stored is read back through the read API, and
 //! every local state file and the log are scanned for the planted values.
 
-mod common;
-
-use common::{id, worker};
+use crate::support::id;
 use serde_json::{json, Value};
+
+/// Scans everything its worker stored and logged, so it has a worker of its own.
+fn worker() -> &'static crate::support::Worker {
+    static W: std::sync::OnceLock<crate::support::Worker> = std::sync::OnceLock::new();
+    crate::support::own_worker(&W)
+}
 
 const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
 const TS: u64 = 1_800_000_000_000;

@@ -1,25 +1,25 @@
 //! Issue 7: faults (R2 write, session object, restart) lose and double nothing; rate limits.
 //! Runs the test-only build with fault injection (`tools/build.sh --faults`).
 
-mod common;
+use crate::support;
 
 use std::sync::OnceLock;
 
-use common::{beacon, id, Worker};
+use crate::support::{beacon, id, Worker};
 use serde_json::{json, Value};
 
 const ORIGIN: (&str, &str) = ("Origin", "http://localhost:8787");
 
 fn worker() -> &'static Worker {
     static W: OnceLock<Worker> = OnceLock::new();
-    W.get_or_init(|| common::start_faults(&[]))
+    W.get_or_init(|| support::start_faults(&[]))
 }
 
 fn events(ts: u64) -> Value {
     json!([{"type": 5, "data": {"tag": "step", "payload": {"at": "x"}}, "timestamp": ts}])
 }
 
-fn post(w: &Worker, s: &str, v: &str, seq: u64, fault: Option<&str>) -> common::Reply {
+fn post(w: &Worker, s: &str, v: &str, seq: u64, fault: Option<&str>) -> support::Reply {
     let mut headers = vec![ORIGIN];
     if let Some(f) = fault {
         headers.push(("X-Veilgate-Fault", f));
@@ -83,7 +83,7 @@ fn failed_writes_answer_503_and_the_retry_stores_once() {
 #[test]
 fn production_builds_ignore_the_fault_header() {
     // The shared worker of the other test binaries is the production build; start one here.
-    let prod = common::start(&[]);
+    let prod = support::start(&[]);
     let (s, v) = (id("s"), id("v"));
     let r = post(&prod, &s, &v, 0, Some("r2_put"));
     assert_eq!(r.status, 202, "{}", r.text());
@@ -102,7 +102,7 @@ fn masked_snapshot(ts: u64) -> Value {
 
 #[test]
 fn a_restart_between_chunks_keeps_session_and_masking_state() {
-    let w = common::start_faults(&[]);
+    let w = support::start_faults(&[]);
     let (s, v) = (id("s"), id("v"));
     let body = |seq: u64, ev: &Value| beacon(&s, &v, seq, "web", ev);
     assert_eq!(
@@ -186,7 +186,7 @@ fn over_the_rate_limit_is_429_with_retry_after() {
 #[test]
 fn the_retention_sweep_erases_expired_sessions_and_audits_it() {
     // The sweep's clock runs 40 days ahead; `demo` keeps recordings 30 days.
-    let w = common::start_faults(&[("FAULT_CLOCK_OFFSET_DAYS", "40")]);
+    let w = support::start_faults(&[("FAULT_CLOCK_OFFSET_DAYS", "40")]);
     let v = id("v");
     let sessions = [id("s"), id("s")];
     for s in &sessions {
@@ -195,7 +195,7 @@ fn the_retention_sweep_erases_expired_sessions_and_audits_it() {
     // test-ratelimit keeps nothing of ours; demo-web has none: the sweep runs over all projects.
     let r = w.request("GET", "/__scheduled?cron=17+3+*+*+*", &[], None);
     assert_eq!(r.status, 200, "{}", r.text());
-    common::wait_until(
+    support::wait_until(
         "the sweep to erase",
         std::time::Duration::from_secs(30),
         || {

@@ -1,17 +1,17 @@
 //! Issue 3: the worker stores and serves sessions end to end on local workerd.
 
-mod common;
+use crate::support;
 
 use std::time::Duration;
 
-use common::{beacon, gzip, id, worker};
+use crate::support::{beacon, gzip, id, worker};
 use serde_json::{json, Value};
 
 const LOCAL: (&str, &str) = ("Origin", "http://localhost:8787");
 
 /// A real rrweb recording (see tests/fixtures/README.md), split into `n` beacons.
 fn recorded_chunks(n: usize) -> Vec<Value> {
-    let path = common::root().join("tests/fixtures/rrweb/signup.default.json");
+    let path = support::root().join("tests/fixtures/rrweb/signup.default.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let fixture: Value = serde_json::from_str(&text).unwrap();
     let events = fixture["events"].as_array().unwrap().clone();
@@ -30,7 +30,7 @@ fn small_events(ts: u64) -> Value {
     ])
 }
 
-fn ingest(key: &str, body: &[u8], headers: &[(&str, &str)]) -> common::Reply {
+fn ingest(key: &str, body: &[u8], headers: &[(&str, &str)]) -> support::Reply {
     worker().post(&format!("/v1/ingest/{key}"), headers, body)
 }
 
@@ -41,7 +41,7 @@ fn manifest(s: &str) -> Value {
         .json()
 }
 
-fn assert_stored(r: common::Reply, seq: u64) {
+fn assert_stored(r: support::Reply, seq: u64) {
     assert_eq!(
         (r.status, r.json()),
         (202, json!({"stored": true, "seq": seq}))
@@ -396,7 +396,7 @@ fn idle_session_is_finalized_by_the_alarm() {
         202
     );
     let path = format!("/v1/projects/demo/sessions/{s}");
-    common::wait_until(
+    support::wait_until(
         "the idle alarm to finalize the session",
         Duration::from_secs(60),
         || worker().get(&path, "demo-read").json()["complete"] == true,

@@ -1,11 +1,11 @@
 //! Issue 17: the admin API on local workerd — create, ingest at once, tokens with grace,
 //! disable, validation with paths, the admin token, and the CLI driving the same flow.
 
-mod common;
+use crate::support;
 
 use std::time::Duration;
 
-use common::{beacon, id, worker, Reply, Worker};
+use crate::support::{beacon, id, worker, Reply, Worker};
 use serde_json::{json, Value};
 
 /// `.dev.vars` holds the SHA-256 of this local-only token.
@@ -160,7 +160,7 @@ fn rotation_with_grace_and_at_once() {
         (200, 200),
         "both live during the grace"
     );
-    common::wait_until(
+    support::wait_until(
         "the old audit token to expire",
         Duration::from_secs(30),
         || audit(&first) == 401,
@@ -273,7 +273,7 @@ fn admin_token_is_required() {
 
 #[test]
 fn no_admin_secret_means_disabled() {
-    let w = common::start(&[("ADMIN_TOKEN_SHA256", "")]);
+    let w = support::start(&[("ADMIN_TOKEN_SHA256", "")]);
     for (m, p) in [
         ("GET", "/v1/admin/projects"),
         ("PUT", "/v1/admin/projects/whatever1"),
@@ -294,11 +294,11 @@ fn cli(args: &[&str], token: &str) -> (i32, String, String) {
     let bin = BUILT.get_or_init(|| {
         let status = std::process::Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--features", "cli", "--bin", "veilgate"])
-            .current_dir(common::root())
+            .current_dir(support::root())
             .status()
             .expect("cargo build");
         assert!(status.success(), "building the CLI failed");
-        common::root().join("target/debug/veilgate")
+        support::root().join("target/debug/veilgate")
     });
     let out = std::process::Command::new(bin)
         .args(["--endpoint", &worker().base])

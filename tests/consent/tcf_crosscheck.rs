@@ -13,7 +13,7 @@ use veilgate::consent::tcf::{self, VendorEncoding, VendorSet};
 /// (purpose, restriction type, vendor ranges)
 type Restriction = (u8, u8, Vec<(u16, u16)>);
 
-const FIXTURE: &str = include_str!("fixtures/tcf/generated.json");
+const FIXTURE: &str = include_str!("../fixtures/tcf/generated.json");
 
 fn ids(v: &Value) -> Vec<u64> {
     v.as_array()

@@ -10,7 +10,7 @@
 //!
 //! N: `VEILGATE_RETENTION_N` (default 5,000; `make bench` runs 20,000).
 
-mod common;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -99,7 +99,7 @@ fn every_expired_session_of_every_project_is_erased_in_bounded_runs() {
         ("rt-gone", None, 10, vec![ago(40)], vec![ago(5)]),
     ];
     let fail_once = "s_failonce_0001".to_string();
-    let w = common::start_faults(&[("FAULT_RETENTION_FAIL_ONCE", &fail_once)]);
+    let w = support::start_faults(&[("FAULT_RETENTION_FAIL_ONCE", &fail_once)]);
 
     let mut expired: BTreeSet<(String, String)> = BTreeSet::new();
     let mut retained: BTreeSet<String> = BTreeSet::new();
@@ -158,7 +158,7 @@ fn every_expired_session_of_every_project_is_erased_in_bounded_runs() {
     let r = w.request("GET", "/__scheduled?cron=17+3+*+*+*", &[], None);
     assert_eq!(r.status, 200, "{}", r.text());
     let mut status = Value::Null;
-    common::wait_until(
+    support::wait_until(
         "the sweep to finish with no retry pending",
         // Local R2 erases ~10 sessions a second whatever the concurrency: a fixed bound would
         // fail the bench's 20,000 on time alone. 900 s stays the floor (5,000 take ~250-400 s).

@@ -3,13 +3,17 @@
 //! refused beacon is stored, the next good beacon is accepted, and the worker never crashes.
 //! The table printed at the end lists case → status / code.
 
-mod common;
-
 use std::io::Write;
 use std::time::Instant;
 
-use common::{beacon, gzip, id, raw_request, worker, Reply, XorShift};
+use crate::support::{beacon, gzip, id, raw_request, Reply, XorShift};
 use serde_json::{json, Value};
+
+/// Scans everything its worker stored and logged, so it has a worker of its own.
+fn worker() -> &'static crate::support::Worker {
+    static W: std::sync::OnceLock<crate::support::Worker> = std::sync::OnceLock::new();
+    crate::support::own_worker(&W)
+}
 
 const ORIGIN: &str = "http://localhost:8787";
 const LOCAL: (&str, &str) = ("Origin", ORIGIN);

@@ -2,11 +2,9 @@
 //! every record of a range exactly once, and admin changes are found by any range that
 //! contains them.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{beacon, id, worker, Reply};
+use crate::support::{beacon, id, worker, Reply};
 use serde_json::{json, Value};
 
 fn now_ms() -> u64 {

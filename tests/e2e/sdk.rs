@@ -2,33 +2,33 @@
 //! pages with the loader served by a real worker (`wrangler dev`), and what the browser did is
 //! checked against the worker's read API and its local storage.
 
-mod common;
+use crate::support;
 
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::Worker;
+use crate::support::Worker;
 use serde_json::Value;
 
 /// One worker for this binary with the production session timeouts, so a slow browser step
 /// never splits a journey into segments.
 fn w() -> &'static Worker {
     static W: OnceLock<Worker> = OnceLock::new();
-    W.get_or_init(|| common::start(&[]))
+    W.get_or_init(|| support::start(&[]))
 }
 
 fn browser(scenario: &str) -> Value {
-    common::browser_script(scenario, "tools/sdk/e2e.mjs", &[&w().base, scenario], &[])
+    support::browser_script(scenario, "tools/sdk/e2e.mjs", &[&w().base, scenario], &[])
 }
 
 /// The test-only fault build (`tools/build.sh --faults`), started only by the test that needs it.
 fn wf() -> &'static Worker {
     static W: OnceLock<Worker> = OnceLock::new();
-    W.get_or_init(|| common::start_faults(&[]))
+    W.get_or_init(|| support::start_faults(&[]))
 }
 
 fn browser_with_faults(scenario: &str) -> Value {
-    common::browser_script(
+    support::browser_script(
         scenario,
         "tools/sdk/e2e.mjs",
         &[&w().base, scenario, &wf().base],
@@ -162,7 +162,7 @@ fn a_journey_across_pages_and_a_reload_is_one_masked_replayable_session() {
         }
     }
 
-    let dir = std::env::temp_dir().join(format!("veilgate-sdk-{}", common::id("r")));
+    let dir = std::env::temp_dir().join(format!("veilgate-sdk-{}", support::id("r")));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("events.json"), &events.body).unwrap();
     let out = Command::new("bash")
@@ -170,7 +170,7 @@ fn a_journey_across_pages_and_a_reload_is_one_masked_replayable_session() {
         .arg("source tools/env.sh && node tools/replay/check.mjs \"$1/events.json\" \"$1/r.png\"")
         .arg("replay")
         .arg(&dir)
-        .current_dir(common::root())
+        .current_dir(support::root())
         .output()
         .unwrap();
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
