@@ -201,18 +201,18 @@ fi
 if [ "$SMOKE" = 0 ]; then
   step "audit scale: 100,000 + 20,000 seeded records, list / report / verify job"
   bash tools/build.sh --faults > "$RES/build-faults.log" 2>&1
-  AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture > "$RES/audit_scale.log" 2>&1
-  cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture"
+  AUDIT_SCALE_RECORDS=100000 cargo test --test e2e audit_scale:: -- --nocapture > "$RES/audit_scale.log" 2>&1
+  cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e audit_scale:: -- --nocapture"
 fi
 
 # --- retention at volume (issue 13; full runs only, ~20 min locally) ----------------------------
 if [ "$SMOKE" = 0 ]; then
-  step "retention: 20,000 expired sessions swept (faults build, tests/e2e_retention.rs)"
+  step "retention: 20,000 expired sessions swept (faults build, tests/e2e/retention.rs)"
   bash tools/build.sh --faults >&2
-  VEILGATE_RETENTION_N=20000 cargo test --test e2e_retention -- --nocapture > "$RES/retention.log" 2>&1 \
+  VEILGATE_RETENTION_N=20000 cargo test --test e2e retention:: -- --nocapture > "$RES/retention.log" 2>&1 \
     || { tail -30 "$RES/retention.log" >&2; exit 1; }
   grep '^FIGURES retention' "$RES/retention.log" > "$RES/retention.txt"
-  cmdlog r "VEILGATE_RETENTION_N=20000 cargo test --test e2e_retention -- --nocapture"
+  cmdlog r "VEILGATE_RETENTION_N=20000 cargo test --test e2e retention:: -- --nocapture"
 fi
 
 # --- report -------------------------------------------------------------------------------------
