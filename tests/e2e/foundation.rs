@@ -338,19 +338,22 @@ fn cors_preflight_only_for_allowed_origins() {
     assert_eq!(r.header("Access-Control-Allow-Origin"), None);
 }
 
+/// A new session of one small beacon on `demo`: (session, visitor, manifest path).
+fn one_small_session() -> (String, String, String) {
+    let (s, v) = (id("s"), id("v"));
+    let r = ingest(
+        "demo",
+        &beacon(&s, &v, 0, "web", &small_events(5)),
+        &[LOCAL],
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let path = format!("/v1/projects/demo/sessions/{s}");
+    (s, v, path)
+}
+
 #[test]
 fn read_tokens_are_checked_and_never_cross_projects() {
-    let (s, v) = (id("s"), id("v"));
-    assert_eq!(
-        ingest(
-            "demo",
-            &beacon(&s, &v, 0, "web", &small_events(5)),
-            &[LOCAL]
-        )
-        .status,
-        202
-    );
-    let path = format!("/v1/projects/demo/sessions/{s}");
+    let (_, _, path) = one_small_session();
     assert_eq!(worker().get(&path, "demo-read").status, 200);
     for token in [
         "",
@@ -385,17 +388,7 @@ fn read_tokens_are_checked_and_never_cross_projects() {
 
 #[test]
 fn idle_session_is_finalized_by_the_alarm() {
-    let (s, v) = (id("s"), id("v"));
-    assert_eq!(
-        ingest(
-            "demo",
-            &beacon(&s, &v, 0, "web", &small_events(5)),
-            &[LOCAL]
-        )
-        .status,
-        202
-    );
-    let path = format!("/v1/projects/demo/sessions/{s}");
+    let (s, v, path) = one_small_session();
     support::wait_until(
         "the idle alarm to finalize the session",
         Duration::from_secs(60),

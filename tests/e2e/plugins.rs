@@ -8,9 +8,6 @@
 
 use crate::support;
 
-use std::process::Command;
-
-use crate::support::{beacon, id};
 use serde_json::{json, Value};
 
 /// Scans everything its worker stored and logged, so it has a worker of its own.
@@ -53,28 +50,9 @@ fn session_events() -> (Vec<Value>, Vec<String>) {
 
 /// Two beacons of one session to `project`; returns the session id.
 fn post(project: &str, events: &[Value]) -> String {
-    let (s, v) = (id("s"), id("v"));
     let page = load("console.json")["page"].clone();
     let half = events.len() / 2;
-    for (seq, chunk) in [&events[..half], &events[half..]].into_iter().enumerate() {
-        let mut body: Value = serde_json::from_slice(&beacon(
-            &s,
-            &v,
-            seq as u64,
-            "web",
-            &Value::Array(chunk.to_vec()),
-        ))
-        .unwrap();
-        body["page"] = page.clone();
-        let r = worker().post(
-            &format!("/v1/ingest/{project}?enc=gzip"),
-            &[("Origin", "http://localhost:8787")],
-            &support::gzip(body.to_string().as_bytes()),
-        );
-        assert_eq!(r.status, 202, "{}", r.text());
-        assert_eq!(r.json()["stored"], true, "{}", r.text());
-    }
-    s
+    support::post_session(worker(), project, &page, [&events[..half], &events[half..]])
 }
 
 fn read_events(project: &str, s: &str, token: &str) -> (Vec<u8>, Vec<Value>) {
@@ -128,26 +106,11 @@ fn leaks(planted: &[String], files: &[(String, Vec<u8>)]) -> Vec<String> {
 }
 
 fn replay(events: &[u8]) -> Value {
-    let dir = std::env::temp_dir().join(format!("veilgate-plugins-{}", id("r")));
+    let dir = std::env::temp_dir().join(format!("veilgate-plugins-{}", support::id("r")));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("events.json");
     std::fs::write(&json, events).unwrap();
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source tools/env.sh && node tools/replay/check.mjs \"$1\" \"$2\" --speed 16")
-        .arg("replay")
-        .arg(&json)
-        .arg(dir.join("plugins.png"))
-        .current_dir(support::root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "replay check printed no JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    support::replay(&json, &dir.join("plugins.png"))
 }
 
 #[test]

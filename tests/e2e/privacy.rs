@@ -4,10 +4,6 @@
 
 use crate::support;
 
-use std::path::Path;
-use std::process::Command;
-
-use crate::support::{beacon, id};
 use serde_json::Value;
 
 /// Scans everything its worker stored and logged, so it has a worker of its own.
@@ -64,28 +60,9 @@ fn forms(value: &str) -> Vec<String> {
 
 /// Post one fixture as `CHUNKS` beacons of one session; returns the session id.
 fn post_fixture(fixture: &Value) -> String {
-    let (s, v) = (id("s"), id("v"));
     let events = fixture["events"].as_array().unwrap();
     let size = events.len().div_ceil(CHUNKS);
-    for (seq, chunk) in events.chunks(size).enumerate() {
-        let mut body: Value = serde_json::from_slice(&beacon(
-            &s,
-            &v,
-            seq as u64,
-            "web",
-            &Value::Array(chunk.to_vec()),
-        ))
-        .unwrap();
-        body["page"] = fixture["page"].clone();
-        let r = worker().post(
-            "/v1/ingest/demo?enc=gzip",
-            &[("Origin", "http://localhost:8787")],
-            &support::gzip(body.to_string().as_bytes()),
-        );
-        assert_eq!(r.status, 202, "{}", r.text());
-        assert_eq!(r.json()["stored"], true);
-    }
-    s
+    support::post_session(worker(), "demo", &fixture["page"], events.chunks(size))
 }
 
 #[test]
@@ -149,12 +126,12 @@ fn nothing_planted_reaches_storage_or_logs_and_sessions_still_replay() {
             "demo-read",
         );
         assert_eq!(events.status, 200);
-        let dir = std::env::temp_dir().join(format!("veilgate-replay-{}", id("r")));
+        let dir = std::env::temp_dir().join(format!("veilgate-replay-{}", support::id("r")));
         std::fs::create_dir_all(&dir).unwrap();
         let json = dir.join("events.json");
         std::fs::write(&json, &events.body).unwrap();
         let png = dir.join(format!("{name}.png"));
-        let summary = replay(&json, &png);
+        let summary = support::replay(&json, &png);
         assert_eq!(summary["ok"], true, "{name}: {summary}");
         assert!(
             summary["events"].as_u64().unwrap() > 50,
@@ -182,23 +159,4 @@ fn nothing_planted_reaches_storage_or_logs_and_sessions_still_replay() {
 
 fn memfind(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn replay(events: &Path, png: &Path) -> Value {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source tools/env.sh && node tools/replay/check.mjs \"$1\" \"$2\" --speed 16")
-        .arg("replay")
-        .arg(events)
-        .arg(png)
-        .current_dir(support::root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "replay check printed no JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }

@@ -36,11 +36,12 @@ fn browser(w: &Worker, session: &str, mode: &str) -> Value {
     )
 }
 
-fn seed(w: &Worker) -> String {
+/// The recorded sign-up fixture's events, moved to a minute ago: it was recorded long ago, and
+/// the viewer lists a recent range.
+fn signup_now() -> Vec<Value> {
     let path = support::root().join("tests/fixtures/rrweb/signup.default.json");
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut events = fixture["events"].as_array().unwrap().clone();
-    // The fixture was recorded long ago; move it to now so it falls in the viewer's range.
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -49,6 +50,11 @@ fn seed(w: &Worker) -> String {
     for e in &mut events {
         e["timestamp"] = json!(e["timestamp"].as_u64().unwrap() + shift);
     }
+    events
+}
+
+fn seed(w: &Worker) -> String {
+    let mut events = signup_now();
     let raw = serde_json::to_string(&events).unwrap();
     for p in PLANTED {
         assert!(raw.contains(p), "the fixture carries the planted {p:?}");
@@ -489,17 +495,7 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
 #[test]
 fn viewer_works_on_a_phone_by_keyboard_and_reloads_a_live_session() {
     let w = support::start(&[]);
-    let path = support::root().join("tests/fixtures/rrweb/signup.default.json");
-    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut events = fixture["events"].as_array().unwrap().clone();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let shift = now - 60_000 - events[0]["timestamp"].as_u64().unwrap();
-    for e in &mut events {
-        e["timestamp"] = json!(e["timestamp"].as_u64().unwrap() + shift);
-    }
+    let events = signup_now();
     let (s, v) = (id("s"), id("v"));
     let half = events.len() / 2;
     let first = support::beacon(&s, &v, 0, "web", &Value::Array(events[..half].to_vec()));

@@ -1,17 +1,10 @@
 //! Issue 12 item 4: live script in snapshots and mutations is neutralized at ingest, keeping
 //! the node structure; item 7: what a new full snapshot resets and what it keeps.
 
+use crate::events::{el, node, txt};
 use serde_json::{json, Value};
 use veilgate::envelope::Platform;
 use veilgate::privacy::{mask_serde_events, MaskPolicy, MaskState};
-
-fn el(id: u32, tag: &str, attrs: Value, children: Vec<Value>) -> Value {
-    json!({"type": 2, "id": id, "tagName": tag, "attributes": attrs, "childNodes": children})
-}
-
-fn txt(id: u32, text: &str) -> Value {
-    json!({"type": 3, "id": id, "textContent": text})
-}
 
 fn snapshot(body: Vec<Value>) -> Value {
     json!({"type": 2, "timestamp": 1, "data": {"initialOffset": {"top": 0, "left": 0}, "node": {
@@ -33,25 +26,6 @@ fn run(events: Vec<Value>, state: &mut MaskState) -> Vec<Value> {
     let mut evs = events;
     mask_serde_events(&mut evs, Platform::Web, &MaskPolicy::default(), state);
     evs
-}
-
-fn node(evs: &[Value], id: u64) -> Option<&Value> {
-    let mut stack: Vec<&Value> = evs.iter().collect();
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Object(m) => {
-                if m.get("id").and_then(Value::as_u64) == Some(id)
-                    && (m.contains_key("tagName") || m.contains_key("textContent"))
-                {
-                    return Some(v);
-                }
-                stack.extend(m.values());
-            }
-            Value::Array(a) => stack.extend(a.iter()),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// What a hostile page (or a hostile beacon) plants: every way to run script in a replay.

@@ -1,6 +1,7 @@
 //! Issue 12 item 8: URLs and CSS inside the page, and `record.text: false`, through the public
 //! API only (policies as project JSON), so each test also runs against the code before the fix.
 
+use crate::events::{el, txt};
 use serde_json::{json, Value};
 use veilgate::envelope::Platform;
 use veilgate::privacy::{mask_serde_events, mask_url, MaskPolicy, MaskState};
@@ -8,14 +9,6 @@ use veilgate::project::Project;
 
 fn policy(masking: Value) -> MaskPolicy {
     serde_json::from_value(masking).unwrap()
-}
-
-fn el(id: u32, tag: &str, attrs: Value, children: Vec<Value>) -> Value {
-    json!({"type": 2, "id": id, "tagName": tag, "attributes": attrs, "childNodes": children})
-}
-
-fn txt(id: u32, text: &str) -> Value {
-    json!({"type": 3, "id": id, "textContent": text})
 }
 
 fn page(head: Vec<Value>, body: Vec<Value>) -> Value {

@@ -1,16 +1,9 @@
 //! Handcrafted rrweb events for every event type, masked through the public API.
 
+use crate::events::{el, node, txt};
 use serde_json::{json, Value};
 use veilgate::envelope::Platform;
 use veilgate::privacy::{mask_serde_events, mask_url, Action, MaskPolicy, MaskState, Record, Rule};
-
-fn el(id: u32, tag: &str, attrs: Value, children: Vec<Value>) -> Value {
-    json!({"type": 2, "id": id, "tagName": tag, "attributes": attrs, "childNodes": children})
-}
-
-fn txt(id: u32, text: &str) -> Value {
-    json!({"type": 3, "id": id, "textContent": text})
-}
 
 fn snapshot(body_children: Vec<Value>) -> Value {
     json!({"type": 2, "timestamp": 1, "data": {"initialOffset": {"top": 0, "left": 0}, "node": {
@@ -43,26 +36,6 @@ fn run(events: Vec<Value>, policy: &MaskPolicy, state: &mut MaskState) -> Vec<Va
 
 fn dump(v: &[Value]) -> String {
     serde_json::to_string(v).unwrap()
-}
-
-/// Find a node by id anywhere in an event list.
-fn node(evs: &[Value], id: u64) -> Option<&Value> {
-    let mut stack: Vec<&Value> = evs.iter().collect();
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Object(m) => {
-                if m.get("id").and_then(Value::as_u64) == Some(id)
-                    && (m.contains_key("tagName") || m.contains_key("textContent"))
-                {
-                    return Some(v);
-                }
-                stack.extend(m.values());
-            }
-            Value::Array(a) => stack.extend(a.iter()),
-            _ => {}
-        }
-    }
-    None
 }
 
 fn text_of(evs: &[Value], id: u64) -> String {

@@ -386,6 +386,36 @@ pub fn beacon(
     .into_bytes()
 }
 
+/// Post one new session to `project` as gzip beacons, one per piece of `events` (seq 0, 1, …),
+/// each with `page`, and check every one was stored; returns the session id.
+pub fn post_session<'a>(
+    w: &Worker,
+    project: &str,
+    page: &serde_json::Value,
+    pieces: impl IntoIterator<Item = &'a [serde_json::Value]>,
+) -> String {
+    let (s, v) = (id("s"), id("v"));
+    for (seq, piece) in pieces.into_iter().enumerate() {
+        let mut body: serde_json::Value = serde_json::from_slice(&beacon(
+            &s,
+            &v,
+            seq as u64,
+            "web",
+            &serde_json::Value::Array(piece.to_vec()),
+        ))
+        .unwrap();
+        body["page"] = page.clone();
+        let r = w.post(
+            &format!("/v1/ingest/{project}?enc=gzip"),
+            &[("Origin", "http://localhost:8787")],
+            &gzip(body.to_string().as_bytes()),
+        );
+        assert_eq!(r.status, 202, "{}", r.text());
+        assert_eq!(r.json()["stored"], true, "{}", r.text());
+    }
+    s
+}
+
 pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !f() {
@@ -516,6 +546,30 @@ pub fn browser_script(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> serde_json::Value {
+    let r = node_report(what, script, args, envs);
+    assert_eq!(r["ok"], true, "{what}: {r}");
+    r
+}
+
+/// Replay stored events (a JSON file) in headless Chromium at 16× speed
+/// (`tools/replay/check.mjs`), with a screenshot to `png`; returns the report unchecked.
+pub fn replay(events: &Path, png: &Path) -> serde_json::Value {
+    let (events, png) = (events.to_str().unwrap(), png.to_str().unwrap());
+    node_report(
+        "replay check",
+        "tools/replay/check.mjs",
+        &[events, png, "--speed", "16"],
+        &[],
+    )
+}
+
+/// `node SCRIPT ARGS…` with the pinned node; its stdout parsed as one JSON report.
+fn node_report(
+    what: &str,
+    script: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> serde_json::Value {
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!("source tools/env.sh && node {script} \"$@\""))
@@ -526,12 +580,10 @@ pub fn browser_script(
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!(
             "{what}: no JSON report ({e}): {stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         )
-    });
-    assert_eq!(r["ok"], true, "{what}: {r}");
-    r
+    })
 }
