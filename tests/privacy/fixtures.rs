@@ -97,6 +97,18 @@ fn forms(v: &str) -> Vec<String> {
     f
 }
 
+/// `fixtures()`, all of them: they are committed, so finding fewer means a test would prove
+/// nothing.
+fn recorded_fixtures() -> Vec<(String, Value)> {
+    let fx = fixtures();
+    assert!(
+        fx.len() >= 7,
+        "expected the recorded fixtures, found {}",
+        fx.len()
+    );
+    fx
+}
+
 fn planted() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/planted.json");
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
@@ -104,13 +116,7 @@ fn planted() -> Value {
 
 #[test]
 fn no_planted_value_survives_default_masking() {
-    let fx = fixtures();
-    // The fixtures are committed: finding none means the test would prove nothing.
-    assert!(
-        fx.len() >= 7,
-        "expected the recorded fixtures, found {}",
-        fx.len()
-    );
+    let fx = recorded_fixtures();
     let planted = planted();
     let must: Vec<&str> = planted["must_not_appear"]
         .as_array()
@@ -176,12 +182,7 @@ fn standalone(hay: &str, needle: &str) -> usize {
 
 #[test]
 fn near_misses_survive_with_numbers_relaxed() {
-    let fx = fixtures();
-    assert!(
-        fx.len() >= 7,
-        "expected the recorded fixtures, found {}",
-        fx.len()
-    );
+    let fx = recorded_fixtures();
     let planted = planted();
     let policy = MaskPolicy {
         record: Record {
