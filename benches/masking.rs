@@ -1,4 +1,4 @@
-//! Benchmark 1 (issue 6): masking throughput, native, criterion.
+//! Benchmark 1: masking throughput, native, criterion.
 //! The session object's pipeline (parse to `Vec<Value>`, `mask_events`, serialize) on the
 //! recorded fixtures, with the privacy-first default policy and with a policy with selectors,
 //! against the floor: the same parse + serialize without masking. Bytes = the events array.

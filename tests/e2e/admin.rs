@@ -1,4 +1,4 @@
-//! Issue 17: the admin API on local workerd — create, ingest at once, tokens with grace,
+//! The admin API on local workerd — create, ingest at once, tokens with grace,
 //! disable, validation with paths, the admin token, and the CLI driving the same flow.
 
 use crate::support;

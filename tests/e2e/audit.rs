@@ -1,4 +1,4 @@
-//! Issue 13 (audit) and 17 (admin records) on local workerd: the paged audit listing gives
+//! The audit API on local workerd: the paged audit listing gives
 //! every record of a range exactly once, and admin changes are found by any range that
 //! contains them.
 

@@ -1,4 +1,4 @@
-//! Issue 13 "Measure and show": the audit at volume, end to end on `wrangler dev` (the
+//! The audit at volume, end to end on `wrangler dev` (the
 //! `faults` build, whose test-only route seeds log segments straight into R2). Two projects,
 //! three days: every page of the listing, the report, and verify (a job on alarms for the
 //! larger project, with one planted edit, deletion and reordering, each named), with every

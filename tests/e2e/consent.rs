@@ -1,4 +1,4 @@
-//! Issue 5: consent and opt-out through the running worker, the audit trail, tampering and
+//! Consent and opt-out through the running worker, the audit trail, tampering and
 //! erasure.
 
 use crate::support;

@@ -1,4 +1,4 @@
-//! Issue 12, items 2, 3, 5 and 6 through the running worker: session ids shaped like the
+//! Edge cases through the running worker: session ids shaped like the
 //! audit anchors' names, the opt-in CSRF guard, the streamed body cap and CORS with `*`.
 
 use crate::support;

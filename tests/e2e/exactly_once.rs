@@ -1,4 +1,4 @@
-//! Issue 7, exactly once and in order: many concurrent sessions whose beacons arrive shuffled
+//! Exactly once and in order: many concurrent sessions whose beacons arrive shuffled
 //! and partly twice, and requests for the same `seq` racing each other, through the real
 //! worker on local workerd. Every acknowledged chunk is stored exactly once and the merged
 //! events come back in `seq` order.

@@ -1,4 +1,4 @@
-//! Issue 7: faults (R2 write, session object, restart) lose and double nothing; rate limits.
+//! Faults (R2 write, session object, restart) lose and double nothing; rate limits.
 //! Runs the test-only build with fault injection (`tools/build.sh --faults`).
 
 use crate::support;

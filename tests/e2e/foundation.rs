@@ -1,4 +1,4 @@
-//! Issue 3: the worker stores and serves sessions end to end on local workerd.
+//! The worker stores and serves sessions end to end on local workerd.
 
 use crate::support;
 

@@ -1,4 +1,4 @@
-//! Issue 7, hostile input through the real worker on local workerd: every case gets a clear
+//! Hostile input through the real worker on local workerd: every case gets a clear
 //! 4xx JSON error (or, where the input is legal but nasty, is stored masked), nothing of a
 //! refused beacon is stored, the next good beacon is accepted, and the worker never crashes.
 //! The table printed at the end lists case → status / code.
@@ -220,7 +220,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-/// Issue 12 item 4: a full snapshot carrying live script is stored without it (read API),
+/// A full snapshot carrying live script is stored without it (read API),
 /// its nodes kept so the replay still renders.
 #[test]
 fn live_script_in_a_snapshot_is_neutralized_before_storage() {

@@ -1,4 +1,4 @@
-//! Issue 12 item 1 end to end: rrweb plugin events (type 6) through the running worker. The
+//! rrweb plugin events (type 6) through the running worker. The
 //! console events were recorded in Chromium with @rrweb/rrweb-plugin-console-record
 //! (tests/fixtures/plugins/console.json, tools/record/plugins.mjs); the network events are
 //! hand-written in the `rrweb/network@1` shape posthog-js emits (plugins/network.json).

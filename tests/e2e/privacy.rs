@@ -1,4 +1,4 @@
-//! Issue 4 end to end: real rrweb recordings through the running worker. Everything the worker
+//! Real rrweb recordings through the running worker. Everything the worker
 //! stored (local R2, Durable Object state, KV) and logged is scanned for every planted value
 //! in normalized forms; the stored session must still replay in rrweb's Replayer.
 

@@ -1,4 +1,4 @@
-//! Retention at volume (issue 13), end to end on `wrangler dev` with the faults build: thousands
+//! Retention at volume, end to end on `wrangler dev` with the faults build: thousands
 //! of expired sessions over four projects (one with its own retention, one whose config does
 //! not parse, one removed from KV) are all erased by the sweeper's alarm runs, each audited
 //! with reason `retention`; nothing unexpired is touched; one erase that fails once is retried;

@@ -1,4 +1,4 @@
-//! Issue 12 item 8 end to end: URLs and CSS inside the page and `record.text: false`, through
+//! URLs and CSS inside the page and `record.text: false`, through
 //! the real worker on local workerd; what was stored is read back through the read API, and
 //! every local state file and the log are scanned for the planted values.
 

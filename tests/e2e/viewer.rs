@@ -251,7 +251,7 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
     let plugin = |name: &'static str| {
         events
             .iter()
-            // `@1`, or `@*` where the masking of main before issue 12 item 1 starred the digit.
+            // `@1`, or `@*` where a masking that stars digits in names has run.
             .filter(move |e| {
                 e["type"] == 6
                     && e["data"]["plugin"]
@@ -490,7 +490,7 @@ fn viewer_lists_replays_masked_and_charts_the_audit_report() {
     }
 }
 
-/// Phone width, keyboard only and a live session's Reload (issue 15's last gaps), on a worker
+/// Phone width, keyboard only and a live session's Reload, on a worker
 /// with the default idle timeout so the session stays live while the page watches it.
 #[test]
 fn viewer_works_on_a_phone_by_keyboard_and_reloads_a_live_session() {

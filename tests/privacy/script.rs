@@ -1,5 +1,5 @@
-//! Issue 12 item 4: live script in snapshots and mutations is neutralized at ingest, keeping
-//! the node structure; item 7: what a new full snapshot resets and what it keeps.
+//! Live script in snapshots and mutations is neutralized at ingest, keeping the node
+//! structure; and what a new full snapshot resets and what it keeps.
 
 use crate::events::{el, node, txt};
 use serde_json::{json, Value};

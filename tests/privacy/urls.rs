@@ -1,5 +1,5 @@
-//! Issue 12 item 8: URLs and CSS inside the page, and `record.text: false`, through the public
-//! API only (policies as project JSON), so each test also runs against the code before the fix.
+//! URLs and CSS inside the page, and `record.text: false`, through the public
+//! API only (policies as project JSON), so each test holds for any implementation of the policy.
 
 use crate::events::{el, txt};
 use serde_json::{json, Value};

@@ -43,7 +43,7 @@ if len(sys.argv) > 2 and sys.argv[1] == "--sdk-only":
 RES, SMOKE = sys.argv[1], sys.argv[2] == "1"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# Cloudflare list prices (USD), looked up for issue 6 — see BENCHMARKS.md for the sources.
+# Cloudflare list prices (USD) — see BENCHMARKS.md for the sources.
 PRICE = {
     "workers_request": 0.30 / 1e6,
     "do_request": 0.15 / 1e6,
@@ -386,7 +386,7 @@ if os.path.exists(pp):
         w("\nTop functions (self %): " + "; ".join(f"`{s_[:90]}` {p_:.1f}" for p_, s_ in prof["top_self"][:10]) + "\n")
         w(f"Command: `{cmds.get('p')}`\n")
 
-# retention (issue 13) -------------------------------------------------------------------------
+# retention -------------------------------------------------------------------------
 rp = os.path.join(RES, "retention.txt")
 if os.path.exists(rp):
     fig = dict(kv.split("=", 1) for kv in open(rp).read().split()[2:])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seven benchmarks of issue 6, each against a baseline measured in the same run.
+# The seven benchmarks (BENCHMARKS.md), each against a baseline measured in the same run.
 #   tools/bench/run.sh            full run (< 10 min on 2 cores) → BENCHMARKS.md
 #   tools/bench/run.sh --smoke    few iterations (< 3 min once built) → target/bench/BENCHMARKS.md
 #   tools/bench/run.sh --out F    write the report to F
@@ -197,7 +197,7 @@ if [ "$SMOKE" = 0 ]; then
   cmdlog p "bash tools/bench/profile.sh target/bench/profile.json 8  (perf record --call-graph dwarf on cargo bench --bench core -- profile)"
 fi
 
-# --- audit at volume (issue 13; full runs only: make test runs it with 20,000 records) ----------
+# --- audit at volume (full runs only: make test runs it with 20,000 records) ----------
 if [ "$SMOKE" = 0 ]; then
   step "audit scale: 100,000 + 20,000 seeded records, list / report / verify job"
   bash tools/build.sh --faults > "$RES/build-faults.log" 2>&1
@@ -205,7 +205,7 @@ if [ "$SMOKE" = 0 ]; then
   cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e audit_scale:: -- --nocapture"
 fi
 
-# --- retention at volume (issue 13; full runs only, ~20 min locally) ----------------------------
+# --- retention at volume (full runs only, ~20 min locally) ----------------------------
 if [ "$SMOKE" = 0 ]; then
   step "retention: 20,000 expired sessions swept (faults build, tests/e2e/retention.rs)"
   bash tools/build.sh --faults >&2
@@ -219,7 +219,7 @@ fi
 step "report → $OUT"
 python3 tools/bench/report.py "$RES" "$SMOKE" > "$OUT.tmp"
 if [ -f "$RES/audit_scale.log" ]; then
-  { echo; echo "## Audit at volume (issue 13)"; echo; echo '```';
+  { echo; echo "## Audit at volume"; echo; echo '```';
     grep -E "^test-scale|^audit scale" "$RES/audit_scale.log"; echo '```'; } >> "$OUT.tmp"
 fi
 mv "$OUT.tmp" "$OUT"
