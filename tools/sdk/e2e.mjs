@@ -81,7 +81,7 @@ async function site(ctx, key, extraHead = '', origin = SITE) {
     if (!file.startsWith(path.join(ROOT, 'dev/site')) || !fs.existsSync(file)) return route.fulfill({ status: 404, body: 'no' });
     let html = fs.readFileSync(file, 'utf8')
       .replace('<script async src="/v1/sdk.js" data-key="demo">', `${extraHead}<script async src="${base}/v1/sdk.js" data-key="${key}">`);
-    return route.fulfill({ status: 200, contentType: p.endsWith('.js') ? 'text/javascript' : 'text/html', body: html });
+    return route.fulfill({ status: 200, contentType: p.endsWith('.js') ? 'text/javascript' : p.endsWith('.css') ? 'text/css' : 'text/html', body: html });
   });
 }
 
