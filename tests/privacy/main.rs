@@ -5,6 +5,8 @@
 mod events;
 mod fixtures;
 mod mobile;
+#[path = "../support/node.rs"]
+mod node;
 mod plugins;
 mod rrweb_upstream;
 mod script;

@@ -6,7 +6,6 @@
 //! the raw and masked copies (tools/replay/check-batch.mjs).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{json, Value};
 use veilgate::envelope::Platform;
@@ -66,21 +65,9 @@ fn mask(events: &[Value], policy: &MaskPolicy) -> Vec<Value> {
 }
 
 fn replay_batch(files: &[PathBuf]) -> Value {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source tools/env.sh && node tools/replay/check-batch.mjs --speed 64 \"$@\"")
-        .arg("replay")
-        .args(files)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "check-batch printed no JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let mut args = vec!["--speed", "64"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    crate::node::report("check-batch", "tools/replay/check-batch.mjs", &args, &[])
 }
 
 #[test]

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+#[path = "../../support/node.rs"]
+mod node;
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -546,7 +549,7 @@ pub fn browser_script(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> serde_json::Value {
-    let r = node_report(what, script, args, envs);
+    let r = node::report(what, script, args, envs);
     assert_eq!(r["ok"], true, "{what}: {r}");
     r
 }
@@ -555,35 +558,10 @@ pub fn browser_script(
 /// (`tools/replay/check.mjs`), with a screenshot to `png`; returns the report unchecked.
 pub fn replay(events: &Path, png: &Path) -> serde_json::Value {
     let (events, png) = (events.to_str().unwrap(), png.to_str().unwrap());
-    node_report(
+    node::report(
         "replay check",
         "tools/replay/check.mjs",
         &[events, png, "--speed", "16"],
         &[],
     )
-}
-
-/// `node SCRIPT ARGS…` with the pinned node; its stdout parsed as one JSON report.
-fn node_report(
-    what: &str,
-    script: &str,
-    args: &[&str],
-    envs: &[(&str, &str)],
-) -> serde_json::Value {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("source tools/env.sh && node {script} \"$@\""))
-        .arg("e2e")
-        .args(args)
-        .envs(envs.iter().copied())
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{what}: no JSON report ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
