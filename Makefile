@@ -26,7 +26,7 @@ test: build
 	cargo test --benches
 	cargo test --lib --tests
 
-## All seven benchmarks of issue 6, full length (about 10 minutes): writes BENCHMARKS.md.
+## All seven benchmarks, full length (about 10 minutes): writes BENCHMARKS.md.
 bench: build
 	bash tools/bench/run.sh
 

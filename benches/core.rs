@@ -1,4 +1,4 @@
-//! Benchmarks 2 (native side) and 3 (issue 6), without criterion so that the wasm bench in
+//! Benchmarks 2 (native side) and 3, without criterion so that the wasm bench in
 //! Node (tools/bench/wasm) runs the very same loops: per-iteration wall time, median.
 //!   cargo bench --bench core -- throughput|latency [--smoke]     → one JSON object on stdout
 //! throughput: pipeline and floor on the signup and large fixtures (MB/s of the events array).
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use veilgate::privacy::{MaskPolicy, MaskState};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

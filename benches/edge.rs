@@ -1,6 +1,6 @@
 //! The worker's checks of one beacon body before it goes to the session object: what
 //! `edge/ingest.rs` ran before (`prescan`, then `Envelope::parse`: UTF-8, the envelope with
-//! raw events, the events again for their heads; benches/reference) against what it runs now
+//! raw events, the events again for their heads; tests/support/reference) against what it runs now
 //! (`envelope::parse_head`: the prescan locates the events, serde reads the envelope around
 //! them; the session object checks the events on the tree it builds for masking), on beacons
 //! cut from the recorded fixtures.
@@ -13,14 +13,14 @@ use std::hint::black_box;
 
 use veilgate::envelope::{self, Limits};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;
 use common::Fixture;
 use native::{fixture, thread_cpu_ns};
 
-#[path = "reference/mod.rs"]
+#[path = "../tests/support/reference/mod.rs"]
 mod reference;
 
 fn old(body: &[u8], limits: &Limits) -> usize {

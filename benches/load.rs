@@ -1,4 +1,4 @@
-//! Benchmarks 5 and 6 (issue 6): a bounded load generator on loopback.
+//! Benchmarks 5 and 6: a bounded load generator on loopback.
 //!   cargo bench --bench load -- --url http://127.0.0.1:P --key bench [--concurrency 16]
 //!       [--seconds 20] [--max-requests 200000] [--chunks-per-session 30] [--wire-kb 16] [--tag NAME]
 //! Sends gzip beacons of ~16 KB (--wire-kb) on the wire (rrweb events from the recorded fixtures), each
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

@@ -1,4 +1,4 @@
-//! Benchmark 1 (issue 6): masking throughput, native, criterion.
+//! Benchmark 1: masking throughput, native, criterion.
 //! The session object's pipeline (parse to `Vec<Value>`, `mask_events`, serialize) on the
 //! recorded fixtures, with the privacy-first default policy and with a policy with selectors,
 //! against the floor: the same parse + serialize without masking. Bytes = the events array.
@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use veilgate::privacy::{MaskPolicy, MaskState};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

@@ -1,4 +1,4 @@
-//! Benchmark 7 (issue 6): memory.
+//! Benchmark 7: memory.
 //!   cargo bench --bench memory            → one JSON object on stdout
 //! - Peak heap while processing the largest beacon (the large fixture as one beacon, through
 //!   `beacon_path`), measured by a counting global allocator: peak live bytes above what was
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use veilgate::privacy::{MaskPolicy, MaskState};
 
-#[path = "common/mod.rs"]
+#[path = "../tests/support/pipeline/mod.rs"]
 mod common;
 #[path = "native/mod.rs"]
 mod native;

@@ -1,5 +1,5 @@
 //! `envelope::parse_body` (and the rewritten `prescan`) against the checks they replaced
-//! (benches/reference), and so the edge's split of the same checks (`parse_head` in the
+//! (tests/support/reference), and so the edge's split of the same checks (`parse_head` in the
 //! worker, `parse_events` in the session object): for every body, the same envelope, the
 //! same raw events and the same span, or the same refusal (status, code, message).
 
@@ -8,10 +8,10 @@ use std::path::Path;
 use veilgate::envelope::{self, Envelope, EventSpan, Limits};
 use veilgate::error::ApiError;
 
-#[path = "../benches/reference/mod.rs"]
+#[path = "support/reference/mod.rs"]
 mod reference;
 
-#[path = "../benches/common/mod.rs"]
+#[path = "support/pipeline/mod.rs"]
 mod common;
 
 #[path = "../fuzz/src/envelope_common.rs"]

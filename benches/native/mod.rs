@@ -1,5 +1,5 @@
 //! Shared by the native benches only (file I/O and the thread CPU clock, which the wasm bench
-//! crate has no use for; `benches/common` is shared with it).
+//! crate has no use for; `tests/support/pipeline` is shared with it).
 #![allow(dead_code)]
 
 use super::common::Fixture;

@@ -1,7 +1,7 @@
 //! Writes the committed seed corpus `corpus/<target>/` from the project's own fixtures:
 //! beacons cut from `tests/fixtures/rrweb/*.json` (not the 2 MB benchmark one), TC strings from
 //! `tests/fixtures/tcf/generated.json`, the Cookiebot/OneTrust values and cookie headers of
-//! `tests/consent_*.rs`, the seeded project configs, audit chains made by `ChainHead`.
+//! `tests/consent/`, the seeded project configs, audit chains made by `ChainHead`.
 //!
 //! `cargo run --release --example seeds` (from `fuzz/`). Deterministic; existing seeds with the
 //! same name are overwritten, others (e.g. added by hand or by `cargo fuzz cmin`) are kept.

@@ -611,7 +611,7 @@ pub fn wire_texts(ev: &Value, out: &mut Vec<String>) {
             walk(w, out, 0);
         }
     }
-    // KNOWN FINDING F4 (fuzz/regressions/mask_events_json/, tests/fuzz_regressions.rs):
+    // KNOWN FINDING F4 (fuzz/regressions/mask_events_json/, tests/fuzz/regressions.rs):
     // fields the walk does not expect in an event (`updates` in a full snapshot or in a
     // MouseMove, `wireframes` in a Meta event) are stored unmasked. Only mutations' adds/updates are checked unless VEILGATE_FUZZ_STRICT.
     let is_mutation = ev.get("type").and_then(Value::as_u64) == Some(3)

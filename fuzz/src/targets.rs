@@ -122,7 +122,7 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
                 .expect("events re-parse");
             assert_eq!(raw.len(), span.count);
             // F1 (fixed on main): what Envelope::parse accepts, the session object can parse
-            // into trees. fuzz/regressions/envelope/, tests/fuzz_regressions.rs.
+            // into trees. fuzz/regressions/envelope/, tests/fuzz/regressions.rs.
             let mut events = match veilgate::json::array_from_str(env.events.get()) {
                 Ok(events) => events,
                 Err(e) => panic!("events accepted by Envelope::parse do not parse as trees: {e}"),
@@ -1180,7 +1180,7 @@ pub fn mask_url(data: &[u8]) {
         .unwrap_or_default();
     let once = privacy::mask_url(url, &policy);
     assert_eq!(once, privacy::mask_url_cow(url, &policy));
-    // KNOWN FINDING F3 (fuzz/regressions/mask_url/, tests/fuzz_regressions.rs): an
+    // KNOWN FINDING F3 (fuzz/regressions/mask_url/, tests/fuzz/regressions.rs): an
     // unclosed `[` host (`https://[7.0.0.1`) comes back with a `]` added. Tolerated here;
     // VEILGATE_FUZZ_STRICT=1 makes it fail again.
     let known_f3 = !crate::util::strict() && url.contains('[');
@@ -1189,7 +1189,7 @@ pub fn mask_url(data: &[u8]) {
         "mask_url lengthened {url:?} -> {once:?}"
     );
     let twice = privacy::mask_url(&once, &policy);
-    // KNOWN FINDING F2 (fuzz/regressions/mask_url/, tests/fuzz_regressions.rs): in a run of
+    // KNOWN FINDING F2 (fuzz/regressions/mask_url/, tests/fuzz/regressions.rs): in a run of
     // more digit groups than one address (`10.0.0.1.10.0.0.2`, 16 colon-hex groups, long
     // `0111-0111-…` runs) the structured detectors mask only part of the run, and a second
     // pass masks more. Tolerated when the second pass only adds `*`;

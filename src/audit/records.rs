@@ -1,6 +1,6 @@
 //! The audit record: its fields, its canonical bytes (what the hash covers) and its stored
 //! form (one line of JSON; NDJSON for many). [`Draft`] is a record before it is chained;
-//! `chain` seals it. `tests/audit_golden.rs` pins these bytes: stored chains only verify
+//! `chain` seals it. `tests/audit/golden.rs` pins these bytes: stored chains only verify
 //! while they stay exactly the same.
 //!
 //! Records hold no personal data: pseudonymous session id, a keyed pseudonym of the visitor

@@ -43,7 +43,7 @@ if len(sys.argv) > 2 and sys.argv[1] == "--sdk-only":
 RES, SMOKE = sys.argv[1], sys.argv[2] == "1"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# Cloudflare list prices (USD), looked up for issue 6 — see BENCHMARKS.md for the sources.
+# Cloudflare list prices (USD) — see BENCHMARKS.md for the sources.
 PRICE = {
     "workers_request": 0.30 / 1e6,
     "do_request": 0.15 / 1e6,
@@ -108,7 +108,7 @@ w("How to run: `tools/bench/run.sh` (full, < 10 min on 2 shared cores; writes th
   "Both need `bash tools/setup.sh` (pinned worker-build, wasm-bindgen-cli, wrangler on Node 22) and build what is "
   "stale: the worker (`tools/build.sh`), the native benches (`benches/`), the wasm bench crate (`tools/bench/wasm`). "
   "They exit non-zero when a benchmark fails to run, never because a goal is missed. Layout: `benches/` (criterion "
-  "masking, core loops, load generator, memory; shared pipeline in `benches/common`), `tools/bench/` (run.sh, "
+  "masking, core loops, load generator, memory; shared pipeline in `tests/support/pipeline`), `tools/bench/` (run.sh, "
   "report.py, wasm crate + Node script, ops wrapper, size and profile helpers), `bench/echo/`, `bench/iofloor/` (the echo and I/O-floor workers of benchmark 5).\n")
 w("Figures from `tools/bench/run.sh`" + (" **--smoke (few iterations: not figures to quote)**" if SMOKE else "")
   + " (`make bench`). Every figure is a ratio against a baseline measured in the same run: the "
@@ -158,7 +158,7 @@ w(f"\nCommands: `{cmds.get('1')}`; `{cmds.get('2n')}`\n")
 
 # 2 --------------------------------------------------------------------------------------------
 w("## 2. Masking in wasm (Node) vs native\n")
-w("The same pipeline (`benches/common`) compiled to wasm32 (`tools/bench/wasm`, wasm-bindgen `--target nodejs`) "
+w("The same pipeline (`tests/support/pipeline`) compiled to wasm32 (`tools/bench/wasm`, wasm-bindgen `--target nodejs`) "
   "and run in Node 22; native side: the same loops in `benches/core.rs` in the same script run "
   "(interleaved rounds, per-iteration CPU and wall time, medians; wasm CPU = `process.cpuUsage()`). "
   "Ratio = wasm MB/s / native MB/s, judged on CPU time.\n")
@@ -386,7 +386,7 @@ if os.path.exists(pp):
         w("\nTop functions (self %): " + "; ".join(f"`{s_[:90]}` {p_:.1f}" for p_, s_ in prof["top_self"][:10]) + "\n")
         w(f"Command: `{cmds.get('p')}`\n")
 
-# retention (issue 13) -------------------------------------------------------------------------
+# retention -------------------------------------------------------------------------
 rp = os.path.join(RES, "retention.txt")
 if os.path.exists(rp):
     fig = dict(kv.split("=", 1) for kv in open(rp).read().split()[2:])

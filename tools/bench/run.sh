@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seven benchmarks of issue 6, each against a baseline measured in the same run.
+# The seven benchmarks (BENCHMARKS.md), each against a baseline measured in the same run.
 #   tools/bench/run.sh            full run (< 10 min on 2 cores) → BENCHMARKS.md
 #   tools/bench/run.sh --smoke    few iterations (< 3 min once built) → target/bench/BENCHMARKS.md
 #   tools/bench/run.sh --out F    write the report to F
@@ -197,29 +197,29 @@ if [ "$SMOKE" = 0 ]; then
   cmdlog p "bash tools/bench/profile.sh target/bench/profile.json 8  (perf record --call-graph dwarf on cargo bench --bench core -- profile)"
 fi
 
-# --- audit at volume (issue 13; full runs only: make test runs it with 20,000 records) ----------
+# --- audit at volume (full runs only: make test runs it with 20,000 records) ----------
 if [ "$SMOKE" = 0 ]; then
   step "audit scale: 100,000 + 20,000 seeded records, list / report / verify job"
   bash tools/build.sh --faults > "$RES/build-faults.log" 2>&1
-  AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture > "$RES/audit_scale.log" 2>&1
-  cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e_audit_scale -- --nocapture"
+  AUDIT_SCALE_RECORDS=100000 cargo test --test e2e audit_scale:: -- --nocapture > "$RES/audit_scale.log" 2>&1
+  cmdlog a "AUDIT_SCALE_RECORDS=100000 cargo test --test e2e audit_scale:: -- --nocapture"
 fi
 
-# --- retention at volume (issue 13; full runs only, ~20 min locally) ----------------------------
+# --- retention at volume (full runs only, ~20 min locally) ----------------------------
 if [ "$SMOKE" = 0 ]; then
-  step "retention: 20,000 expired sessions swept (faults build, tests/e2e_retention.rs)"
+  step "retention: 20,000 expired sessions swept (faults build, tests/e2e/retention.rs)"
   bash tools/build.sh --faults >&2
-  VEILGATE_RETENTION_N=20000 cargo test --test e2e_retention -- --nocapture > "$RES/retention.log" 2>&1 \
+  VEILGATE_RETENTION_N=20000 cargo test --test e2e retention:: -- --nocapture > "$RES/retention.log" 2>&1 \
     || { tail -30 "$RES/retention.log" >&2; exit 1; }
   grep '^FIGURES retention' "$RES/retention.log" > "$RES/retention.txt"
-  cmdlog r "VEILGATE_RETENTION_N=20000 cargo test --test e2e_retention -- --nocapture"
+  cmdlog r "VEILGATE_RETENTION_N=20000 cargo test --test e2e retention:: -- --nocapture"
 fi
 
 # --- report -------------------------------------------------------------------------------------
 step "report → $OUT"
 python3 tools/bench/report.py "$RES" "$SMOKE" > "$OUT.tmp"
 if [ -f "$RES/audit_scale.log" ]; then
-  { echo; echo "## Audit at volume (issue 13)"; echo; echo '```';
+  { echo; echo "## Audit at volume"; echo; echo '```';
     grep -E "^test-scale|^audit scale" "$RES/audit_scale.log"; echo '```'; } >> "$OUT.tmp"
 fi
 mv "$OUT.tmp" "$OUT"

@@ -10,20 +10,7 @@
 // full_snapshots = type-2 events in the input, rebuilt = "fullsnapshot-rebuilded" events the
 // Replayer emitted, nodes = every node of the final replayed document (nested same-origin iframes
 // and open shadow roots included). Offline like check.mjs. Exit 0 if every file is ok, else 1.
-import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
-const require = createRequire(path.join(ROOT, 'package.json'));
-const { chromium } = require('playwright-core');
-const RRWEB_DIR = path.resolve(path.dirname(require.resolve('rrweb')), '..');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { readEvents, rrwebCss, serve, launch, offlineContext } from './harness.mjs';
 
 const argv = process.argv.slice(2);
 const files = [];
@@ -39,35 +26,21 @@ if (!files.length || !(opt.speed > 0)) {
   process.exit(2);
 }
 const streams = files.map((f) => {
-  const j = JSON.parse(fs.readFileSync(f, 'utf8'));
-  const events = Array.isArray(j) ? j : j && Array.isArray(j.events) ? j.events : null;
+  const events = readEvents(f);
   if (!events) { console.error(`${f}: no events array`); process.exit(2); }
   return JSON.stringify(events);
 });
-const rrwebJs = fs.readFileSync(path.join(RRWEB_DIR, 'dist/rrweb.umd.cjs'), 'utf8');
-const rrwebCss = fs.readFileSync(path.join(RRWEB_DIR, 'dist/style.css'), 'utf8');
 const html = `<!doctype html><html><head><meta charset="utf-8"><style>${rrwebCss}</style></head>
 <body><div id="root"></div><script src="/rrweb.js"></script></body></html>`;
-const server = http.createServer((req, res) => {
-  const p = new URL(req.url, 'http://x').pathname;
+const { server, base } = await serve(html, (p) => {
   const m = /^\/events\/(\d+)$/.exec(p);
-  if (p === '/') { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(html); }
-  else if (p === '/rrweb.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(rrwebJs); }
-  else if (m && streams[+m[1]]) { res.writeHead(200, { 'content-type': 'application/json' }); res.end(streams[+m[1]]); }
-  else { res.writeHead(404); res.end(); }
+  return m ? streams[+m[1]] : undefined;
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}`;
 
 const report = {};
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(base + '/') || u.startsWith('data:') || u.startsWith('blob:') || u === 'about:blank') return route.continue();
-    return route.abort('blockedbyclient');
-  });
+  const context = await offlineContext(browser, base, { viewport: { width: 1300, height: 900 } });
   // Pages mostly wait on the Replayer's timers, so a few run side by side (--jobs).
   let next = 0;
   const one = async (i) => {

@@ -9,20 +9,9 @@
 // Prints one JSON summary on stdout:
 //   { ok, errors, warnings, events, duration_ms, replay_ms, masked_inputs, input_values, inputs, plugin_events, blocked_requests }
 // Exit code: 0 ok, 1 replay errors, 2 usage / load failure.
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
-const require = createRequire(path.join(ROOT, 'package.json'));
-const { chromium } = require('playwright-core');
-const RRWEB_DIR = path.resolve(path.dirname(require.resolve('rrweb')), '..');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { readEvents, rrwebCss, serve, launch, offlineContext } from './harness.mjs';
 
 function usage(msg) {
   if (msg) console.error(msg);
@@ -47,8 +36,7 @@ if (!(opt.speed > 0)) usage('--speed must be > 0');
 
 let events;
 try {
-  const j = JSON.parse(fs.readFileSync(inFile, 'utf8'));
-  events = Array.isArray(j) ? j : j && Array.isArray(j.events) ? j.events : null;
+  events = readEvents(inFile);
   if (!events) throw new Error('no events array (expected an array or an object with "events")');
   if (events.length < 2) throw new Error(`rrweb needs at least 2 events, got ${events.length}`);
   if (!events.some((e) => e && e.type === 2)) throw new Error('no full snapshot (type 2) event');
@@ -58,22 +46,12 @@ try {
 
 const ts = events.map((e) => e.timestamp).filter((t) => typeof t === 'number');
 const durationMs = ts.length ? Math.max(...ts) - Math.min(...ts) : 0;
-const rrwebJs = fs.readFileSync(path.join(RRWEB_DIR, 'dist/rrweb.umd.cjs'), 'utf8');
-const rrwebCss = fs.readFileSync(path.join(RRWEB_DIR, 'dist/style.css'), 'utf8');
 const eventsJson = JSON.stringify(events);
 const html = `<!doctype html><html><head><meta charset="utf-8"><title>replay check</title>
 <style>${rrwebCss}\nhtml,body{margin:0;padding:0;background:#fff}</style></head>
 <body><div id="root"></div><script src="/rrweb.js"></script></body></html>`;
 
-const server = http.createServer((req, res) => {
-  const p = new URL(req.url, 'http://x').pathname;
-  if (p === '/') { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(html); }
-  else if (p === '/rrweb.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(rrwebJs); }
-  else if (p === '/events.json') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(eventsJson); }
-  else { res.writeHead(404); res.end(); }
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}`;
+const { server, base } = await serve(html, (p) => (p === '/events.json' ? eventsJson : undefined));
 
 const meta = events.find((e) => e.type === 4);
 const vw = Math.max(320, (meta && meta.data && meta.data.width) || 1280);
@@ -83,15 +61,10 @@ const errors = [];
 const warnings = [];
 const blocked = [];
 let summary;
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: vw + 20, height: vh + 20 } });
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(base + '/') || u.startsWith('data:') || u.startsWith('blob:') || u === 'about:blank') return route.continue();
-    blocked.push(u.length > 200 ? u.slice(0, 200) + '…' : u);
-    return route.abort('blockedbyclient');
-  });
+  const context = await offlineContext(browser, base, { viewport: { width: vw + 20, height: vh + 20 } },
+    (u) => blocked.push(u.length > 200 ? u.slice(0, 200) + '…' : u));
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push('pageerror: ' + (e.stack || e.message).split('\n').slice(0, 3).join(' | ')));
   page.on('console', (m) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Drives the browser SDK in headless Chromium against a running worker and prints one JSON
-// report; tests/e2e_sdk.rs checks it against the worker's storage and read API.
+// report; tests/e2e/sdk.rs checks it against the worker's storage and read API.
 //   node tools/sdk/e2e.mjs <worker base URL> <scenario> [<fault-build worker base URL>]
 // The site is served from http://localhost:7399 (dev/site pages, with the loader pointed at
 // the worker) through request interception, so the SDK talks to the worker cross-origin.
@@ -81,7 +81,7 @@ async function site(ctx, key, extraHead = '', origin = SITE) {
     if (!file.startsWith(path.join(ROOT, 'dev/site')) || !fs.existsSync(file)) return route.fulfill({ status: 404, body: 'no' });
     let html = fs.readFileSync(file, 'utf8')
       .replace('<script async src="/v1/sdk.js" data-key="demo">', `${extraHead}<script async src="${base}/v1/sdk.js" data-key="${key}">`);
-    return route.fulfill({ status: 200, contentType: p.endsWith('.js') ? 'text/javascript' : 'text/html', body: html });
+    return route.fulfill({ status: 200, contentType: p.endsWith('.js') ? 'text/javascript' : p.endsWith('.css') ? 'text/css' : 'text/html', body: html });
   });
 }
 

@@ -1,5 +1,5 @@
 // Generates TC strings with the IAB reference library (@iabtcf/core) and writes what that
-// library decodes them to, so that tests/consent_tcf_crosscheck.rs can assert that
+// library decodes them to, so that tests/consent/tcf_crosscheck.rs can assert that
 // veilgate's decoder agrees on every field.
 //
 //   /work/main/node_modules/.bin/node tools/tcf/generate.mjs [count] [seed]

@@ -1,4 +1,4 @@
-// Prints the hand-picked TC strings used by tests/consent_policy.rs, built with
+// Prints the hand-picked TC strings used by tests/consent/policy.rs, built with
 // @iabtcf/core over a tiny synthetic GVL (no network):
 //   /work/main/node_modules/.bin/node tools/tcf/policy-strings.mjs
 import { GVL, TCModel, TCString, PurposeRestriction } from '@iabtcf/core';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Drives the viewer (/viewer/) in headless Chromium against a running worker and prints one
-// JSON report; tests/e2e_viewer.rs checks it against the worker's read and audit APIs.
+// JSON report; tests/e2e/viewer.rs checks it against the worker's read and audit APIs.
 //   [VIEWER_MODE=verify] node tools/viewer/e2e.mjs <base URL> <project key> <read token> <audit token> <session> <artifacts dir> <planted values JSON>
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// Benchmark 6 (issue 6): the real worker (build/index.js, as deployed) with its bindings
+// Benchmark 6: the real worker (build/index.js, as deployed) with its bindings
 // wrapped so that every billable operation is logged as one line `VGOPS <kind> <detail>`.
 // Nothing in the worker changes: the wrappers forward every call to the real binding (local
 // R2, DO, KV on workerd) and keep each binding's own constructor, so workers-rs's binding

@@ -1,4 +1,4 @@
-// Benchmarks 2 and 3 in wasm (issue 6), run by tools/bench/run.sh with Node 22:
+// Benchmarks 2 and 3 in wasm, run by tools/bench/run.sh with Node 22:
 //   node tools/bench/wasm/bench.mjs PKG_DIR ROOT [--smoke]   → one JSON object on stdout
 // The same loops as benches/core.rs (same iteration counts, warm-up of a tenth, per-iteration
 // wall time, median / nearest-rank percentiles), timed with process.hrtime.bigint().

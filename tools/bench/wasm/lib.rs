@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use veilgate::privacy::{MaskPolicy, MaskState};
 use wasm_bindgen::prelude::*;
 
-#[path = "../../../benches/common/mod.rs"]
+#[path = "../../../tests/support/pipeline/mod.rs"]
 mod common;
 
 thread_local! {
