@@ -130,12 +130,7 @@ fn ingest_body(body: &[u8], encoding: Encoding, limits: &Limits) {
             // The masking walk runs on every accepted beacon, on the tree the session object
             // builds.
             let mut state = MaskState::default();
-            privacy::mask_events(
-                &mut events,
-                env.platform,
-                &MaskPolicy::default(),
-                &mut state,
-            );
+            privacy::mask_events(&mut events, &MaskPolicy::default(), &mut state);
             if let Some(page) = &env.page {
                 let _ = privacy::mask_url(page, &MaskPolicy::default());
             }
@@ -1098,8 +1093,9 @@ pub fn mask_events(data: &[u8]) {
     let Ok(input) = rrweb::Recording::arbitrary(&mut u) else {
         return;
     };
-    let (chunks, platform, policy) = input.into_parts();
-    mask_chunks(chunks, platform, &policy);
+    // The platform shapes the generated events only: masking reads the events' own shape.
+    let (chunks, _platform, policy) = input.into_parts();
+    mask_chunks(chunks, &policy);
 }
 
 /// Events as arbitrary JSON text (what an envelope lets through), and optionally a policy
@@ -1136,15 +1132,15 @@ pub fn mask_events_json(data: &[u8]) {
         },
         None => MaskPolicy::default(),
     };
-    mask_chunks(vec![events], Platform::Web, &policy);
+    mask_chunks(vec![events], &policy);
 }
 
-fn mask_chunks(chunks: Vec<Vec<Value>>, platform: Platform, policy: &MaskPolicy) {
+fn mask_chunks(chunks: Vec<Vec<Value>>, policy: &MaskPolicy) {
     let default_policy = *policy == MaskPolicy::default();
     let mut state = MaskState::default();
     for mut events in chunks {
         let before = events.clone();
-        let report = privacy::mask_serde_events(&mut events, platform, policy, &mut state);
+        let report = privacy::mask_serde_events(&mut events, policy, &mut state);
         assert_eq!(
             events.len(),
             before.len(),

@@ -23,7 +23,6 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::envelope::Platform;
 use crate::json::Value;
 
 pub use policy::{Action, MaskPolicy, PolicyError, Record, Rule};
@@ -53,16 +52,15 @@ pub struct MaskReport {
 /// Mask one chunk's events in place, before any byte is stored.
 ///
 /// Never panics and never fails: on anything it cannot interpret it masks more, not less.
-/// `platform` is a hint; event shapes decide (a mobile app may send web-view rrweb events).
+/// Event shapes decide web or mobile, not the beacon's platform (a mobile app may send web-view
+/// rrweb events).
 /// The events are a borrowed tree ([`crate::json`]): parse them with
 /// [`crate::json::array_from_str`] after the depth prescan.
 pub fn mask_events(
     events: &mut [Value<'_>],
-    platform: Platform,
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
-    let _ = platform;
     walk_chunk(events, None, policy, state)
 }
 
@@ -72,7 +70,6 @@ pub fn mask_events(
 pub fn mask_chunk(
     events: &mut [Value<'_>],
     seq: u32,
-    platform: Platform,
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
@@ -80,7 +77,6 @@ pub fn mask_chunk(
         let mut late = state.for_late_chunk();
         return walk_chunk(events, Some(seq), policy, &mut late);
     }
-    let _ = platform;
     walk_chunk(events, Some(seq), policy, state)
 }
 
@@ -105,18 +101,16 @@ fn walk_chunk(
 /// through a JSON round trip.
 pub fn mask_serde_events(
     events: &mut [serde_json::Value],
-    platform: Platform,
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
-    mask_serde_chunk(events, None, platform, policy, state)
+    mask_serde_chunk(events, None, policy, state)
 }
 
 /// [`mask_chunk`] (or, without a seq, [`mask_events`]) for `serde_json` trees.
 pub fn mask_serde_chunk(
     events: &mut [serde_json::Value],
     seq: Option<u32>,
-    platform: Platform,
     policy: &MaskPolicy,
     state: &mut MaskState,
 ) -> MaskReport {
@@ -127,8 +121,8 @@ pub fn mask_serde_chunk(
         return MaskReport::default();
     };
     let report = match seq {
-        Some(seq) => mask_chunk(&mut borrowed, seq, platform, policy, state),
-        None => mask_events(&mut borrowed, platform, policy, state),
+        Some(seq) => mask_chunk(&mut borrowed, seq, policy, state),
+        None => mask_events(&mut borrowed, policy, state),
     };
     let mut masked = Vec::with_capacity(text.len());
     crate::json::write_array(&borrowed, &mut masked);

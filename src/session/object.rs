@@ -339,7 +339,7 @@ impl SessionCore {
                     // Masking a chunk that then fails to store is safe: its retry is masked
                     // with a state that learnt at least as much (a snapshot resets only
                     // tree facts it re-describes; a late chunk is masked fail safe).
-                    privacy::mask_chunk(&mut events, call.seq, call.platform, &call.masking, mask);
+                    privacy::mask_chunk(&mut events, call.seq, &call.masking, mask);
                     let page = call
                         .page
                         .as_deref()

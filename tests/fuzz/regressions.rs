@@ -169,7 +169,7 @@ fn mask_events_scrubs_fields_it_does_not_know() {
         let mut events: Vec<Value> = serde_json::from_slice(data).unwrap();
         for platform in [Platform::Web, Platform::Ios] {
             let mut state = MaskState::default();
-            mask_serde_events(&mut events, platform, &MaskPolicy::default(), &mut state);
+            mask_serde_events(&mut events, &MaskPolicy::default(), &mut state);
             let out = serde_json::to_string(&events).unwrap();
             for planted in ["+1 415 555 0100", "jane@example.com", "4111 1111"] {
                 let at = out.find(planted);
@@ -190,7 +190,6 @@ fn mask_events_scrubs_fields_it_does_not_know() {
 /// recorded, so the stored chunk never had the problem.
 #[test]
 fn masking_keeps_every_timestamp() {
-    use veilgate::envelope::Platform;
     use veilgate::privacy::{mask_events, mask_serde_events, MaskPolicy, MaskState};
     let data =
         include_str!("../../fuzz/regressions/mask_events_json/float-text-roundtrip-found.json");
@@ -198,7 +197,6 @@ fn masking_keeps_every_timestamp() {
     let before: Vec<Option<Value>> = events.iter().map(|e| e.get("timestamp").cloned()).collect();
     mask_serde_events(
         &mut events,
-        Platform::Web,
         &MaskPolicy::default(),
         &mut MaskState::default(),
     );
@@ -206,12 +204,7 @@ fn masking_keeps_every_timestamp() {
     assert_eq!(before, after);
 
     let mut tree = veilgate::json::array_from_str(data).unwrap();
-    mask_events(
-        &mut tree,
-        Platform::Web,
-        &MaskPolicy::default(),
-        &mut MaskState::default(),
-    );
+    mask_events(&mut tree, &MaskPolicy::default(), &mut MaskState::default());
     let first = tree[0].get("timestamp").unwrap().to_string();
     assert_eq!(first, "17954567081205456708309");
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, mask_url, MaskPolicy, MaskState, Record};
 
 const CHUNKS: usize = 7;
@@ -51,7 +51,7 @@ fn mask_fixture(name: &str, fx: &Value, policy: &MaskPolicy) -> Masked {
     for chunk in events.chunks(size) {
         let mut chunk = chunk.to_vec();
         let mut state: MaskState = serde_json::from_str(&state_json).unwrap();
-        mask_serde_events(&mut chunk, Platform::Web, policy, &mut state);
+        mask_serde_events(&mut chunk, policy, &mut state);
         state_json = serde_json::to_string(&state).unwrap();
         output.push_str(&serde_json::to_string(&chunk).unwrap());
     }
@@ -237,7 +237,7 @@ fn masking_is_idempotent_and_keeps_structure() {
             .map(|e| (e["type"].as_u64(), e["timestamp"].as_u64()))
             .collect();
         let mut st = MaskState::default();
-        mask_serde_events(&mut events, Platform::Web, &policy, &mut st);
+        mask_serde_events(&mut events, &policy, &mut st);
         let after: Vec<(Option<u64>, Option<u64>)> = events
             .iter()
             .map(|e| (e["type"].as_u64(), e["timestamp"].as_u64()))
@@ -245,7 +245,7 @@ fn masking_is_idempotent_and_keeps_structure() {
         assert_eq!(before, after, "{name}: event order/types changed");
         let once = serde_json::to_string(&events).unwrap();
         let mut st2 = MaskState::default();
-        mask_serde_events(&mut events, Platform::Web, &policy, &mut st2);
+        mask_serde_events(&mut events, &policy, &mut st2);
         assert_eq!(
             once,
             serde_json::to_string(&events).unwrap(),
@@ -278,7 +278,7 @@ fn throughput_vs_bare_serde() {
     for _ in 0..rounds {
         let mut ev: Vec<Value> = serde_json::from_slice(&body).unwrap();
         let mut st = MaskState::default();
-        mask_serde_events(&mut ev, Platform::Web, &policy, &mut st);
+        mask_serde_events(&mut ev, &policy, &mut st);
         std::hint::black_box(serde_json::to_vec(&ev).unwrap());
     }
     let masked = t.elapsed();

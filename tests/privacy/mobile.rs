@@ -1,7 +1,7 @@
 //! Mobile wireframe events (docs/MOBILE.md) masked by the same rules as the web.
 
 use serde_json::{json, Value};
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, Action, MaskPolicy, MaskState, Record, Rule};
 
 fn screen() -> Value {
@@ -24,7 +24,7 @@ fn screen() -> Value {
 
 fn run(evs: Vec<Value>, p: &MaskPolicy, st: &mut MaskState) -> Vec<Value> {
     let mut evs = evs;
-    mask_serde_events(&mut evs, Platform::Ios, p, st);
+    mask_serde_events(&mut evs, p, st);
     evs
 }
 

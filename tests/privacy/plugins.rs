@@ -2,12 +2,12 @@
 //! (`rrweb/console@1`, @rrweb/rrweb-plugin-console-record shape), hand-written fixtures.
 
 use serde_json::{json, Value};
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, MaskPolicy, MaskState, Record};
 
 fn run(ev: Value, policy: &MaskPolicy) -> Value {
     let mut evs = vec![ev];
-    mask_serde_events(&mut evs, Platform::Web, policy, &mut MaskState::default());
+    mask_serde_events(&mut evs, policy, &mut MaskState::default());
     evs.pop().unwrap()
 }
 
@@ -209,12 +209,7 @@ fn recorded_console_fixture_loses_every_planted_value() {
     let fx: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let mut evs = fx["events"].as_array().unwrap().clone();
     let before = evs.len();
-    mask_serde_events(
-        &mut evs,
-        Platform::Web,
-        &MaskPolicy::default(),
-        &mut MaskState::default(),
-    );
+    mask_serde_events(&mut evs, &MaskPolicy::default(), &mut MaskState::default());
     assert_eq!(evs.len(), before);
     let s = serde_json::to_string(&evs).unwrap();
     for v in fx["meta"]["planted"].as_array().unwrap() {

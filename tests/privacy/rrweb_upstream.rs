@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, MaskPolicy, MaskState};
 
 /// Upstream streams not replayed here, with why.
@@ -57,7 +57,7 @@ fn mask(events: &[Value], policy: &MaskPolicy) -> Vec<Value> {
     let mut out = Vec::new();
     for chunk in events.chunks(events.len().div_ceil(CHUNKS).max(1)) {
         let mut chunk = chunk.to_vec();
-        mask_serde_events(&mut chunk, Platform::Web, policy, &mut state);
+        mask_serde_events(&mut chunk, policy, &mut state);
         state = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
         out.extend(chunk);
     }

@@ -3,7 +3,7 @@
 
 use crate::events::{el, node, txt};
 use serde_json::{json, Value};
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, MaskPolicy, MaskState};
 
 fn snapshot(body: Vec<Value>) -> Value {
@@ -24,7 +24,7 @@ fn mutation(data: Value) -> Value {
 
 fn run(events: Vec<Value>, state: &mut MaskState) -> Vec<Value> {
     let mut evs = events;
-    mask_serde_events(&mut evs, Platform::Web, &MaskPolicy::default(), state);
+    mask_serde_events(&mut evs, &MaskPolicy::default(), state);
     evs
 }
 
@@ -234,7 +234,7 @@ fn forms_policy() -> MaskPolicy {
 
 fn run_seq(events: Vec<Value>, seq: u32, policy: &MaskPolicy, state: &mut MaskState) -> Vec<Value> {
     let mut evs = events;
-    veilgate::privacy::mask_serde_chunk(&mut evs, Some(seq), Platform::Web, policy, state);
+    veilgate::privacy::mask_serde_chunk(&mut evs, Some(seq), policy, state);
     evs
 }
 

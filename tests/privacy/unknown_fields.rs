@@ -14,7 +14,7 @@ const NOTE: &str = "call +1 415 555 0100 or jane@example.com";
 
 fn mask(events: &mut [Value]) -> String {
     let mut state = MaskState::default();
-    mask_serde_events(events, Platform::Web, &MaskPolicy::default(), &mut state);
+    mask_serde_events(events, &MaskPolicy::default(), &mut state);
     serde_json::to_string(&events).unwrap()
 }
 
@@ -47,7 +47,7 @@ fn fuzz_regression_inputs() {
         for platform in [Platform::Web, Platform::Ios, Platform::Android] {
             let mut events: Vec<Value> = serde_json::from_slice(data).unwrap();
             let mut state = MaskState::default();
-            mask_serde_events(&mut events, platform, &MaskPolicy::default(), &mut state);
+            mask_serde_events(&mut events, &MaskPolicy::default(), &mut state);
             let out = serde_json::to_string(&events).unwrap();
             for planted in [PHONE, EMAIL] {
                 assert!(

@@ -3,7 +3,7 @@
 
 use crate::events::{el, txt};
 use serde_json::{json, Value};
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, mask_url, MaskPolicy, MaskState};
 use veilgate::project::Project;
 
@@ -25,7 +25,7 @@ fn incr(data: Value) -> Value {
 
 fn run(events: Vec<Value>, p: &MaskPolicy) -> String {
     let mut evs = events;
-    mask_serde_events(&mut evs, Platform::Web, p, &mut MaskState::default());
+    mask_serde_events(&mut evs, p, &mut MaskState::default());
     serde_json::to_string(&evs).unwrap()
 }
 
@@ -359,7 +359,7 @@ fn record_text_false_masks_mobile_text() {
             {"id": 3, "kind": "image", "x": 0, "y": 0, "width": 50, "height": 10, "label": "Jane photo"}
         ]}
     ]}})];
-    mask_serde_events(&mut evs, Platform::Ios, &p, &mut MaskState::default());
+    mask_serde_events(&mut evs, &p, &mut MaskState::default());
     let out = serde_json::to_string(&evs).unwrap();
     assert!(
         !out.contains("Jane") && out.contains("\"text\":\"** ****\""),

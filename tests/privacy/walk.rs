@@ -2,7 +2,7 @@
 
 use crate::events::{el, node, txt};
 use serde_json::{json, Value};
-use veilgate::envelope::Platform;
+
 use veilgate::privacy::{mask_serde_events, mask_url, Action, MaskPolicy, MaskState, Record, Rule};
 
 fn snapshot(body_children: Vec<Value>) -> Value {
@@ -30,7 +30,7 @@ fn mutation(adds: Value, texts: Value, attributes: Value) -> Value {
 
 fn run(events: Vec<Value>, policy: &MaskPolicy, state: &mut MaskState) -> Vec<Value> {
     let mut evs = events;
-    mask_serde_events(&mut evs, Platform::Web, policy, state);
+    mask_serde_events(&mut evs, policy, state);
     evs
 }
 
@@ -603,7 +603,7 @@ fn hostile_depth_does_not_overflow() {
     let p = MaskPolicy::default();
     let mut st = MaskState::default();
     let mut evs = vec![ev];
-    veilgate::privacy::mask_events(&mut evs, Platform::Web, &p, &mut st);
+    veilgate::privacy::mask_events(&mut evs, &p, &mut st);
     let mut cur = evs[0].get("data").and_then(|d| d.get("node")).unwrap();
     while let Some(n) = cur
         .get("childNodes")
@@ -638,7 +638,7 @@ fn garbage_shapes_do_not_panic() {
         json!(null),
     ];
     let mut evs = shapes;
-    mask_serde_events(&mut evs, Platform::Ios, &p, &mut st);
+    mask_serde_events(&mut evs, &p, &mut st);
     assert!(!dump(&evs).contains("jane@example.com"));
 }
 

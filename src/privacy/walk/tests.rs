@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::envelope::Platform;
 use crate::privacy::state::{flag, Facts, MaskState};
 use crate::privacy::{mask_serde_events, MaskPolicy};
 
@@ -73,12 +72,7 @@ fn walk_asks_the_state_with_the_chunk_so_far() {
                 {"id": 99, "value": "good evening"}]}}),
     ];
     let mut state = MaskState::default();
-    mask_serde_events(
-        &mut events,
-        Platform::Web,
-        &MaskPolicy::default(),
-        &mut state,
-    );
+    mask_serde_events(&mut events, &MaskPolicy::default(), &mut state);
     let texts = &events[1]["data"]["texts"];
     assert_eq!(texts[0]["value"], "good morning");
     assert_eq!(texts[1]["value"], "**** *******");

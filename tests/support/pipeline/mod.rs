@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use veilgate::envelope::{self, Limits, Platform};
+use veilgate::envelope::{self, Limits};
 use veilgate::privacy::{self, MaskPolicy, MaskState};
 
 /// The session object's pipeline for one chunk (src/edge/session_do.rs, `ingest`): parse the
@@ -16,7 +16,7 @@ use veilgate::privacy::{self, MaskPolicy, MaskState};
 pub fn pipeline(events: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> String {
     let text = std::str::from_utf8(events).expect("utf-8");
     let mut v = veilgate::json::array_from_str(text).expect("events parse");
-    privacy::mask_events(&mut v, Platform::Web, policy, state);
+    privacy::mask_events(&mut v, policy, state);
     let mut out = Vec::with_capacity(text.len());
     veilgate::json::write_array(&v, &mut out);
     String::from_utf8(out).expect("utf-8")
@@ -46,7 +46,7 @@ pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> u
     let page = env.page.as_deref().map(|p| privacy::mask_url(p, policy));
     let text = env.events.get();
     let (mut events, _span) = envelope::parse_events(text, span, &limits).expect("events");
-    privacy::mask_events(&mut events, env.platform, policy, state);
+    privacy::mask_events(&mut events, policy, state);
     let head = veilgate::storage::ChunkHead {
         v: 1,
         project: "bench",
