@@ -92,6 +92,13 @@ pub async fn run_verify(env: &Env, job: &mut VerifyJob, budget: usize) -> Result
     let project = job.verifier.project.clone();
     let prefix = log::days_prefix(&project);
     let mut ops = 0usize;
+    // What pins the log is read before the records it pins (the log may be appended to
+    // meanwhile): the live heads before any segment, a day's rollups before its segments.
+    if !job.verifier.live_pinned() {
+        let live = live_heads(env, &project).await?;
+        ops += live.len();
+        job.unpinned = job.verifier.pin_live(&live);
+    }
     let mut listing_done = false;
     while ops < budget && !listing_done {
         let room = (budget - ops).clamp(1, 1000) as u32;
@@ -106,10 +113,11 @@ pub async fn run_verify(env: &Env, job: &mut VerifyJob, budget: usize) -> Result
             }
             if job.current_day.as_deref() != Some(day.as_str()) {
                 if let Some(d) = job.current_day.take() {
-                    let r = rollups_of(env, &project, &d).await?;
-                    ops += r.len();
-                    job.verifier.feed_rollups(&d, &r);
+                    job.verifier.end_day(&d);
                 }
+                let r = rollups_of(env, &project, &day).await?;
+                ops += r.len();
+                job.verifier.pin_day(&day, &r);
                 job.current_day = Some(day.clone());
             }
             // Bytes that are not text are a finding (the segment is named), not an error.
@@ -130,8 +138,7 @@ pub async fn run_verify(env: &Env, job: &mut VerifyJob, budget: usize) -> Result
         return Ok(());
     }
     if let Some(d) = job.current_day.take() {
-        let r = rollups_of(env, &project, &d).await?;
-        job.verifier.feed_rollups(&d, &r);
+        job.verifier.end_day(&d);
     }
     // Rollups of days whose segments are all gone.
     let rprefix = log::rollups_prefix(&project);
@@ -150,10 +157,10 @@ pub async fn run_verify(env: &Env, job: &mut VerifyJob, budget: usize) -> Result
     days.dedup();
     for d in days.into_iter().take(budget) {
         let r = rollups_of(env, &project, &d).await?;
-        job.verifier.feed_rollups(&d, &r);
+        job.verifier.pin_day(&d, &r);
+        job.verifier.end_day(&d);
     }
-    let live = live_heads(env, &project).await?;
-    let result = job.verifier.clone().finish(&live);
+    let result = job.verifier.clone().finish(&job.unpinned);
     job.result =
         Some(serde_json::to_string(&result).map_err(|_| ApiError::unavailable("serialize"))?);
     Ok(())

@@ -53,42 +53,73 @@ fn write_all(recs: &[AuditRecord]) -> (BTreeMap<String, String>, Vec<LiveHead>) 
     (objects, live)
 }
 
+fn rollups_in(objects: &BTreeMap<String, String>, d: &str) -> Vec<(u32, Option<String>)> {
+    (0..LOG_SHARDS)
+        .map(|s| {
+            (
+                s,
+                objects
+                    .get(&veilgate::audit::log::rollup_key(P, d, s))
+                    .cloned(),
+            )
+        })
+        .collect()
+}
+
+/// Days of the segments in `objects`, in order.
+fn segment_days_in(objects: &BTreeMap<String, String>) -> Vec<String> {
+    let mut days: Vec<String> = objects
+        .keys()
+        .filter_map(|k| parse_segment_key(k).map(|p| p.1))
+        .collect();
+    days.dedup();
+    days
+}
+
+/// Verify in the job's order: the live heads and each day's rollups (from `pins`, what was
+/// read when they were) pinned before the segments (from `objects`, read later).
+fn verify_pinned(
+    pins: &BTreeMap<String, String>,
+    live: &[LiveHead],
+    objects: &BTreeMap<String, String>,
+    first: &str,
+    last: &str,
+) -> serde_json::Value {
+    let mut v = Verifier::new(P, first, last);
+    assert!(v.pin_live(live).is_empty());
+    for d in segment_days_in(objects) {
+        v.pin_day(&d, &rollups_in(pins, &d));
+        for (k, text) in objects {
+            if parse_segment_key(k).is_some_and(|p| p.1 == d) {
+                v.feed_segment(k, text);
+            }
+        }
+        v.end_day(&d);
+    }
+    serde_json::to_value(v.finish(&[])).unwrap()
+}
+
 fn verify(
     objects: &BTreeMap<String, String>,
     live: &[LiveHead],
     first: &str,
     last: &str,
 ) -> serde_json::Value {
+    let pinned = verify_pinned(objects, live, objects, first, last);
+    // Rollups and live heads read after the segments (seed data) give the same answer when
+    // nothing is appended in between.
     let mut v = Verifier::new(P, first, last);
-    let mut day: Option<String> = None;
-    let rollups = |objects: &BTreeMap<String, String>, d: &str| -> Vec<(u32, Option<String>)> {
-        (0..LOG_SHARDS)
-            .map(|s| {
-                (
-                    s,
-                    objects
-                        .get(&veilgate::audit::log::rollup_key(P, d, s))
-                        .cloned(),
-                )
-            })
-            .collect()
-    };
-    for (k, text) in objects {
-        let Some((_, d, _, _)) = parse_segment_key(k) else {
-            continue;
-        };
-        if day.as_deref() != Some(d.as_str()) {
-            if let Some(prev) = day.take() {
-                v.feed_rollups(&prev, &rollups(objects, &prev));
+    for d in segment_days_in(objects) {
+        for (k, text) in objects {
+            if parse_segment_key(k).is_some_and(|p| p.1 == d) {
+                v.feed_segment(k, text);
             }
-            day = Some(d.clone());
         }
-        v.feed_segment(k, text);
+        v.feed_rollups(&d, &rollups_in(objects, &d));
     }
-    if let Some(prev) = day {
-        v.feed_rollups(&prev, &rollups(objects, &prev));
-    }
-    serde_json::to_value(v.finish(live)).unwrap()
+    let late = serde_json::to_value(v.finish(live)).unwrap();
+    assert_eq!(pinned["ok"], late["ok"], "pinned {pinned}\nlate {late}");
+    pinned
 }
 
 #[test]
@@ -460,4 +491,103 @@ fn verify_reports_a_deleted_open_segment_after_the_log_went_on() {
         verify(&whole, &live, "2026-11-01", "2026-11-02")["ok"],
         true
     );
+}
+
+/// The records of one log (one shard), in time order.
+fn one_shard(sessions: usize) -> Vec<AuditRecord> {
+    let all = records(sessions, 1);
+    let shard = log_shard(&all[0].session);
+    all.into_iter()
+        .filter(|r| log_shard(&r.session) == shard)
+        .collect()
+}
+
+#[test]
+fn pins_read_before_one_more_record_was_appended_verify_clean() {
+    // More than one segment, so the pins fall inside the stream and at its open segment.
+    let recs = one_shard(120);
+    assert!(recs.len() > SEGMENT_RECORDS + 1);
+    let n = recs.len() - 1;
+    let (before, live_before) = write_all(&recs[..n]);
+    let (after, live_after) = write_all(&recs);
+    let v = verify_pinned(&before, &live_before, &after, "2026-11-01", "2026-11-01");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["records"], recs.len());
+    // The old order (segments read, then the rollups and live heads after the append) names
+    // the same log as truncated and its head as moved: the race this order removes.
+    let mut old = Verifier::new(P, "2026-11-01", "2026-11-01");
+    for (k, text) in &before {
+        if parse_segment_key(k).is_some() {
+            old.feed_segment(k, text);
+        }
+    }
+    old.feed_rollups("2026-11-01", &rollups_in(&after, "2026-11-01"));
+    let old = serde_json::to_value(old.finish(&live_after)).unwrap();
+    assert_eq!(old["ok"], false, "{old}");
+    let shard = format!("log/{:02}", log_shard(&recs[0].session));
+    assert!(
+        problems(&old).contains(&(shard.clone(), "truncated".into())),
+        "{old}"
+    );
+    assert!(
+        problems(&old).contains(&(shard, "head_mismatch".into())),
+        "{old}"
+    );
+}
+
+#[test]
+fn a_deleted_tail_record_is_truncated_against_pins_read_after_it() {
+    let recs = one_shard(120);
+    let n = recs.len() - 1;
+    // The log as stored with its last record cut (headers rewritten to match), and the
+    // pins that were read before the cut, when the log held every record.
+    let (cut, _) = write_all(&recs[..n]);
+    let (whole, live) = write_all(&recs);
+    let v = verify_pinned(&whole, &live, &cut, "2026-11-01", "2026-11-01");
+    assert_eq!(v["ok"], false, "{v}");
+    let shard = format!("log/{:02}", log_shard(&recs[0].session));
+    let found = problems(&v);
+    assert!(found.contains(&(shard.clone(), "truncated".into())), "{v}");
+    // Both pins name it: the rollup at the end of the day, the live head at the end.
+    assert_eq!(
+        found.iter().filter(|p| p.1 == "truncated").count(),
+        2,
+        "{v}"
+    );
+}
+
+#[test]
+fn a_head_changed_at_the_pinned_position_is_found() {
+    let recs = one_shard(120);
+    let n = recs.len() - 1;
+    let (pins, live) = write_all(&recs[..n]);
+    // A rewritten log, valid in itself: a new chain's record inserted just before the
+    // pinned position, so the count still reaches the pin but the head there differs.
+    let intruder = {
+        let s = (0..)
+            .map(|i| format!("x_{i:08}"))
+            .find(|s| log_shard(s) == log_shard(&recs[0].session))
+            .unwrap();
+        let d = Decision::new(Reason::Gpc, vec![], "1".into());
+        ChainHead::new(P, &s)
+            .next(Draft::decision(P, &s, None, recs[n - 1].at, &d, Some(0)))
+            .0
+    };
+    let mut rewritten: Vec<AuditRecord> = recs[..n - 1].to_vec();
+    rewritten.push(intruder);
+    rewritten.extend_from_slice(&recs[n - 1..]);
+    let (objects, own_live) = write_all(&rewritten);
+    assert_eq!(
+        verify(&objects, &own_live, "2026-11-01", "2026-11-01")["ok"],
+        true,
+        "the rewritten log verifies against its own pins"
+    );
+    let v = verify_pinned(&pins, &live, &objects, "2026-11-01", "2026-11-01");
+    assert_eq!(v["ok"], false, "{v}");
+    let shard = format!("log/{:02}", log_shard(&recs[0].session));
+    let heads: Vec<_> = problems(&v)
+        .into_iter()
+        .filter(|p| *p == (shard.clone(), "head_mismatch".into()))
+        .collect();
+    assert_eq!(heads.len(), 2, "rollup and live head both: {v}");
 }

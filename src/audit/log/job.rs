@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::segment::segment_days;
 use super::verifier::Verifier;
+use super::writer::LiveHead;
 use crate::audit::keys::days_prefix;
 
 /// R2 operations a verify request spends before handing the range to a job.
@@ -23,6 +24,10 @@ pub struct VerifyJob {
     pub current_day: Option<String>,
     /// The final answer (JSON of a [`Verification`](super::Verification)) once done.
     pub result: Option<String>,
+    /// Live heads read at the start without a record count (from an object older than the
+    /// count), so not pinned: checked at the end against where the log ended.
+    #[serde(default)]
+    pub unpinned: Vec<LiveHead>,
 }
 
 impl VerifyJob {
@@ -33,6 +38,7 @@ impl VerifyJob {
             after: None,
             current_day: None,
             result: None,
+            unpinned: Vec::new(),
         }
     }
 

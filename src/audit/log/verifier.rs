@@ -1,7 +1,15 @@
 //! Verification of the stored log in bounded steps: fed segments in key order, each day's
-//! rollups and, at the end, the logs' live heads; it checks the log chain, the session chains
-//! inside it, segment numbering, the rollups' counts and that the log ends where its object
-//! says. Serialisable, so a verify job carries it from one alarm to the next.
+//! rollups and the logs' live heads; it checks the log chain, the session chains inside it,
+//! segment numbering, the rollups' counts and that the log reaches where its object says.
+//! Serialisable, so a verify job carries it from one alarm to the next.
+//!
+//! A rollup or a live head *pins* the log: after `records` records of its day the log head is
+//! `head`. The log may be appended to while it is read, so a pin is read before the records it
+//! pins ([`Verifier::pin_live`] at the start, [`Verifier::pin_day`] before a day's segments)
+//! and checked where the stream reaches its count: records appended after the pin was read
+//! only come after that position (the chain still covers them), while a record deleted,
+//! changed or reordered before it moves the head there, and a pin never reached is a
+//! truncation.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,9 +37,21 @@ struct ShardPos {
     day_segments: u64,
 }
 
-/// A verification in progress: feed it every segment of the range in key order (days
-/// ascending, then shard, then n), each day's rollups when the day is done, and the live
-/// heads at the end. Serialisable, so a job can carry it from one alarm to the next.
+/// Where one shard's log must be after `records` records of `day` (a rollup or a live head).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Pin {
+    day: String,
+    records: u64,
+    /// Segments of the day up to that record (for a live head, its segment's `n + 1`).
+    segments: u64,
+    head: String,
+    reached: bool,
+}
+
+/// A verification in progress: the live heads first ([`Verifier::pin_live`]), then for each
+/// day of the range in order its rollups ([`Verifier::pin_day`]), its segments in key order
+/// (shard, then n) and [`Verifier::end_day`]; then [`Verifier::finish`]. Serialisable, so a
+/// job can carry it from one alarm to the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verifier {
     pub project: String,
@@ -48,6 +68,16 @@ pub struct Verifier {
     problem_count: u64,
     /// Days with segments whose rollups were checked.
     days_checked: BTreeSet<String>,
+    /// Per shard, the pinned rollup of the day being read (`None`: it was absent).
+    #[serde(default)]
+    day_pins: BTreeMap<u32, (String, Option<Pin>)>,
+    /// Per shard, its live head read at the start (at most one each).
+    #[serde(default)]
+    live_pins: BTreeMap<u32, Pin>,
+    /// Whether [`Verifier::pin_live`] was called (then a rollup absent when pinned may be a
+    /// day begun after the start).
+    #[serde(default)]
+    live_pinned: bool,
 }
 
 /// The final answer of a verification (the v1 shape, plus the log-level counts).
@@ -89,6 +119,185 @@ impl Verifier {
             problems: Vec::new(),
             problem_count: 0,
             days_checked: BTreeSet::new(),
+            day_pins: BTreeMap::new(),
+            live_pins: BTreeMap::new(),
+            live_pinned: false,
+        }
+    }
+
+    /// Pin the logs' live heads, read before any segment. A head without a record count
+    /// (from an object older than the count) is left to [`Verifier::finish`].
+    pub fn pin_live(&mut self, live: &[LiveHead]) -> Vec<LiveHead> {
+        self.live_pinned = true;
+        let mut unpinned = Vec::new();
+        for l in live {
+            match (&l.day, l.records) {
+                (Some(day), Some(records)) => {
+                    self.live_pins.insert(
+                        l.shard,
+                        Pin {
+                            day: day.clone(),
+                            records,
+                            segments: l.n + 1,
+                            head: l.head.clone(),
+                            reached: false,
+                        },
+                    );
+                }
+                (Some(_), None) => unpinned.push(l.clone()),
+                (None, _) => {}
+            }
+        }
+        unpinned
+    }
+
+    /// Pin `day`'s rollups (`(shard, text)`; a missing one is absent), read before the day's
+    /// segments are fed.
+    pub fn pin_day(&mut self, day: &str, rollups: &[(u32, Option<String>)]) {
+        for (shard, text) in rollups {
+            let pin = match text {
+                None => None,
+                Some(t) => match serde_json::from_str::<Rollup>(t) {
+                    Ok(r) => Some(Pin {
+                        day: day.to_string(),
+                        records: r.records,
+                        segments: r.segments,
+                        head: r.head,
+                        reached: false,
+                    }),
+                    Err(e) => {
+                        let key = rollup_key(&self.project, day, *shard);
+                        self.problem(
+                            log_chain(*shard),
+                            0,
+                            &key,
+                            Problem::Unparseable {
+                                error: e.to_string(),
+                            },
+                        );
+                        // Unreadable is already named; not also "missing".
+                        self.day_pins.insert(
+                            *shard,
+                            (
+                                day.to_string(),
+                                Some(Pin {
+                                    day: day.to_string(),
+                                    records: 0,
+                                    segments: 0,
+                                    head: String::new(),
+                                    reached: true,
+                                }),
+                            ),
+                        );
+                        continue;
+                    }
+                },
+            };
+            self.day_pins.insert(*shard, (day.to_string(), pin));
+        }
+    }
+
+    /// `day`'s segments are all fed: a pinned rollup the stream did not reach is a
+    /// truncation, and one absent while the day has segments is missing (unless the day
+    /// began after the live heads were read).
+    pub fn end_day(&mut self, day: &str) {
+        self.days_checked.insert(day.to_string());
+        let pins: Vec<(u32, Option<Pin>)> = self
+            .day_pins
+            .iter()
+            .filter(|(_, (d, _))| d == day)
+            .map(|(s, (_, p))| (*s, p.clone()))
+            .collect();
+        for (shard, pin) in pins {
+            self.day_pins.remove(&shard);
+            let key = rollup_key(&self.project, day, shard);
+            let chain = log_chain(shard);
+            let seen = self
+                .shards
+                .get(&shard)
+                .filter(|p| p.day == day)
+                .map(|p| p.day_records);
+            match pin {
+                None => {
+                    let begun_after_start = self.live_pinned
+                        && self
+                            .live_pins
+                            .get(&shard)
+                            .is_none_or(|l| l.day.as_str() < day);
+                    if seen.is_some() && !begun_after_start {
+                        self.problem(chain, 0, &key, Problem::Missing);
+                    }
+                }
+                Some(p) if !p.reached && p.records > 0 => self.problem(
+                    chain,
+                    0,
+                    &key,
+                    Problem::Truncated {
+                        expected_count: p.records,
+                        found_count: seen.unwrap_or(0),
+                    },
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Check the pins of `shard` whose count falls in a segment of `day`, number `n`, that
+    /// holds day records `before + 1 ..= before + heads.len() - 1`; `heads[k]` is the log
+    /// head after its first `k` records.
+    fn check_pins(
+        &mut self,
+        shard: u32,
+        day: &str,
+        n: u64,
+        day_segments: u64,
+        before: u64,
+        heads: &[String],
+    ) {
+        let count = heads.len() as u64 - 1;
+        let in_here = |p: &Pin| {
+            !p.reached && p.day == day && p.records > before && p.records <= before + count
+        };
+        let chain = log_chain(shard);
+        let mut found = Vec::new();
+        if let Some((_, Some(p))) = self.day_pins.get_mut(&shard) {
+            if in_here(p) {
+                p.reached = true;
+                found.push((p.clone(), rollup_key(&self.project, day, shard)));
+            }
+        }
+        if let Some(p) = self.live_pins.get_mut(&shard) {
+            if in_here(p) {
+                p.reached = true;
+                found.push((
+                    p.clone(),
+                    segment_key(&self.project, day, shard, p.segments - 1),
+                ));
+            }
+        }
+        for (p, key) in found {
+            let at = &heads[(p.records - before) as usize];
+            if p.segments != day_segments + 1 {
+                self.problem(
+                    chain.clone(),
+                    0,
+                    &key,
+                    Problem::Gap {
+                        expected_seq: p.segments.saturating_sub(1),
+                        found_seq: n,
+                    },
+                );
+            } else if *at != p.head {
+                self.problem(
+                    chain.clone(),
+                    0,
+                    &key,
+                    Problem::HeadMismatch {
+                        expected: p.head.clone(),
+                        found: at.clone(),
+                    },
+                );
+            }
         }
     }
 
@@ -187,7 +396,10 @@ impl Verifier {
         let mut head = header.prev.clone();
         let mut count = 0u64;
         let mut seen_here: BTreeSet<String> = BTreeSet::new();
+        // Log head after each number of records (for the pins).
+        let mut heads = Vec::with_capacity(lines.len() + 1);
         for (i, line) in lines.iter().enumerate() {
+            heads.push(head.clone());
             let index = i + 1;
             count += 1;
             let rec = match AuditRecord::from_json(line) {
@@ -309,6 +521,8 @@ impl Verifier {
             Some(p) if p.day == day => (p.day_records, p.day_segments),
             _ => (0, 0),
         };
+        heads.push(head.clone());
+        self.check_pins(shard, &day, n, day_segments, day_records, &heads);
         self.shards.insert(
             shard,
             ShardPos {
@@ -321,8 +535,9 @@ impl Verifier {
         );
     }
 
-    /// Check `day`'s rollups (`(shard, text)`; a missing one is absent) against the segments
-    /// fed for that day. Call once per day of the range, after its segments.
+    /// Check `day`'s rollups read *after* its segments, so they must match the segments fed
+    /// exactly: for a log nothing writes to while it is read (seed data, tests); a live log
+    /// is verified with [`Verifier::pin_day`] and [`Verifier::end_day`].
     pub fn feed_rollups(&mut self, day: &str, rollups: &[(u32, Option<String>)]) {
         self.days_checked.insert(day.to_string());
         for (shard, text) in rollups {
@@ -378,9 +593,45 @@ impl Verifier {
         }
     }
 
-    /// Finish with the logs' live heads (what their objects hold now): a log whose live
-    /// segment is in the range must end, in what was read, exactly there.
+    /// Finish: a pinned live head in the range that the stream did not reach is named; `live`
+    /// are heads read *after* the segments (unpinned), where the log must end exactly.
     pub fn finish(mut self, live: &[LiveHead]) -> Verification {
+        let unreached: Vec<(u32, Pin)> = self
+            .live_pins
+            .iter()
+            .filter(|(_, p)| !p.reached)
+            .filter(|(_, p)| {
+                p.day.as_str() >= self.first_day.as_str()
+                    && p.day.as_str() <= self.last_day.as_str()
+            })
+            .map(|(s, p)| (*s, p.clone()))
+            .collect();
+        for (shard, pin) in unreached {
+            let n = pin.segments.saturating_sub(1);
+            let key = segment_key(&self.project, &pin.day, shard, n);
+            let chain = log_chain(shard);
+            match self.shards.get(&shard).cloned() {
+                Some(p) if p.day == pin.day && p.n == n => self.problem(
+                    chain,
+                    0,
+                    &key,
+                    Problem::Truncated {
+                        expected_count: pin.records,
+                        found_count: p.day_records,
+                    },
+                ),
+                Some(p) => self.problem(
+                    chain,
+                    0,
+                    &key,
+                    Problem::Gap {
+                        expected_seq: n,
+                        found_seq: p.n,
+                    },
+                ),
+                None => self.problem(chain, 0, &key, Problem::Missing),
+            }
+        }
         for l in live {
             let Some(day) = &l.day else { continue };
             if day.as_str() < self.first_day.as_str() || day.as_str() > self.last_day.as_str() {
@@ -427,7 +678,12 @@ impl Verifier {
         }
     }
 
-    /// Days already checked (the glue calls [`Verifier::feed_rollups`] once per day).
+    /// Whether the live heads are pinned yet (the job reads them first).
+    pub fn live_pinned(&self) -> bool {
+        self.live_pinned
+    }
+
+    /// Days already checked (the glue calls [`Verifier::end_day`] once per day).
     pub fn day_checked(&self, day: &str) -> bool {
         self.days_checked.contains(day)
     }

@@ -52,6 +52,12 @@ pub struct LiveHead {
     pub day: Option<String>,
     pub n: u64,
     pub head: String,
+    /// Records of `day` up to `head` (closed segments and the open one): where in the day's
+    /// stream `verify` checks this head, so records appended after it was read are no problem.
+    /// Absent from an object that predates it (then the head is checked at the end of what
+    /// was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
 }
 
 /// Which segment a log's next record goes into.
@@ -117,6 +123,10 @@ impl LogWriter {
             day: self.day.clone(),
             n: self.n,
             head: self.head(),
+            records: self
+                .day
+                .as_ref()
+                .map(|_| self.base_records + self.lines.len() as u64),
         }
     }
 
@@ -232,6 +242,7 @@ impl LogWriter {
                 day: Some(day),
                 n: self.n,
                 head,
+                records: Some(self.base_records + self.lines.len() as u64),
             },
         }
     }
