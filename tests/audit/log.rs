@@ -591,3 +591,43 @@ fn a_head_changed_at_the_pinned_position_is_found() {
         .collect();
     assert_eq!(heads.len(), 2, "rollup and live head both: {v}");
 }
+
+#[test]
+fn a_closed_day_s_rollup_must_count_every_record_of_the_day() {
+    // Two days on one shard; the live head (read first) is on the second, so the first day
+    // was closed before verify began and its rollup may not lag its segments.
+    let all = records(240, 2);
+    let shard = log_shard(&all[0].session);
+    let recs: Vec<AuditRecord> = all
+        .into_iter()
+        .filter(|r| log_shard(&r.session) == shard)
+        .collect();
+    let (objects, live) = write_all(&recs);
+    let days = segment_days_in(&objects);
+    assert_eq!(days.len(), 2, "{days:?}");
+    let first_day_records = recs
+        .iter()
+        .take_while(|r| veilgate::time::utc_day(r.at) == days[0])
+        .count();
+    assert!(first_day_records > 2);
+    assert_eq!(
+        verify_pinned(&objects, &live, &objects, &days[0], &days[1])["ok"],
+        true
+    );
+    let rollup = veilgate::audit::log::rollup_key(P, &days[0], shard);
+    // The rollup swapped for an earlier one of the same day (a consistent prefix: count and
+    // head agree), and for one edited to no records at all.
+    let (earlier, _) = write_all(&recs[..first_day_records - 2]);
+    let mut zero: serde_json::Value = serde_json::from_str(&objects[&rollup]).unwrap();
+    zero["records"] = 0.into();
+    for forged in [earlier[&rollup].clone(), zero.to_string()] {
+        let mut pins = objects.clone();
+        pins.insert(rollup.clone(), forged);
+        let v = verify_pinned(&pins, &live, &objects, &days[0], &days[1]);
+        assert_eq!(v["ok"], false, "{v}");
+        assert!(
+            problems(&v).contains(&(format!("log/{shard:02}"), "truncated".into())),
+            "{v}"
+        );
+    }
+}

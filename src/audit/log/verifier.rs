@@ -237,6 +237,27 @@ impl Verifier {
                         found_count: seen.unwrap_or(0),
                     },
                 ),
+                // A day the log had left when its live head was read takes no more records:
+                // there the rollup must count exactly what the segments hold (an edited, lower
+                // count is not a rollup read early). An unreadable rollup is already named.
+                Some(p)
+                    if !p.head.is_empty()
+                        && seen.unwrap_or(0) != p.records
+                        && self
+                            .live_pins
+                            .get(&shard)
+                            .is_some_and(|l| l.day.as_str() > day) =>
+                {
+                    self.problem(
+                        chain,
+                        0,
+                        &key,
+                        Problem::Truncated {
+                            expected_count: p.records,
+                            found_count: seen.unwrap_or(0),
+                        },
+                    )
+                }
                 Some(_) => {}
             }
         }
