@@ -18,6 +18,7 @@ test: build
 	bash tools/setup.sh --test
 	bash tools/build.sh --faults
 	cargo fmt --check
+	python3 tools/modcycles.py
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --features cli --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
