@@ -231,9 +231,11 @@ fn char_ref(s: &str) -> Option<(char, usize)> {
         return Some((c, used));
     }
     for &(name, c) in NAMED {
-        if s.len() > name.len()
-            && s[..name.len()].eq_ignore_ascii_case(name)
-            && s[name.len()..].starts_with(';')
+        // Bytes, not `&s[..n]`: `n` need not fall on a char boundary of `s`.
+        let b = s.as_bytes();
+        if b.len() > name.len()
+            && b[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && b[name.len()] == b';'
         {
             return Some((c, name.len() + 1));
         }
@@ -244,6 +246,19 @@ fn char_ref(s: &str) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_reference_cut_by_a_multibyte_char_is_kept_as_text() {
+        // "nbsp" would end inside the 3-byte U+FFFD: no reference, and no panic.
+        assert_eq!(decode_refs("&nbs\u{fffd};x"), "&nbs\u{fffd};x");
+        assert_eq!(decode_refs("&col\u{e9}n;"), "&col\u{e9}n;");
+        assert!(!runs_script(
+            "a",
+            "href",
+            "java&nbs\u{fffd};script:alert(1)"
+        ));
+        assert_eq!(decode_refs("&colon;"), ":");
+    }
 
     #[test]
     fn schemes_as_browsers_read_them() {
