@@ -15,8 +15,13 @@
 //!   ASCII case-insensitive, with tabs, newlines, C0 controls and spaces removed, and HTML
 //!   character references (`&#58;`, `&#x3A;`, `&colon;`, `&Tab;`, `&NewLine;`) decoded, so an
 //!   escaped scheme that a replayer writing markup would decode is caught as well. Every
-//!   attribute is checked, not only known URL attributes: SVG `<set to>`/`<animate values>`
-//!   can carry a `javascript:` href.
+//!   attribute is checked, not only known URL attributes: SVG `<set to>`/`<animate from by>`
+//!   can carry a `javascript:` href, and an `<animate values>` list is checked item by item
+//!   (`values="#a;javascript:…"`). `data:image/svg+xml` is an image only where the element
+//!   renders it as one ([`IMAGE_CONTEXTS`]); `<use href>` is not among them (the referenced
+//!   document is cloned into the page);
+//! - a refresh `<meta>` loses its `http-equiv` (it would navigate the replay's frame), and a
+//!   `content` whose refresh URL runs script (`0;url=data:text/html,…`) is replaced too.
 //!
 //! The rules are data ([`DANGEROUS_SCHEMES`], [`DOCUMENT_TYPES`], [`IMAGE_CONTEXTS`]); the walk
 //! calls [`attr`] for every attribute and [`is_script_tag`] for elements.
@@ -57,8 +62,6 @@ pub const IMAGE_CONTEXTS: &[(&str, &str)] = &[
     ("image", "xlink:href"),
     ("feimage", "href"),
     ("feimage", "xlink:href"),
-    ("use", "href"),
-    ("use", "xlink:href"),
     ("link", "href"),
     ("video", "poster"),
     ("", "rr_dataurl"),
@@ -99,10 +102,52 @@ pub fn attr(tag: &str, name: &str, value: Option<&str>, script: bool) -> Verdict
     if script && matches!(key.as_str(), "src" | "href" | "xlink:href") {
         return Verdict::Remove;
     }
-    match value {
-        Some(v) if runs_script(tag, &key, v) => Verdict::Replace(NEUTRAL_URL),
-        _ => Verdict::Keep,
+    let Some(v) = value else {
+        return Verdict::Keep;
+    };
+    if key == "http-equiv" && decode_refs(v).trim().eq_ignore_ascii_case("refresh") {
+        // A refresh `<meta>` navigates the replay's frame to its URL; without its
+        // `http-equiv` the element is inert, whatever `content` holds now or later.
+        return Verdict::Remove;
     }
+    let live = match key.as_str() {
+        // SVG animation values: a `;`-separated list, each item set on the target in turn.
+        "values" => decode_refs(v)
+            .split(';')
+            .any(|item| runs_script(tag, &key, item)),
+        // A refresh's `content` (`0;url=…`), on a meta or an element not known.
+        "content" if tag.is_empty() || tag.eq_ignore_ascii_case("meta") => {
+            runs_script(tag, &key, &refresh_url(&decode_refs(v)))
+        }
+        _ => runs_script(tag, &key, v),
+    };
+    if live {
+        Verdict::Replace(NEUTRAL_URL)
+    } else {
+        Verdict::Keep
+    }
+}
+
+/// The URL of a refresh's `content` as browsers read it (HTML's "shared declarative refresh
+/// steps"): a time of digits and dots, a `;` or `,`, then the URL, after an optional `url=`,
+/// with an optional quote. Anything else is returned as it is, to be read as a URL itself.
+fn refresh_url(content: &str) -> String {
+    let t = content
+        .trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_digit() || c == '.');
+    let t = t.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let t = t.strip_prefix([';', ',']).unwrap_or(t);
+    let t = t.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let t = match t.get(..3) {
+        Some(p) if p.eq_ignore_ascii_case("url") => {
+            let r = t[3..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+            match r.strip_prefix('=') {
+                Some(r) => r.trim_start_matches(|c: char| c.is_ascii_whitespace()),
+                None => t,
+            }
+        }
+        _ => t,
+    };
+    t.trim_start_matches(['"', '\'']).to_string()
 }
 
 /// True when a browser would run `value` as script if it were the URL of attribute `key` on
@@ -320,6 +365,62 @@ mod tests {
             };
             assert_eq!(attr("div", n, Some("x"), false), want, "{n}");
         }
+    }
+
+    #[test]
+    fn animation_lists_refresh_metas_and_svg_use() {
+        let n = Verdict::Replace(NEUTRAL_URL);
+        for v in [
+            "#a;javascript:alert(1)",
+            "#a ; java\tscript:x",
+            "#a&#59;javascript:x",
+        ] {
+            assert_eq!(attr("animate", "values", Some(v), false), n, "{v:?}");
+            assert_eq!(attr("", "values", Some(v), false), n, "{v:?}");
+        }
+        assert_eq!(
+            attr("animate", "values", Some("red;#0f0;blue"), false),
+            Verdict::Keep
+        );
+        assert_eq!(
+            attr("meta", "http-equiv", Some(" REFRESH"), false),
+            Verdict::Remove
+        );
+        assert_eq!(
+            attr("", "http-equiv", Some("refresh"), false),
+            Verdict::Remove
+        );
+        assert_eq!(
+            attr("meta", "http-equiv", Some("content-type"), false),
+            Verdict::Keep
+        );
+        for c in [
+            "0;url=data:text/html,<script>x</script>",
+            "0; URL = 'javascript:x'",
+            "5,data:text/html;base64,PHNjcmlwdD4=",
+            "0;url=\"data:image/svg+xml,<svg onload=x>\"",
+        ] {
+            assert_eq!(attr("meta", "content", Some(c), false), n, "{c:?}");
+            assert_eq!(attr("", "content", Some(c), false), n, "{c:?}");
+        }
+        for c in [
+            "0;url=/next",
+            "width=device-width",
+            "text/html; charset=utf-8",
+        ] {
+            assert_eq!(
+                attr("meta", "content", Some(c), false),
+                Verdict::Keep,
+                "{c:?}"
+            );
+        }
+        assert_eq!(refresh_url(" 1.5 ; url= \"/a\""), "/a\"");
+        assert_eq!(refresh_url("0;urlx"), "urlx");
+        assert_eq!(refresh_url(""), "");
+        let doc = "data:image/svg+xml,<svg><script>x</script></svg>#a";
+        assert_eq!(attr("use", "href", Some(doc), false), n);
+        assert_eq!(attr("use", "xlink:href", Some(doc), false), n);
+        assert_eq!(attr("image", "href", Some(doc), false), Verdict::Keep);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod node;
 mod plugins;
 mod rrweb_upstream;
 mod script;
+mod script_holes;
 mod unknown_fields;
 mod urls;
 mod walk;
