@@ -1,8 +1,11 @@
-//! URLs inside CSS text: `url(…)` arguments and `@import` strings are found with CSS's own
-//! tokenizing rules (strings, escapes, bad strings) and each goes through
-//! [`super::scrub_url`]; the rest of the stylesheet is kept byte for byte.
+//! CSS text: its URLs — `url(…)` arguments and `@import` strings, found with CSS's own
+//! tokenizing rules (strings, escapes, bad strings) — each go through [`super::scrub_url`]
+//! ([`scrub_css`]); the rest of it goes through the text detectors ([`scrub_css_text`]). What
+//! is not masked is kept byte for byte, so the replay renders as before.
 
 use std::borrow::Cow;
+
+use crate::privacy::detect::{self, Detect, Span};
 
 use super::{scrub_url, UrlRules};
 
@@ -12,10 +15,133 @@ use super::{scrub_url, UrlRules};
 /// byte for byte, so the replay renders as before. `data:` URLs are kept, or blanked when
 /// `drop_data` (masked areas). Borrowed when nothing changed.
 pub fn scrub_css<'s>(css: &'s str, r: &UrlRules<'_>, drop_data: bool) -> Cow<'s, str> {
-    let b = css.as_bytes();
     let mut out = String::new();
     let mut last = 0;
     let mut changed = false;
+    for (u0, u1) in url_spans(css.as_bytes()) {
+        let u = &css[u0..u1];
+        let new = if is_data(u) {
+            drop_data.then_some(Cow::Borrowed(""))
+        } else {
+            match scrub_url(u, r) {
+                Cow::Owned(o) => Some(Cow::Owned(o)),
+                Cow::Borrowed(_) => None,
+            }
+        };
+        if let Some(n) = new {
+            out.push_str(&css[last..u0]);
+            out.push_str(&n);
+            last = u1;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Cow::Borrowed(css);
+    }
+    out.push_str(&css[last..]);
+    Cow::Owned(out)
+}
+
+/// PII in CSS text outside its URLs (those are [`scrub_css`]'s): a `content: "…"` string
+/// shows text on the page, and a script can put anything in a custom property, an attribute
+/// selector or a comment. The detectors `d` run over all of it (callers leave the digit rule
+/// out: CSS is made of numbers), except:
+/// - URL arguments, which keep what [`scrub_url`] left (a `data:` font is no secret);
+/// - outside strings and comments, where names live: no random-token guess (generated class
+///   names look random), and a run of digits that starts inside an identifier
+///   (`.jsx-2349871234`, `#row-4111111111111111`, a colour `#12345678`) is kept: class and id
+///   names stay as the DOM has them, or the selectors would no longer match and the replay
+///   would lose its layout. Emails and key-shaped secrets are masked there too.
+///
+/// Lengths are kept; borrowed when nothing changed.
+pub fn scrub_css_text(css: &str, d: Detect) -> Cow<'_, str> {
+    scrub_names_and_text(css, d, true)
+}
+
+/// Names the DOM and CSS share (`class`, `id`, `name`, SVG attributes, attribute names): the
+/// detectors `d` as [`scrub_css_text`] runs them outside strings, so that the stylesheet's
+/// selectors still match the names.
+pub fn scrub_css_names(s: &str, d: Detect) -> Cow<'_, str> {
+    scrub_names_and_text(s, d, false)
+}
+
+fn scrub_names_and_text(css: &str, d: Detect, is_css: bool) -> Cow<'_, str> {
+    let b = css.as_bytes();
+    // Names: no random-token guess (a generated class name looks random), and a digit run
+    // glued to a name (`jsx-2349871234`, `#12345678`) is part of the name.
+    let names = Detect {
+        entropy: false,
+        ..d
+    };
+    let mut spans: Vec<Span> = Vec::new();
+    detect::find(css, names, &mut spans);
+    let (urls, text) = if is_css {
+        (url_spans(b), text_spans(b))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let overlaps = |list: &[Span], (s, e): Span| list.iter().any(|&(a, z)| s < z && a < e);
+    spans.retain(|&(s, e)| {
+        let in_name = s > 0
+            && (is_css_ident(b[s - 1]) || matches!(b[s - 1], b'\\' | b'#'))
+            && b[s..e]
+                .iter()
+                .all(|c| c.is_ascii_digit() || b" -.()+".contains(c));
+        // Dropped: inside a URL, or a digit run of a name outside strings and comments.
+        let name_digits = in_name && !overlaps(&text, (s, e));
+        !overlaps(&urls, (s, e)) && !name_digits
+    });
+    // Strings and comments are free text: every detector, `d` as given.
+    if is_css && !text.is_empty() && d != names {
+        let mut all = Vec::new();
+        detect::find(css, d, &mut all);
+        spans.extend(
+            all.into_iter()
+                .filter(|&sp| overlaps(&text, sp) && !overlaps(&urls, sp)),
+        );
+    }
+    if spans.is_empty() {
+        return Cow::Borrowed(css);
+    }
+    detect::apply(css, &mut spans, false)
+}
+
+/// The byte spans of the free text in `b`: quoted strings and comments, where nothing is a
+/// name the DOM must match.
+fn text_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = b[i + 2..]
+                    .windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(b.len(), |p| i + 2 + p);
+                out.push((i + 2, end));
+                i = end + 2;
+            }
+            b'"' | b'\'' => {
+                let (s, e, next) = css_arg(b, i, false);
+                out.push((s, e));
+                i = next.max(i + 1);
+            }
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+fn is_data(u: &str) -> bool {
+    u.trim_start()
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("data:"))
+}
+
+/// The byte spans of the URLs in `b`: `url(` arguments and `@import` strings, in order.
+fn url_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let arg = match b[i] {
@@ -41,32 +167,10 @@ pub fn scrub_css<'s>(css: &'s str, r: &UrlRules<'_>, drop_data: bool) -> Cow<'s,
             i += 1;
             continue;
         };
-        let u = &css[u0..u1];
-        let is_data = u
-            .trim_start()
-            .get(..5)
-            .is_some_and(|p| p.eq_ignore_ascii_case("data:"));
-        let new = if is_data {
-            drop_data.then_some(Cow::Borrowed(""))
-        } else {
-            match scrub_url(u, r) {
-                Cow::Owned(o) => Some(Cow::Owned(o)),
-                Cow::Borrowed(_) => None,
-            }
-        };
-        if let Some(n) = new {
-            out.push_str(&css[last..u0]);
-            out.push_str(&n);
-            last = u1;
-            changed = true;
-        }
+        out.push((u0, u1));
         i = next.max(i + 1);
     }
-    if !changed {
-        return Cow::Borrowed(css);
-    }
-    out.push_str(&css[last..]);
-    Cow::Owned(out)
+    out
 }
 
 fn is_css_ident(c: u8) -> bool {

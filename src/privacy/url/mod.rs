@@ -25,7 +25,7 @@ mod allowlist;
 mod css;
 
 pub use allowlist::{is_allowed_query_key, QUERY_ALLOWLIST, QUERY_ALLOW_PREFIXES};
-pub use css::scrub_css;
+pub use css::{scrub_css, scrub_css_names, scrub_css_text};
 
 use std::borrow::Cow;
 

@@ -220,14 +220,13 @@ impl Walker<'_> {
                 self.rest_value(data, known_pointer, Facts::NONE)
             }
             // CSS (rules, declarations, adopted sheets), fonts, custom element names: kept,
-            // like <style> text, so that the replay renders; the URLs in them scrubbed.
+            // like <style> text, so that the replay renders; every string in them (rules,
+            // values, property and font names, indexes that are no numbers) is CSS text:
+            // URLs scrubbed, the rest through the detectors.
             Some(8 | 10 | 13 | 15 | 16) => {
                 if let Value::Object(m) = data {
                     for (k, v) in m.iter_mut() {
-                        if matches!(
-                            k,
-                            "adds" | "replace" | "replaceSync" | "set" | "styles" | "fontSource"
-                        ) {
+                        if !matches!(k, "source" | "id" | "styleId") {
                             self.css_strings(v, Facts::NONE);
                         }
                     }
@@ -301,7 +300,7 @@ impl Walker<'_> {
         while let Some(v) = stack.pop() {
             match v {
                 Value::String(s) if !s.starts_with("data:") => {
-                    if let Cow::Owned(o) = detect::scrub(s, d) {
+                    if let Cow::Owned(o) = self.free_text(s, d, f) {
                         self.report.strings_masked += 1;
                         *s = o.into();
                     }

@@ -17,6 +17,53 @@ use crate::privacy::policy::is_sensitive_key;
 use crate::privacy::state::{flag, Facts};
 use crate::privacy::url;
 
+/// JSON texts inside strings inside JSON texts… masked this deep; deeper ones get the
+/// detectors only.
+const MAX_JSON_NEST: u8 = 4;
+/// Longer strings are not parsed as JSON (the detectors still run over them).
+const MAX_JSON_TEXT: usize = 256 * 1024;
+/// Bracket nesting a JSON text may have to be parsed (the parser recurses).
+const MAX_JSON_TEXT_DEPTH: usize = 64;
+
+/// JSON text worth parsing: an object or array (trimmed, both ends matching) or a string
+/// literal, nested no deeper than [`MAX_JSON_TEXT_DEPTH`]. One pass, no allocation.
+fn looks_json(s: &str) -> bool {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let b = t.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    let framed = matches!((first, last), (b'{', b'}') | (b'[', b']'))
+        || (first == b'"' && last == b'"' && b.len() >= 2);
+    if !framed {
+        return false;
+    }
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &c in b {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_JSON_TEXT_DEPTH {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Which fields of an object the walk interprets, and as what.
 pub(crate) type Known = fn(&str) -> Option<Kind>;
 
@@ -56,7 +103,7 @@ impl Walker<'_> {
                             Cow::Borrowed(_) => None,
                         }
                     } else {
-                        match detect::scrub(s, d) {
+                        match self.free_text(s, d, f) {
                             Cow::Owned(o) => Some(o),
                             Cow::Borrowed(_) => None,
                         }
@@ -83,6 +130,7 @@ impl Walker<'_> {
                     // Keys can carry PII too ({"jane@example.com": …}).
                     let bad_key = m.keys().any(|k| !sensitive && detect::is_sensitive(k, d));
                     if bad_key {
+                        self.report.strings_masked += 1;
                         let old = std::mem::take(m);
                         *m = old
                             .into_iter()
@@ -97,6 +145,39 @@ impl Walker<'_> {
                 Value::Bool(_) | Value::Null => {}
             }
         }
+    }
+
+    /// Free text through the detectors `d`; when it is JSON text (a logged object, a body, a
+    /// payload a page stringified), its values are masked by key first ([`Self::json_text`]).
+    pub(crate) fn free_text<'s>(&mut self, s: &'s str, d: Detect, f: Facts) -> Cow<'s, str> {
+        match self.json_text(s, f) {
+            Some(keyed) => Cow::Owned(detect::scrub(&keyed, d).into_owned()),
+            None => detect::scrub(s, d),
+        }
+    }
+
+    /// A string holding JSON (an object, an array, or a JSON string literal that may hold
+    /// either): parsed, masked like any JSON ([`Self::scrub_json`]: values under sensitive
+    /// keys starred, every string through the detectors, JSON inside those strings in turn)
+    /// and written back as JSON text. `None` when it is no JSON, too big or too deep to
+    /// look at, or nothing changed.
+    pub(crate) fn json_text(&mut self, s: &str, f: Facts) -> Option<String> {
+        if self.json_nest >= MAX_JSON_NEST || s.len() > MAX_JSON_TEXT || !looks_json(s) {
+            return None;
+        }
+        let mut parsed = crate::json::from_str(s).ok()?;
+        let before = self.report.strings_masked;
+        self.json_nest += 1;
+        self.scrub_json(&mut parsed, f);
+        self.json_nest -= 1;
+        if self.report.strings_masked == before {
+            // Nothing masked: the text stays as it came (its spacing, its escapes).
+            return None;
+        }
+        let mut out = Vec::with_capacity(s.len());
+        parsed.write_to(&mut out);
+        let out = String::from_utf8(out).ok()?;
+        (out != s).then_some(out)
     }
 
     pub(crate) fn scrub_json_masked(&mut self, root: &mut Value) {

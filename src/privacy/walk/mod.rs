@@ -52,6 +52,9 @@ pub(crate) struct Walker<'a> {
     /// Masks a plugin event's `data` (event type 6). Passed in so that the plugin walks
     /// (`privacy::plugins`) build on this module without this module naming them.
     pub plugin_walk: PluginWalk,
+    /// How many JSON texts inside strings are being masked, one inside the other
+    /// ([`Walker::json_text`]): bounded, so a string of JSON of a string of JSON… ends.
+    pub json_nest: u8,
 }
 
 /// The walk of plugin events: [`Walker::scrub_json`] for any plugin it does not know.
@@ -115,6 +118,7 @@ impl Walker<'_> {
             report: MaskReport::default(),
             seq: None,
             plugin_walk,
+            json_nest: 0,
         }
     }
 

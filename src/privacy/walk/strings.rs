@@ -17,21 +17,43 @@ impl Walker<'_> {
         self.policy.detect(f.has(flag::UNMASKED))
     }
 
+    /// Detectors for names the replay must keep as they are (attribute names, `class`,
+    /// `id`, SVG attributes; see [`url::scrub_css_names`]): emails, cards, IBANs, phones,
+    /// key-shaped secrets; no digit rule, no IP or random-token guess.
+    pub(crate) fn name_detect(&self, f: Facts) -> Detect {
+        Detect {
+            numbers: false,
+            ips: false,
+            entropy: false,
+            ..self.text_detect(f)
+        }
+    }
+
     pub(crate) fn url_rules(&self, f: Facts) -> UrlRules<'_> {
         UrlRules::new(self.text_detect(f), &self.policy.extra_keys)
             .with_allow(&self.policy.url_allow)
     }
 
-    /// CSS text: URLs scrubbed; `data:` URLs blanked in masked areas.
+    /// CSS text, wherever it lives (style text, `_cssText`, `style` attributes and objects,
+    /// stylesheet rule and declaration events, adopted sheets, CSS assets): URLs scrubbed
+    /// (`data:` URLs blanked in masked areas), then the rest through the text detectors
+    /// without the digit rule — a script can write an email into a `content:` string.
     pub(crate) fn css_text(&mut self, s: &str, f: Facts) -> Option<String> {
         let masked = f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE);
-        match url::scrub_css(s, &self.url_rules(f), masked) {
-            Cow::Owned(o) => {
-                self.report.strings_masked += 1;
-                Some(o)
-            }
-            Cow::Borrowed(_) => None,
-        }
+        let urls = url::scrub_css(s, &self.url_rules(f), masked);
+        let d = Detect {
+            numbers: false,
+            ..self.text_detect(f)
+        };
+        let out = match url::scrub_css_text(&urls, d) {
+            Cow::Owned(o) => o,
+            Cow::Borrowed(_) => match urls {
+                Cow::Owned(o) => o,
+                Cow::Borrowed(_) => return None,
+            },
+        };
+        self.report.strings_masked += 1;
+        Some(out)
     }
 
     /// Every string under `v` as CSS (stylesheet rule and declaration events, font sources,
@@ -46,10 +68,34 @@ impl Walker<'_> {
                     }
                 }
                 Value::Array(a) => stack.extend(a.iter_mut()),
-                Value::Object(m) => stack.extend(m.iter_mut().map(|(_, x)| x)),
+                Value::Object(m) => {
+                    // Keys are CSS too (property names); a hostile one is text like any.
+                    if m.keys().any(|k| self.css_text_peek(k, f)) {
+                        let old = std::mem::take(m);
+                        *m = old
+                            .into_iter()
+                            .map(|(k, x)| {
+                                let k = self.css_text(&k, f).map_or(k, Cow::Owned);
+                                (k, x)
+                            })
+                            .collect();
+                    }
+                    stack.extend(m.iter_mut().map(|(_, x)| x))
+                }
                 _ => {}
             }
         }
+    }
+
+    /// Whether [`Self::css_text`] would change `s` (not counted).
+    fn css_text_peek(&self, s: &str, f: Facts) -> bool {
+        let masked = f.has(flag::MASKED | flag::BLOCKED | flag::SENSITIVE);
+        let d = Detect {
+            numbers: false,
+            ..self.text_detect(f)
+        };
+        matches!(url::scrub_css(s, &self.url_rules(f), masked), Cow::Owned(_))
+            || matches!(url::scrub_css_text(s, d), Cow::Owned(_))
     }
 
     /// Text outside `unmask` rules is starred when the project records no page text.
@@ -62,7 +108,8 @@ impl Walker<'_> {
         let reveal = !f.has(flag::SECRET | flag::MASKED | flag::BLOCKED | flag::SENSITIVE)
             && ((self.policy.record.forms && self.policy.record.text) || f.has(flag::UNMASKED));
         let out = if reveal {
-            match detect::scrub(s, self.text_detect(f)) {
+            let d = self.text_detect(f);
+            match self.free_text(s, d, f) {
                 Cow::Borrowed(_) => return None,
                 Cow::Owned(o) => o,
             }
@@ -96,7 +143,8 @@ impl Walker<'_> {
         let out = if star {
             detect::star_text(s)
         } else {
-            detect::scrub(s, self.text_detect(f))
+            let d = self.text_detect(f);
+            self.free_text(s, d, f)
         };
         match out {
             Cow::Borrowed(_) => None,

@@ -77,3 +77,53 @@ fn walk_asks_the_state_with_the_chunk_so_far() {
     assert_eq!(texts[0]["value"], "good morning");
     assert_eq!(texts[1]["value"], "**** *******");
 }
+
+/// JSON text inside strings is masked by key, however it is nested, and the bounds hold:
+/// too deep, too long or not JSON at all, the text gets the detectors only, never a panic.
+#[test]
+fn json_text_in_strings_is_masked_by_key_within_bounds() {
+    let secret = r#"{"authorization":"opensesame","ok":true}"#;
+    let once = serde_json::to_string(secret).unwrap();
+    let twice = serde_json::to_string(&once).unwrap();
+    for payload in [
+        secret.to_string(),
+        once.clone(),
+        twice,
+        format!(" [{secret}] "),
+    ] {
+        let mut evs =
+            vec![json!({"type": 5, "timestamp": 1, "data": {"tag": "t", "payload": payload}})];
+        mask_serde_events(&mut evs, &MaskPolicy::default(), &mut MaskState::default());
+        let out = evs[0]["data"]["payload"].as_str().unwrap().to_string();
+        assert!(!out.contains("opensesame"), "{payload} -> {out}");
+        assert!(
+            out.contains("authorization") && out.contains("true"),
+            "{out}"
+        );
+        // Masking what was masked changes nothing.
+        let mut again = evs.clone();
+        mask_serde_events(
+            &mut again,
+            &MaskPolicy::default(),
+            &mut MaskState::default(),
+        );
+        assert_eq!(again, evs);
+    }
+    // Untouched JSON text keeps its spacing and escapes.
+    let clean = "{ \"a\" : \"x\\/y\" }";
+    let mut evs = vec![json!({"type": 5, "timestamp": 1, "data": {"tag": "t", "payload": clean}})];
+    mask_serde_events(&mut evs, &MaskPolicy::default(), &mut MaskState::default());
+    assert_eq!(evs[0]["data"]["payload"], clean);
+    // Deeper than the nesting cap: JSON in a string literal five times over is left to the
+    // detectors (still no panic), and so is a text nested deeper than the bracket cap.
+    let mut deep = secret.to_string();
+    for _ in 0..6 {
+        deep = serde_json::to_string(&deep).unwrap();
+    }
+    let brackets = format!("{}\"password\"{}", "[".repeat(100), "]".repeat(100));
+    for payload in [deep, brackets, "{".repeat(10_000), "[\"\\".to_string()] {
+        let mut evs =
+            vec![json!({"type": 5, "timestamp": 1, "data": {"tag": "t", "payload": payload}})];
+        mask_serde_events(&mut evs, &MaskPolicy::default(), &mut MaskState::default());
+    }
+}

@@ -179,7 +179,16 @@ impl Walker<'_> {
                 .map_or(AttrOut::Keep, AttrOut::Set);
         }
         if is_structural_attr(key) || (is_svg && !masked) {
-            return AttrOut::Keep;
+            // Names and geometry the replay needs as they are; an email or a secret a script
+            // wrote into them is still no name.
+            let d = self.name_detect(f);
+            return match url::scrub_css_names(s, d) {
+                Cow::Owned(o) => {
+                    self.report.strings_masked += 1;
+                    AttrOut::Set(o)
+                }
+                Cow::Borrowed(_) => AttrOut::Keep,
+            };
         }
         // Anything else: detectors without the digit rule (layout numbers live here).
         match self.layout_str(s, f) {
@@ -233,10 +242,27 @@ impl Walker<'_> {
                 }
             }
         });
+        self.attribute_names(attrs, f);
+    }
+
+    /// Attribute names are names, but the HTML parser takes almost anything as one
+    /// (`<div jane@example.com>`): the name detectors over each (emails, cards, secrets).
+    fn attribute_names(&mut self, attrs: &mut Map, f: Facts) {
+        let d = self.name_detect(f);
+        let bad = |k: &str| matches!(url::scrub_css_names(k, d), Cow::Owned(_));
+        if !attrs.keys().any(bad) {
+            return;
+        }
+        self.report.strings_masked += 1;
+        let old = std::mem::take(attrs);
+        *attrs = old
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(url::scrub_css_names(&k, d).into_owned()), v))
+            .collect();
     }
 
     /// Reduce a blocked element to rrweb's placeholder: class, size, no children.
-    fn placeholder_attrs(&mut self, attrs: &mut Map) {
+    fn placeholder_attrs(&mut self, attrs: &mut Map, f: Facts) {
         let before = attrs.len();
         attrs.retain(|k, v| match k {
             "class" | "rr_width" | "rr_height" => true,
@@ -244,6 +270,19 @@ impl Walker<'_> {
             _ => false,
         });
         self.report.attributes_removed += before - attrs.len();
+        // What is kept is still text a script could have written into.
+        for (k, v) in attrs.iter_mut() {
+            let Some(s) = v.as_str() else { continue };
+            let new = if k == "style" {
+                self.css_text(s, f)
+            } else {
+                match url::scrub_css_names(s, self.name_detect(f)) {
+                    Cow::Owned(o) => Some(o),
+                    Cow::Borrowed(_) => None,
+                }
+            };
+            self.set_str(v, new);
+        }
     }
 
     /// Remove the children of a blocked element, remembering their ids as blocked.
@@ -296,7 +335,7 @@ impl Walker<'_> {
         }
         if let Some(Value::Object(attrs)) = node.get_mut("attributes") {
             if facts.has(flag::BLOCK_ROOT) {
-                self.placeholder_attrs(attrs);
+                self.placeholder_attrs(attrs, facts);
             } else {
                 self.attributes(&tag, attrs, facts, is_svg, button);
             }
@@ -466,7 +505,7 @@ impl Walker<'_> {
                 self.record(id, f);
             }
             if f.has(flag::BLOCK_ROOT) {
-                self.placeholder_attrs(map);
+                self.placeholder_attrs(map, f);
             } else {
                 self.attributes("", map, f, false, false);
             }
