@@ -5,7 +5,6 @@ use worker::{Headers, Response};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::project::CorsGrant;
-use crate::time::DAY_MS;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -87,56 +86,73 @@ pub fn path(req: &worker::Request) -> String {
     crate::routes::split_url(&req.inner().url()).0.to_string()
 }
 
-/// `from`/`to` query parameters in ms: `to` defaults to `default_to`, `from` to 7 days before
-/// it; ordered and at most 400 days apart.
+/// `from`/`to` query parameters in ms (`routes::time_range`: the rule and its tests).
 pub fn time_range(req: &worker::Request, default_to: u64) -> Result<(u64, u64)> {
-    let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
-    let to = num("to").unwrap_or(default_to);
-    let from = num("from").unwrap_or(to.saturating_sub(7 * DAY_MS));
-    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * DAY_MS {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRange,
-            "from..to must be ordered and span at most 400 days",
-        ));
-    }
-    Ok((from, to))
+    crate::routes::time_range(
+        query_param(req, "from").as_deref(),
+        query_param(req, "to").as_deref(),
+        default_to,
+        now_ms(),
+    )
 }
 
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// A response's whole body in one `arrayBuffer()`. workers-rs's `Response::bytes` reads a
-/// streamed body chunk by chunk through a Rust stream, several promise turns even for the
-/// session object's few-byte reply, on every beacon.
 /// Read a request body as it streams in, refusing it (413) as soon as it passes the wire
 /// cap: a chunked body has no `Content-Length` to check first, and reading it whole would
 /// let one request exhaust the isolate's memory.
+///
+/// The refused body is cancelled before the answer is built. Left locked and unread, the
+/// runtime keeps pulling it in while the response goes out, and the local runtime's entry
+/// worker then sometimes answered 500 "Network connection lost" instead of the 413.
 pub async fn read_body_capped(
     req: &mut worker::Request,
     limits: &crate::envelope::Limits,
 ) -> Result<Vec<u8>> {
-    use futures_util::StreamExt as _;
+    use wasm_bindgen::JsCast as _;
+    use worker::wasm_bindgen_futures::JsFuture;
     let unreadable = || {
         ApiError::new(
             ErrorCode::UnreadableBody,
             "the request body could not be read",
         )
     };
-    let mut stream = match req.stream() {
-        Ok(s) => s,
-        // No body at all.
-        Err(_) => return Ok(Vec::new()),
+    // No body at all.
+    let Some(stream) = req.inner().body() else {
+        return Ok(Vec::new());
     };
+    let reader: worker::web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| unreadable())?;
-        crate::envelope::check_wire_len(body.len().saturating_add(chunk.len()), limits)?;
-        body.extend_from_slice(&chunk);
+    loop {
+        let step = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| unreadable())?;
+        let done = js_sys::Reflect::get(&step, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = js_sys::Reflect::get(&step, &"value".into()).map_err(|_| unreadable())?;
+        let chunk: js_sys::Uint8Array = value.dyn_into().map_err(|_| unreadable())?;
+        let len = body.len().saturating_add(chunk.length() as usize);
+        if let Err(e) = crate::envelope::check_wire_len(len, limits) {
+            let _ = JsFuture::from(reader.cancel()).await;
+            return Err(e);
+        }
+        let start = body.len();
+        body.resize(len, 0);
+        chunk.copy_to(&mut body[start..]);
     }
     Ok(body)
 }
 
+/// A response's whole body in one `arrayBuffer()`. workers-rs's `Response::bytes` reads a
+/// streamed body chunk by chunk through a Rust stream, several promise turns even for the
+/// session object's few-byte reply, on every beacon.
 pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
     let stream = match resp.body() {
         worker::ResponseBody::Stream(s) => s,
