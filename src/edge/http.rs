@@ -103,49 +103,27 @@ pub fn now_ms() -> u64 {
 /// Read a request body as it streams in, refusing it (413) as soon as it passes the wire
 /// cap: a chunked body has no `Content-Length` to check first, and reading it whole would
 /// let one request exhaust the isolate's memory.
-///
-/// The refused body is cancelled before the answer is built. Left locked and unread, the
-/// runtime keeps pulling it in while the response goes out, and the local runtime's entry
-/// worker then sometimes answered 500 "Network connection lost" instead of the 413.
 pub async fn read_body_capped(
     req: &mut worker::Request,
     limits: &crate::envelope::Limits,
 ) -> Result<Vec<u8>> {
-    use wasm_bindgen::JsCast as _;
-    use worker::wasm_bindgen_futures::JsFuture;
+    use futures_util::StreamExt as _;
     let unreadable = || {
         ApiError::new(
             ErrorCode::UnreadableBody,
             "the request body could not be read",
         )
     };
-    // No body at all.
-    let Some(stream) = req.inner().body() else {
-        return Ok(Vec::new());
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
     };
-    let reader: worker::web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
-    loop {
-        let step = JsFuture::from(reader.read())
-            .await
-            .map_err(|_| unreadable())?;
-        let done = js_sys::Reflect::get(&step, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if done {
-            break;
-        }
-        let value = js_sys::Reflect::get(&step, &"value".into()).map_err(|_| unreadable())?;
-        let chunk: js_sys::Uint8Array = value.dyn_into().map_err(|_| unreadable())?;
-        let len = body.len().saturating_add(chunk.length() as usize);
-        if let Err(e) = crate::envelope::check_wire_len(len, limits) {
-            let _ = JsFuture::from(reader.cancel()).await;
-            return Err(e);
-        }
-        let start = body.len();
-        body.resize(len, 0);
-        chunk.copy_to(&mut body[start..]);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        crate::envelope::check_wire_len(body.len().saturating_add(chunk.len()), limits)?;
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
