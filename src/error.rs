@@ -78,6 +78,7 @@ error_codes! {
     BodyTooLarge = "body_too_large", 413;
     ConfigTooLarge = "config_too_large", 413;
     DecompressedTooLarge = "decompressed_too_large", 413;
+    EventsTooLarge = "events_too_large", 413;
     SessionTooLong = "session_too_long", 413;
     StringTooLong = "string_too_long", 413;
     TooManyChunks = "too_many_chunks", 413;

@@ -98,7 +98,10 @@ fn default_retention() -> u32 {
 #[serde(default)]
 pub struct RateLimit {
     pub beacons_per_minute: u32,
+    /// Chunks stored per UTC day (refused and dropped beacons do not count).
     pub chunks_per_day: u32,
+    /// Bytes of stored chunks per UTC day, as inflated (a gzip body counts what it expands to).
+    pub bytes_per_day: u64,
 }
 
 impl Default for RateLimit {
@@ -106,6 +109,7 @@ impl Default for RateLimit {
         RateLimit {
             beacons_per_minute: 6000,
             chunks_per_day: 0,
+            bytes_per_day: 0,
         }
     }
 }

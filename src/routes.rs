@@ -2,9 +2,10 @@
 //! tested natively; the edge only dispatches on the result.
 
 use crate::admin::TokenKind;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ids::{ProjectKey, SessionId, VisitorId};
 use crate::percent::{decode, Plus};
+use crate::time::DAY_MS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -226,6 +227,35 @@ pub fn origin_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
+/// A `from`/`to` range in ms from their query values: `to` defaults to `default_to`, `from` to
+/// 7 days before it; both must be integers, ordered, at most `MAX_RANGE_DAYS` apart and end
+/// no later than a day past `now_ms`. The last rule keeps every day loop over a range short:
+/// `to=18446744073709551615` would otherwise step days until the platform killed the request.
+pub fn time_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    default_to: u64,
+    now_ms: u64,
+) -> Result<(u64, u64), ApiError> {
+    let invalid = |m: &str| ApiError::new(ErrorCode::InvalidRange, m);
+    let num = |v: Option<&str>| -> Result<Option<u64>, ApiError> {
+        v.map(|v| v.trim().parse::<u64>())
+            .transpose()
+            .map_err(|_| invalid("from and to must be times in ms since the epoch"))
+    };
+    let to = num(to)?.unwrap_or(default_to);
+    let from = num(from)?.unwrap_or(to.saturating_sub(7 * DAY_MS));
+    if to > now_ms.saturating_add(DAY_MS) {
+        return Err(invalid("to may be at most one day past now"));
+    }
+    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * DAY_MS {
+        return Err(invalid(
+            "from..to must be ordered and span at most 400 days",
+        ));
+    }
+    Ok((from, to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +399,53 @@ mod tests {
                 .unwrap_err()
                 .status,
             401
+        );
+    }
+
+    #[test]
+    fn time_ranges_end_at_most_a_day_past_now() {
+        let now = 1_795_392_000_000;
+        let code = |r: Result<(u64, u64), ApiError>| r.unwrap_err().code;
+        assert_eq!(
+            time_range(None, None, now, now),
+            Ok((now - 7 * DAY_MS, now))
+        );
+        assert_eq!(
+            time_range(Some("5"), Some(&(now + DAY_MS).to_string()), now, now),
+            Err(ApiError::new(
+                ErrorCode::InvalidRange,
+                "from..to must be ordered and span at most 400 days"
+            ))
+        );
+        let day_later = (now + DAY_MS).to_string();
+        assert_eq!(
+            time_range(Some(&now.to_string()), Some(&day_later), now, now),
+            Ok((now, now + DAY_MS))
+        );
+        // The hostile tester's range: refused, never looped over.
+        for to in ["18446744073709551615", &(now + DAY_MS + 1).to_string()] {
+            assert_eq!(
+                code(time_range(None, Some(to), now, now)),
+                "invalid_range",
+                "{to}"
+            );
+            assert_eq!(
+                code(time_range(Some(&now.to_string()), Some(to), now, now)),
+                "invalid_range"
+            );
+        }
+        for bad in ["-1", "1e3", "x", "18446744073709551616"] {
+            assert_eq!(code(time_range(Some(bad), None, now, now)), "invalid_range");
+            assert_eq!(code(time_range(None, Some(bad), now, now)), "invalid_range");
+        }
+        assert_eq!(
+            code(time_range(Some("9"), Some("8"), now, now)),
+            "invalid_range"
+        );
+        // A now near the end of time does not overflow.
+        assert_eq!(
+            time_range(None, Some("18446744073709551615"), 0, u64::MAX),
+            Ok((u64::MAX - 7 * DAY_MS, u64::MAX))
         );
     }
 }

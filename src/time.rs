@@ -67,6 +67,13 @@ pub fn floor_day(ms: u64) -> u64 {
     ms - ms % DAY_MS
 }
 
+/// The start of every UTC day from the day of `from_ms` to the day of `to_ms` inclusive, as a
+/// range of day numbers: a loop over it cannot overflow or wrap, whatever the bounds (a day
+/// loop stepping `ms += DAY_MS` up to `u64::MAX` never ends).
+pub fn day_starts(from_ms: u64, to_ms: u64) -> impl Iterator<Item = u64> {
+    (from_ms / DAY_MS..=to_ms / DAY_MS).map(|d| d * DAY_MS)
+}
+
 /// `days` whole days in ms (saturating: a retention of `u32::MAX` days is not an overflow).
 pub fn days_ms(days: u64) -> u64 {
     days.saturating_mul(DAY_MS)
@@ -102,5 +109,18 @@ mod tests {
         }
         assert_eq!(floor_day(1_795_392_000_000 + 5), 1_795_392_000_000);
         assert_eq!(days_ms(2), 172_800_000);
+    }
+
+    #[test]
+    fn day_starts_end_at_the_last_day_without_wrapping() {
+        let d0 = 1_795_392_000_000;
+        assert_eq!(
+            day_starts(d0 + 5, d0 + DAY_MS).collect::<Vec<_>>(),
+            [d0, d0 + DAY_MS]
+        );
+        assert_eq!(day_starts(d0 + DAY_MS, d0).count(), 0);
+        let last = day_starts(u64::MAX - DAY_MS, u64::MAX).last().unwrap();
+        assert_eq!(last, floor_day(u64::MAX));
+        assert_eq!(day_starts(u64::MAX - DAY_MS, u64::MAX).count(), 2);
     }
 }

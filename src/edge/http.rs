@@ -5,7 +5,6 @@ use worker::{Headers, Response};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::project::CorsGrant;
-use crate::time::DAY_MS;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -87,28 +86,20 @@ pub fn path(req: &worker::Request) -> String {
     crate::routes::split_url(&req.inner().url()).0.to_string()
 }
 
-/// `from`/`to` query parameters in ms: `to` defaults to `default_to`, `from` to 7 days before
-/// it; ordered and at most 400 days apart.
+/// `from`/`to` query parameters in ms (`routes::time_range`: the rule and its tests).
 pub fn time_range(req: &worker::Request, default_to: u64) -> Result<(u64, u64)> {
-    let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
-    let to = num("to").unwrap_or(default_to);
-    let from = num("from").unwrap_or(to.saturating_sub(7 * DAY_MS));
-    if from > to || to - from > crate::audit::MAX_RANGE_DAYS * DAY_MS {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRange,
-            "from..to must be ordered and span at most 400 days",
-        ));
-    }
-    Ok((from, to))
+    crate::routes::time_range(
+        query_param(req, "from").as_deref(),
+        query_param(req, "to").as_deref(),
+        default_to,
+        now_ms(),
+    )
 }
 
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// A response's whole body in one `arrayBuffer()`. workers-rs's `Response::bytes` reads a
-/// streamed body chunk by chunk through a Rust stream, several promise turns even for the
-/// session object's few-byte reply, on every beacon.
 /// Read a request body as it streams in, refusing it (413) as soon as it passes the wire
 /// cap: a chunked body has no `Content-Length` to check first, and reading it whole would
 /// let one request exhaust the isolate's memory.
@@ -137,6 +128,9 @@ pub async fn read_body_capped(
     Ok(body)
 }
 
+/// A response's whole body in one `arrayBuffer()`. workers-rs's `Response::bytes` reads a
+/// streamed body chunk by chunk through a Rust stream, several promise turns even for the
+/// session object's few-byte reply, on every beacon.
 pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
     let stream = match resp.body() {
         worker::ResponseBody::Stream(s) => s,

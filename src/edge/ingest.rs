@@ -11,13 +11,27 @@ use crate::consent::{decide, Signals};
 use crate::envelope::{self, Encoding};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{IngestCall, IngestReply, ObjectCall};
-use crate::ratelimit::Limiter;
+use crate::ratelimit::{ClientId, Limiter};
 use crate::session::device_from_user_agent;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 thread_local! {
     static LIMITER: std::cell::RefCell<Limiter> = std::cell::RefCell::new(Limiter::default());
+    /// The salt client addresses are hashed with: random per isolate, never stored, so a
+    /// `ClientId` cannot be tied to an address outside this isolate's memory.
+    static CLIENT_SALT: [u8; 16] = {
+        let mut salt = [0u8; 16];
+        // Without randomness the hash is still one-way enough for a key that never leaves
+        // memory; refusing every beacon would be worse.
+        let _ = getrandom::fill(&mut salt);
+        salt
+    };
+}
+
+fn client_id(req: &Request) -> ClientId {
+    let address = header(req, "CF-Connecting-IP");
+    CLIENT_SALT.with(|salt| ClientId::from_address(salt, address.as_deref()))
 }
 
 pub async fn preflight(key: &str, req: &Request, env: &Env) -> Result<Response> {
@@ -63,16 +77,21 @@ pub async fn ingest(key: &str, mut req: Request, env: &Env) -> Result<Response> 
     {
         return http::error_response(&e, cors_origin.as_ref());
     }
+    let client = client_id(&req);
     let admitted = LIMITER.with(|l| {
         l.borrow_mut()
-            .check(key, &project.rate_limit, http::now_ms())
+            .admit(key, client, &project.rate_limit, http::now_ms())
     });
     let result = match admitted {
         Ok(()) => accept(key, &project, &mut req, env).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(reply) => {
+        Ok((reply, inflated)) => {
+            // Only what was stored spends the daily quota.
+            if reply.stored {
+                LIMITER.with(|l| l.borrow_mut().stored(key, inflated as u64, http::now_ms()));
+            }
             let mut resp = http::json(202, &reply)?;
             if let Some(g) = &cors_origin {
                 http::cors(resp.headers_mut(), g);
@@ -88,7 +107,7 @@ async fn accept(
     project: &crate::project::Project,
     req: &mut Request,
     env: &Env,
-) -> Result<IngestReply> {
+) -> Result<(IngestReply, usize)> {
     let limits = project.limits;
     if let Some(len) = header(req, "Content-Length").and_then(|l| l.parse::<usize>().ok()) {
         envelope::check_wire_len(len, &limits)?;
@@ -158,6 +177,7 @@ async fn accept(
     }
     call_session(key, &env_.session, call, events, env)
         .await
+        .map(|reply| (reply, json.len()))
         .map_err(|e| match e.status {
             400 | 413 => as_parse_body(e),
             _ => e,

@@ -11,7 +11,8 @@ pub async fn put_json(env: &Env, key: &str, body: Vec<u8>) -> Result<(), ApiErro
     put_json_with_metadata(env, key, body, Vec::new()).await
 }
 
-/// Write a JSON object with custom metadata (a day-index entry and its session summary).
+/// Write a JSON object with custom metadata (a day-index entry and its session summary, a
+/// chunk's `encoding`).
 pub async fn put_json_with_metadata(
     env: &Env,
     key: &str,
@@ -22,10 +23,15 @@ pub async fn put_json_with_metadata(
     let bucket = env
         .bucket(bindings::RECORDINGS)
         .map_err(storage_err("recording storage"))?;
+    // A gzip chunk says so in its HTTP metadata too, for tools that read the bucket directly.
+    let gzip = metadata
+        .iter()
+        .any(|(k, v)| (k.as_str(), v.as_str()) == crate::storage::CHUNK_ENCODING_METADATA);
     bucket
         .put(key, body)
         .http_metadata(worker::HttpMetadata {
             content_type: Some("application/json".into()),
+            content_encoding: gzip.then(|| "gzip".into()),
             ..Default::default()
         })
         .custom_metadata(

@@ -14,7 +14,7 @@ use crate::project::Project;
 use crate::protocol::{Erase, ObjectCall};
 use crate::session_summary::SessionSummary;
 use crate::storage;
-use crate::time::{days_ms, floor_day, DAY_MS};
+use crate::time::{day_starts, days_ms};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -37,10 +37,8 @@ pub async fn list_sessions(key: &ProjectKey, req: &Request, env: &Env) -> Result
         .map_err(storage_err("list sessions"))?;
     let mut out = Vec::new();
     let mut next = None;
-    let mut day_ms = floor_day(from);
-    'days: while day_ms <= to {
+    'days: for day_ms in day_starts(from, to) {
         let day = storage::utc_day(day_ms);
-        day_ms += DAY_MS;
         if cursor_day.as_deref().is_some_and(|c| day.as_str() < c) {
             continue;
         }
@@ -175,17 +173,29 @@ pub async fn events(
             format!("session has more than {MAX_MERGED_CHUNKS} chunks; read them one by one"),
         ));
     }
-    let mut chunks = Vec::with_capacity(seqs.len());
+    // One chunk at a time: the request holds the merged events (bounded) and one chunk.
+    let mut merged = storage::EventsMerger::new(storage::MAX_MERGED_EVENTS_BYTES);
     for seq in seqs {
         // A chunk the manifest lists is durable; its absence means an erasure raced this read.
         let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
             return Err(ApiError::not_found("no such session"));
         };
-        chunks.push(bytes);
+        merged.push(&bytes).map_err(chunk_error)?;
     }
-    let merged = storage::merge_events(chunks.iter().map(Vec::as_slice))
-        .map_err(|_| ApiError::unavailable("stored chunk unreadable"))?;
-    http::raw_json(200, merged)
+    http::raw_json(200, merged.finish())
+}
+
+fn chunk_error(e: storage::ChunkError) -> ApiError {
+    match e {
+        storage::ChunkError::TooLarge => ApiError::new(
+            ErrorCode::EventsTooLarge,
+            format!(
+                "the session's events pass {} bytes; read them chunk by chunk",
+                storage::MAX_MERGED_EVENTS_BYTES
+            ),
+        ),
+        storage::ChunkError::Unreadable(_) => ApiError::unavailable("stored chunk unreadable"),
+    }
 }
 
 pub async fn chunk(
@@ -199,9 +209,12 @@ pub async fn chunk(
     let Some(bytes) = read_bytes(env, &storage::chunk_key(key, session, seq)).await? else {
         return Err(ApiError::not_found("no such chunk"));
     };
+    let json =
+        storage::read_chunk(&bytes, storage::MAX_MERGED_EVENTS_BYTES).map_err(chunk_error)?;
     http::raw_json(
         200,
-        String::from_utf8(bytes).map_err(|_| ApiError::unavailable("stored chunk unreadable"))?,
+        String::from_utf8(json.into_owned())
+            .map_err(|_| ApiError::unavailable("stored chunk unreadable"))?,
     )
 }
 

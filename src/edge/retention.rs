@@ -41,7 +41,7 @@ fn now_for_sweep(env: &Env) -> u64 {
         .ok()
         .and_then(|v| v.to_string().parse::<u64>().ok())
     {
-        return now_ms() + days * crate::time::DAY_MS;
+        return now_ms().saturating_add(crate::time::days_ms(days));
     }
     let _ = env;
     now_ms()

@@ -69,8 +69,27 @@ pub fn check_wire_len(len: usize, limits: &Limits) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Inflate (if needed) with the decompressed cap enforced while reading: a gzip bomb stops
-/// one byte past the cap, however far it would have expanded.
+/// Most a gzip body may expand, past [`INFLATION_RATIO_FLOOR`]: recorded pages compress
+/// 3–10× (the fixtures of tests/fixtures/rrweb at gzip level 6), so 32× leaves room for very
+/// repetitive pages while a small body can no longer buy the full decompressed cap (a 22 KB
+/// body of one repeated string inflated 182× to 4 MB, each byte stored, masked and parsed).
+pub const MAX_INFLATION_RATIO: usize = 32;
+
+/// Inflated bytes any gzip body may reach whatever its ratio: a small beacon of repeated
+/// mouse moves compresses far better than a page, and costs little.
+pub const INFLATION_RATIO_FLOOR: usize = 256 << 10;
+
+/// The most bytes a gzip body of `wire_len` bytes may inflate to: the decompressed cap, and
+/// [`MAX_INFLATION_RATIO`] times its size past [`INFLATION_RATIO_FLOOR`].
+pub fn inflation_cap(wire_len: usize, limits: &Limits) -> usize {
+    let by_ratio = wire_len
+        .saturating_mul(MAX_INFLATION_RATIO)
+        .max(INFLATION_RATIO_FLOOR);
+    limits.max_decompressed_bytes.min(by_ratio)
+}
+
+/// Inflate (if needed) with the decompressed cap ([`inflation_cap`]) enforced while reading: a
+/// gzip bomb stops one byte past the cap, however far it would have expanded.
 pub fn decode_body<'a>(
     body: &'a [u8],
     encoding: Encoding,
@@ -80,17 +99,22 @@ pub fn decode_body<'a>(
     match encoding {
         Encoding::Identity => Ok(Cow::Borrowed(body)),
         Encoding::Gzip => {
-            let cap = limits.max_decompressed_bytes;
+            let cap = inflation_cap(body.len(), limits);
             let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(cap));
             let mut reader = flate2::read::GzDecoder::new(body).take(cap as u64 + 1);
             reader
                 .read_to_end(&mut out)
                 .map_err(|_| ApiError::new(ErrorCode::InvalidGzip, "body is not valid gzip"))?;
             if out.len() > cap {
-                return Err(ApiError::new(
-                    ErrorCode::DecompressedTooLarge,
-                    format!("decompressed body exceeds {cap} bytes"),
-                ));
+                let message = if cap < limits.max_decompressed_bytes {
+                    format!(
+                        "decompressed body exceeds {MAX_INFLATION_RATIO} times its gzip size \
+                         (and {INFLATION_RATIO_FLOOR} bytes)"
+                    )
+                } else {
+                    format!("decompressed body exceeds {cap} bytes")
+                };
+                return Err(ApiError::new(ErrorCode::DecompressedTooLarge, message));
             }
             Ok(Cow::Owned(out))
         }
@@ -186,6 +210,55 @@ mod tests {
                 .unwrap()
                 .len(),
             100
+        );
+    }
+
+    /// Issue 22, item 8: a small gzip body cannot buy the whole decompressed cap.
+    #[test]
+    fn the_inflation_ratio_is_bounded() {
+        let limits = Limits::default();
+        // The tester's beacon: ~22 KB of gzip inflating to ~4 MB (182x).
+        let bomb = gzip(&vec![b'a'; 4_000_000]);
+        assert!(bomb.len() < 30_000, "{}", bomb.len());
+        let err = decode_body(&bomb, Encoding::Gzip, &limits).unwrap_err();
+        assert_eq!((err.status, err.code), (413, "decompressed_too_large"));
+        assert!(err.message.contains("32 times"), "{}", err.message);
+        // The cap: the floor for small bodies, the ratio past it, never above the cap.
+        assert_eq!(inflation_cap(1000, &limits), INFLATION_RATIO_FLOOR);
+        assert_eq!(inflation_cap(100_000, &limits), 3_200_000);
+        assert_eq!(
+            inflation_cap(1 << 20, &limits),
+            limits.max_decompressed_bytes
+        );
+        assert_eq!(
+            inflation_cap(usize::MAX, &limits),
+            limits.max_decompressed_bytes
+        );
+        // Under the floor any ratio is fine.
+        let small = gzip(&vec![b'a'; INFLATION_RATIO_FLOOR]);
+        assert_eq!(
+            decode_body(&small, Encoding::Gzip, &limits).unwrap().len(),
+            INFLATION_RATIO_FLOOR
+        );
+        let err = decode_body(
+            &gzip(&vec![b'a'; INFLATION_RATIO_FLOOR + 1]),
+            Encoding::Gzip,
+            &limits,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "decompressed_too_large");
+        // Real recordings pass: the large fixture at gzip level 9 is ~10x.
+        let page = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/rrweb/large.default.json"
+        ))
+        .unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&page).unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(
+            decode_body(&gz, Encoding::Gzip, &limits).unwrap().len(),
+            page.len()
         );
     }
 

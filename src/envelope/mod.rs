@@ -18,7 +18,10 @@ mod prescan;
 
 use serde::{Deserialize, Serialize};
 
-pub use decode::{check_content_type, check_wire_len, decode_body, Encoding};
+pub use decode::{
+    check_content_type, check_wire_len, decode_body, inflation_cap, Encoding,
+    INFLATION_RATIO_FLOOR, MAX_INFLATION_RATIO,
+};
 pub use events::{parse_events, validate_events, EventSpan};
 pub use head::{parse_body, parse_head, Envelope, EnvelopeOf, Sdk, MAX_SEQ, MAX_URL_BYTES};
 pub use prescan::{from_slice_prescanned, prescan};

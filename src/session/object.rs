@@ -408,7 +408,14 @@ impl SessionCore {
             &SessionId::checked(call.session)?,
             call.seq,
         );
-        io.put(&key, bytes, Vec::new()).await?;
+        // Stored gzip (DESIGN.md allows it; `storage::read_chunk` reads either form).
+        let (k, v) = storage::CHUNK_ENCODING_METADATA;
+        io.put(
+            &key,
+            storage::compress_chunk(&bytes),
+            vec![(k.to_string(), v.to_string())],
+        )
+        .await?;
         // A crash here leaves the chunk in R2 but the state behind: the retry rewrites the
         // same key and commits once.
         injected(&call, "after_r2_put")?;

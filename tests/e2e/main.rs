@@ -25,6 +25,7 @@ mod exactly_once;
 mod faults;
 mod foundation;
 mod hostile;
+mod ingest_holes;
 mod plugins;
 mod privacy;
 mod retention;

@@ -24,6 +24,7 @@ const EVENTS: &str = r#"[{"type":4,"data":{"href":"https://shop.example/"},"time
 struct Memory {
     state: RefCell<BTreeMap<&'static str, String>>,
     r2: RefCell<BTreeMap<String, Vec<u8>>>,
+    r2_meta: RefCell<BTreeMap<String, Vec<(String, String)>>>,
     /// The audit records handed to the log, as JSON.
     log: RefCell<Vec<serde_json::Value>>,
     alarm: Cell<Option<u64>>,
@@ -116,9 +117,10 @@ impl ObjectIo for Memory {
         Ok(())
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>, _meta: Vec<(String, String)>) -> ApiResult<()> {
+    async fn put(&self, key: &str, body: Vec<u8>, meta: Vec<(String, String)>) -> ApiResult<()> {
         self.effect(format!("put {}", label_of(key)))?;
         self.r2.borrow_mut().insert(key.to_string(), body);
+        self.r2_meta.borrow_mut().insert(key.to_string(), meta);
         Ok(())
     }
 
@@ -268,6 +270,25 @@ fn the_audit_record_is_in_the_log_before_the_state_moves() {
     let state: serde_json::Value = serde_json::from_str(&io.state.borrow()["session"]).unwrap();
     assert_eq!(state["session"]["consent"]["reason"], "granted_sdk");
     assert_eq!(io.log.borrow().len(), 2);
+}
+
+/// Issue 22, item 8: the chunk is stored gzip and says so; it reads back as the masked chunk
+/// document.
+#[test]
+fn the_chunk_is_stored_gzip_and_says_so() {
+    let (core, io) = (SessionCore::default(), Memory::default());
+    ingest(&core, &io, 0).unwrap();
+    let key = storage::chunk_key(&PROJECT.into(), &SESSION.into(), 0);
+    let stored = io.r2.borrow()[&key].clone();
+    assert!(stored.starts_with(&[0x1f, 0x8b]), "not gzip");
+    assert_eq!(
+        io.r2_meta.borrow()[&key],
+        [("encoding".to_string(), "gzip".to_string())]
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&storage::read_chunk(&stored, 1 << 20).unwrap()).unwrap();
+    assert_eq!((doc["seq"].as_u64(), doc["v"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(storage::merge_events([&stored[..]]).unwrap(), EVENTS);
 }
 
 #[test]

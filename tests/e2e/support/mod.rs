@@ -333,8 +333,26 @@ for f in glob.glob(sys.argv[1] + '/v3/r2/miniflare-R2BucketObject/*.sqlite'):
     }
 
     /// Every file under the worker's local state (R2 blobs, DO and KV databases), as
-    /// (path, bytes) — for scanning what was really stored.
+    /// (path, bytes) — for scanning what was really stored. Gzip blobs (chunks are stored
+    /// gzip) are inflated, so a scan for a value sees what they hold.
     pub fn r2_objects(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = self.r2_objects_raw();
+        for (_, bytes) in &mut out {
+            if bytes.starts_with(&[0x1f, 0x8b]) {
+                let mut inflated = Vec::new();
+                if flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_end(&mut inflated)
+                    .is_ok()
+                {
+                    *bytes = inflated;
+                }
+            }
+        }
+        out
+    }
+
+    /// `r2_objects` as the files hold them.
+    pub fn r2_objects_raw(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         walk(&self.state, &mut out);
         out
