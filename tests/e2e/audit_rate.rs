@@ -35,12 +35,14 @@ fn a_flood_of_fresh_sessions_is_answered_and_every_first_beacon_audited_once() {
         .collect();
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::<String>::new());
+    let slowest = Mutex::new(0f64);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..THREADS {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = bodies.get(i) else { break };
+                let sent = Instant::now();
                 let r = w.post(
                     "/v1/ingest/demo",
                     &[
@@ -50,6 +52,10 @@ fn a_flood_of_fresh_sessions_is_answered_and_every_first_beacon_audited_once() {
                     ],
                     body,
                 );
+                let took = sent.elapsed().as_secs_f64();
+                let mut max = slowest.lock().unwrap();
+                *max = max.max(took);
+                drop(max);
                 if r.status != 202 || r.json()["stored"] != false {
                     failures.lock().unwrap().push(format!(
                         "{}: {} {}",
@@ -65,9 +71,10 @@ fn a_flood_of_fresh_sessions_is_answered_and_every_first_beacon_audited_once() {
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{failures:?}");
     eprintln!(
-        "audit_rate: {SESSIONS} fresh sessions' first beacons, {THREADS} at a time: {:.2} s ({:.0}/s)",
+        "audit_rate: {SESSIONS} fresh sessions' first beacons, {THREADS} at a time: {:.2} s ({:.0}/s), slowest {:.2} s",
         elapsed.as_secs_f64(),
-        SESSIONS as f64 / elapsed.as_secs_f64()
+        SESSIONS as f64 / elapsed.as_secs_f64(),
+        slowest.into_inner().unwrap()
     );
 
     // Read right after the flood: the audit API answers what the logs hold, buffered or not.
