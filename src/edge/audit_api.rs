@@ -7,7 +7,7 @@
 
 use worker::{Env, Request, Response};
 
-use super::audit_read::{invalid, list_keys, read_text, run_verify};
+use super::audit_read::{flush_logs, invalid, list_keys, read_text, run_verify};
 use super::http::{self, now_ms};
 use super::projects::{self, Token};
 use crate::audit::log::{
@@ -46,6 +46,7 @@ pub async fn list(key: &str, req: &Request, env: &Env) -> Result<Response> {
     projects::authorize(key, req, env, Token::Audit).await?;
     let (from, to) = http::time_range(req, now_ms() + 1)?;
     let limit = query_limit(req)?;
+    flush_logs(env, key).await?;
     let cursor = match http::query_param(req, "cursor") {
         None => None,
         Some(c) => Some(Cursor::decode(&c).ok_or_else(|| {
@@ -140,6 +141,7 @@ pub async fn list(key: &str, req: &Request, env: &Env) -> Result<Response> {
 pub async fn report(key: &str, req: &Request, env: &Env) -> Result<Response> {
     projects::authorize(key, req, env, Token::Audit).await?;
     let (from, to) = http::time_range(req, now_ms() + 1)?;
+    flush_logs(env, key).await?;
     let (first_day, seg_last) = log::segment_days(from, to);
     let last_day = crate::audit::day_from_millis(to.saturating_sub(1).max(from));
     let prefix = log::rollups_prefix(key);

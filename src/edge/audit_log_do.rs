@@ -1,19 +1,16 @@
 //! The audit log objects (`{project}/log/NN`) and verify jobs (`{project}/verify/{job}`):
 //! routes of the session object class (`session_do`), which gives them the same one-request-
-//! at-a-time guarantee. A log stores its new head (`LogHead`: its state without the open
-//! segment's lines, which live in R2), writes the open segment and day rollup to R2, then
-//! answers; a verify job keeps its `VerifyJob` in storage and advances it one bounded step
-//! per alarm.
-
-use std::cell::RefCell;
+//! at-a-time guarantee. A log's calls run in `audit::log::LogCore` over [`LogObjectIo`] (DO
+//! storage, alarm, R2): an append is stored and answered, R2 is written per flush (alarm or
+//! live-head read); a verify job keeps its `VerifyJob` in storage and advances it one bounded
+//! step per alarm.
 
 use worker::{js_sys, wasm_bindgen, Env, Response, State};
 
 use super::audit_read::{read_lossy, run_verify};
 use super::http::{now_ms, storage_err};
 use super::r2::put_json;
-use crate::audit::log::{self as log, LogHead, LogWriter, Rebuilt, VerifyJob};
-use crate::audit::AuditRecord;
+use crate::audit::log::{self as log, object::Alarm, LogCore, LogIo, VerifyJob};
 use crate::error::{ApiError, ErrorCode};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -22,123 +19,102 @@ fn ok(body: String) -> ApiResult<Response> {
     Response::ok(body).map_err(|_| ApiError::unavailable("response"))
 }
 
-/// Storage key of the log's [`LogHead`].
-const HEAD_KEY: &str = "log_head";
-/// Where a log object may hold its whole [`LogWriter`] instead of a head (an earlier stored
-/// form; read only when no head is stored).
-const LEGACY_KEY: &str = "log";
+/// A log object's effects on the runtime.
+pub struct LogObjectIo<'a> {
+    pub state: &'a State,
+    pub env: &'a Env,
+}
 
-async fn load(
-    state: &State,
-    env: &Env,
-    cache: &RefCell<Option<LogWriter>>,
-) -> ApiResult<Option<LogWriter>> {
-    if let Some(w) = cache.borrow().as_ref() {
-        return Ok(Some(w.clone()));
-    }
-    let get = |key: &'static str| async move {
-        state
+impl LogIo for LogObjectIo<'_> {
+    async fn get(&self, key: &str) -> ApiResult<Option<String>> {
+        self.state
             .storage()
-            .get::<String>(key)
+            .get(key)
             .await
             .map_err(storage_err("audit log state"))
-    };
-    let w = match get(HEAD_KEY).await? {
-        Some(s) => {
-            let h = serde_json::from_str::<LogHead>(&s)
-                .map_err(|_| ApiError::unavailable("audit log state unreadable"))?;
-            Some(rebuild(env, &h).await?)
+    }
+
+    async fn list(&self, prefix: &str) -> ApiResult<Vec<(String, String)>> {
+        let map = self
+            .state
+            .storage()
+            .list_with_options(worker::ListOptions::new().prefix(prefix))
+            .await
+            .map_err(storage_err("audit log state"))?;
+        let mut out = Vec::new();
+        map.for_each(&mut |value, key| {
+            if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
+                out.push((k, v));
+            }
+        });
+        Ok(out)
+    }
+
+    async fn put_state(&self, entries: Vec<(String, String)>) -> ApiResult<()> {
+        let obj = js_sys::Object::new();
+        for (key, value) in entries {
+            let _ = js_sys::Reflect::set(&obj, &key.into(), &value.into());
         }
-        None => match get(LEGACY_KEY).await? {
-            Some(s) => Some(
-                serde_json::from_str::<LogWriter>(&s)
-                    .map_err(|_| ApiError::unavailable("audit log state unreadable"))?,
-            ),
-            None => None,
-        },
-    };
-    cache.borrow_mut().clone_from(&w);
-    Ok(w)
+        self.state
+            .storage()
+            .put_multiple_raw(obj)
+            .await
+            .map_err(storage_err("audit log state"))
+    }
+
+    async fn delete_state(&self, keys: Vec<String>) -> ApiResult<()> {
+        self.state
+            .storage()
+            .delete_multiple(keys)
+            .await
+            .map(|_| ())
+            .map_err(storage_err("audit log state"))
+    }
+
+    async fn set_alarm(&self, at_ms: u64) -> ApiResult<()> {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+        self.state
+            .storage()
+            .set_alarm(worker::ScheduledTime::new(date))
+            .await
+            .map_err(storage_err("audit log alarm"))
+    }
+
+    async fn r2_get(&self, key: &str) -> ApiResult<Option<String>> {
+        read_lossy(self.env, key).await
+    }
+
+    async fn r2_put(&self, key: &str, body: String) -> ApiResult<()> {
+        put_json(self.env, key, body.into_bytes()).await
+    }
+
+    fn now(&self) -> u64 {
+        now_ms()
+    }
 }
 
-/// The writer of a waking log: its open segment's lines from R2, checked against the stored
-/// head; then R2 is brought up to what the head pins (the last append's segment or rollup put
-/// may not have happened), so the log never moves past a segment or day R2 does not hold.
-async fn rebuild(env: &Env, h: &LogHead) -> ApiResult<LogWriter> {
-    let Some(key) = h.segment_key() else {
-        return Ok(h.rebuild(None).0);
-    };
-    let text = read_lossy(env, &key).await?;
-    let (w, how) = h.rebuild(text.as_deref());
-    match how {
-        Rebuilt::Empty => {}
-        Rebuilt::Lost => worker::console_error!(
-            "audit log {} open segment {key} does not match its stored head; continuing in a new segment",
-            log::log_object_name(&h.project, h.shard)
-        ),
-        Rebuilt::Intact | Rebuilt::RolledForward => {
-            let write = w.write();
-            if text.as_deref() != Some(write.segment.as_str()) {
-                put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
-            }
-            if read_lossy(env, &write.rollup_key).await?.as_deref() != Some(write.rollup.as_str()) {
-                put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
-            }
-        }
-    }
-    Ok(w)
-}
-
-/// `/log`: append one sealed record (its JSON). The new head is stored first, then the
-/// segment and rollup are written, then the log answers: nothing is acknowledged before it
-/// is durable, and a failure or crash leaves R2 at most one write behind the stored head,
-/// which the next wake rolls forward ([`LogHead::rebuild`]); a retry of the record replaces
-/// it.
-pub async fn append(
-    state: &State,
-    env: &Env,
-    cache: &RefCell<Option<LogWriter>>,
-    body: &[u8],
-) -> ApiResult<Response> {
-    let rec: AuditRecord = serde_json::from_slice(body)
-        .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed log call"))?;
-    let shard = log::log_shard(&rec.session);
-    let w = load(state, env, cache)
-        .await?
-        .unwrap_or_else(|| LogWriter::new(&rec.project, shard));
-    if w.project != rec.project || w.shard != shard {
-        return Err(ApiError::new(
-            ErrorCode::InvalidCall,
-            "record for another log",
-        ));
-    }
-    let (next, write) = w.append(&rec);
-    // Until R2 holds what the stored head pins, the next request rebuilds from storage.
-    *cache.borrow_mut() = None;
-    store_head(state, &next.stored_head(Some(&rec))).await?;
-    put_json(env, &write.segment_key, write.segment.into_bytes()).await?;
-    put_json(env, &write.rollup_key, write.rollup.into_bytes()).await?;
-    *cache.borrow_mut() = Some(next);
+/// `/log`: append one sealed record (its JSON); answered once it is in storage.
+pub async fn append(io: &LogObjectIo<'_>, core: &LogCore, body: &[u8]) -> ApiResult<Response> {
+    core.append(io, body).await?;
     ok("{}".into())
 }
 
-async fn store_head(state: &State, head: &LogHead) -> ApiResult<()> {
-    let text = serde_json::to_string(head).map_err(|_| ApiError::unavailable("serialize"))?;
-    state
-        .storage()
-        .put(HEAD_KEY, text)
-        .await
-        .map_err(storage_err("audit log state"))
+/// `/log-head`: this log's live head (`null` before its first record), after a flush.
+pub async fn head(io: &LogObjectIo<'_>, core: &LogCore) -> ApiResult<Response> {
+    let h = core.live_head(io).await?;
+    ok(serde_json::to_string(&h).map_err(|_| ApiError::unavailable("serialize"))?)
 }
 
-/// `/log-head`: this log's live head (`null` before its first record).
-pub async fn head(
-    state: &State,
-    env: &Env,
-    cache: &RefCell<Option<LogWriter>>,
-) -> ApiResult<Response> {
-    let h = load(state, env, cache).await?.map(|w| w.live_head());
-    ok(serde_json::to_string(&h).map_err(|_| ApiError::unavailable("serialize"))?)
+/// Alarm of a log: its flush. `Ok(false)` when this object is not a log.
+pub async fn log_alarm(io: &LogObjectIo<'_>, core: &LogCore) -> ApiResult<bool> {
+    match core.alarm(io).await? {
+        Alarm::NotALog => Ok(false),
+        Alarm::Flushed => Ok(true),
+        Alarm::Retry(e) => {
+            worker::console_error!("audit log flush failed, retrying: {e}");
+            Ok(true)
+        }
+    }
 }
 
 async fn set_alarm_soon(state: &State) -> ApiResult<()> {
@@ -205,14 +181,9 @@ pub async fn verify_alarm(state: &State, env: &Env) -> ApiResult<bool> {
 
 /// `/log-seed` (feature `faults` only): take the state of a log seeded straight into R2.
 #[cfg(feature = "faults")]
-pub async fn seed(
-    state: &State,
-    cache: &RefCell<Option<LogWriter>>,
-    body: &[u8],
-) -> ApiResult<Response> {
-    let w: LogWriter = serde_json::from_slice(body)
+pub async fn seed(io: &LogObjectIo<'_>, core: &LogCore, body: &[u8]) -> ApiResult<Response> {
+    let w: log::LogWriter = serde_json::from_slice(body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed log state"))?;
-    store_head(state, &w.stored_head(None)).await?;
-    *cache.borrow_mut() = Some(w);
+    core.seed(io, w).await?;
     ok("{}".into())
 }

@@ -76,6 +76,13 @@ async fn live_heads(env: &Env, project: &str) -> Result<Vec<LiveHead>> {
     Ok(out)
 }
 
+/// Bring R2 up to every record the project's logs hold: each log flushes before it answers
+/// its head. The listing and the report read R2 only, so they call this first and see every
+/// acknowledged record (at one object call per log).
+pub async fn flush_logs(env: &Env, project: &str) -> Result<()> {
+    live_heads(env, project).await.map(|_| ())
+}
+
 async fn rollups_of(env: &Env, project: &str, day: &str) -> Result<Vec<(u32, Option<String>)>> {
     let mut out = Vec::new();
     for shard in 0..LOG_SHARDS {

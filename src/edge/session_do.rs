@@ -9,8 +9,6 @@
 //! session's beacons come from one tab, so this costs nothing, and it keeps the audit chain,
 //! the masking state and the seq set free of interleavings.
 
-use std::cell::RefCell;
-
 use futures_util::lock::Mutex;
 use serde::Serialize;
 use worker::{
@@ -31,7 +29,7 @@ pub struct SessionObject {
     env: Env,
     core: SessionCore,
     /// When this object is an audit log (`audit_log_do`): its state, once loaded.
-    log: RefCell<Option<crate::audit::log::LogWriter>>,
+    log: crate::audit::log::LogCore,
     lock: Mutex<()>,
 }
 
@@ -41,7 +39,7 @@ impl DurableObject for SessionObject {
             state,
             env,
             core: SessionCore::default(),
-            log: RefCell::new(None),
+            log: crate::audit::log::LogCore::default(),
             lock: Mutex::new(()),
         }
     }
@@ -64,6 +62,12 @@ impl DurableObject for SessionObject {
         let _turn = self.lock.lock().await;
         // An error makes the runtime retry the alarm.
         if super::audit_log_do::verify_alarm(&self.state, &self.env)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?
+        {
+            return Response::ok("ok");
+        }
+        if super::audit_log_do::log_alarm(&self.log_io(), &self.log)
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))?
         {
@@ -93,8 +97,15 @@ impl SessionObject {
         }
     }
 
+    fn log_io(&self) -> super::audit_log_do::LogObjectIo<'_> {
+        super::audit_log_do::LogObjectIo {
+            state: &self.state,
+            env: &self.env,
+        }
+    }
+
     async fn serve(&self, call: ObjectCall<'_>) -> ApiResult<Response> {
-        let (state, env, log, io) = (&self.state, &self.env, &self.log, self.io());
+        let (state, log, io) = (&self.state, &self.log, self.io());
         match call {
             ObjectCall::Ingest(c, events) => ok_json(&self.core.ingest(&io, c, events).await?),
             ObjectCall::Manifest => ok(self.core.manifest(&io).await?),
@@ -105,12 +116,12 @@ impl SessionObject {
                 .await
                 .and_then(|()| ok("{}".into())),
             ObjectCall::Admin(c) => self.core.admin(&io, c).await.and_then(|()| ok("{}".into())),
-            ObjectCall::Log(rec) => super::audit_log_do::append(state, env, log, rec).await,
-            ObjectCall::LogHead => super::audit_log_do::head(state, env, log).await,
+            ObjectCall::Log(rec) => super::audit_log_do::append(&self.log_io(), log, rec).await,
+            ObjectCall::LogHead => super::audit_log_do::head(&self.log_io(), log).await,
             ObjectCall::VerifyStart(job) => super::audit_log_do::verify_start(state, job).await,
             ObjectCall::VerifyStatus => super::audit_log_do::verify_status(state).await,
             #[cfg(feature = "faults")]
-            ObjectCall::LogSeed(w) => super::audit_log_do::seed(state, log, w).await,
+            ObjectCall::LogSeed(w) => super::audit_log_do::seed(&self.log_io(), log, w).await,
         }
     }
 }

@@ -196,7 +196,8 @@ impl SessionCore {
     }
 
     /// Append a record to this object's audit chain: hand it to its project's audit log
-    /// object (which writes it to R2 before answering), then persist the new head, so a
+    /// object (which answers once the record is in its own storage, and writes R2 later, per
+    /// flush: no R2 write is on this path), then persist the new head, so a
     /// failed write leaves no gap and a crash after it cannot reuse a number (a retried seq
     /// replaces the unacknowledged record in the log).
     /// `fresh`: this object's chain when it has none yet (its kind is fixed there, by the

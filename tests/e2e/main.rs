@@ -18,6 +18,7 @@ mod support;
 
 mod admin;
 mod audit;
+mod audit_rate;
 mod audit_scale;
 mod consent;
 mod edge_holes;

@@ -87,6 +87,34 @@ impl LogHead {
         Some(segment_key(&self.project, day, self.shard, self.n))
     }
 
+    /// The writer this head describes with `lines` as its open segment (a log object's own
+    /// stored lines), or `None` if they do not chain from the segment's start to the head.
+    pub fn with_lines(&self, lines: Vec<String>) -> Option<LogWriter> {
+        let recs: Vec<AuditRecord> = lines
+            .iter()
+            .map(|l| AuditRecord::from_json(l).ok())
+            .collect::<Option<_>>()?;
+        let chained = recs
+            .iter()
+            .fold(self.seg_prev.clone(), |h, r| log_step(&h, &r.hash));
+        if lines.len() as u64 != self.records || chained != self.head {
+            return None;
+        }
+        Some(LogWriter {
+            project: self.project.clone(),
+            shard: self.shard,
+            day: self.day.clone(),
+            n: self.n,
+            seg_prev: self.seg_prev.clone(),
+            ids: recs.iter().map(|r| (r.session.clone(), r.seq)).collect(),
+            lines,
+            head: self.head.clone(),
+            open_days: self.open_days.clone(),
+            base_records: self.base_records,
+            base_days: self.base_days.clone(),
+        })
+    }
+
     /// The writer this head describes, with its open segment's lines taken from `segment`
     /// (R2's text of [`LogHead::segment_key`], `None` if absent).
     pub fn rebuild(&self, segment: Option<&str>) -> (LogWriter, Rebuilt) {

@@ -20,12 +20,14 @@
 
 pub mod head;
 pub mod job;
+pub mod object;
 pub mod segment;
 pub mod verifier;
 pub mod writer;
 
 pub use head::*;
 pub use job::*;
+pub use object::{LogCore, LogIo};
 pub use segment::*;
 pub use verifier::*;
 pub use writer::*;

@@ -45,6 +45,15 @@ pub struct LogWrite {
     pub head: LiveHead,
 }
 
+/// What [`LogWriter::apply`] did: the open segment's line the record is now, and the
+/// segment it closed (the writer as it was just before: its `write()` is that segment's last
+/// form and its day's rollup then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub line: usize,
+    pub closed: Option<LogWriter>,
+}
+
 /// A log's live head, as its object answers it (what `verify` pins the tail with).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveHead {
@@ -137,20 +146,34 @@ impl LogWriter {
     /// identical record again is a no-op rewrite.
     pub fn append(&self, rec: &AuditRecord) -> (LogWriter, LogWrite) {
         let mut next = self.clone();
-        let day = rec.day();
-        let id = (rec.session.clone(), rec.seq);
-        match next.ids.iter().position(|i| *i == id) {
-            Some(i) => {
-                next.lines[i] = rec.to_json();
-                next.recompute();
-            }
-            None => {
-                next.advance(day);
-                next.push(rec);
-            }
-        }
+        next.apply(rec);
         let write = next.write();
         (next, write)
+    }
+
+    /// [`LogWriter::append`] in place, rendering nothing: what a log object does per record
+    /// (it writes R2 later, per flush).
+    pub fn apply(&mut self, rec: &AuditRecord) -> Applied {
+        let id = (rec.session.clone(), rec.seq);
+        if let Some(i) = self.ids.iter().position(|x| *x == id) {
+            self.lines[i] = rec.to_json();
+            self.recompute();
+            return Applied {
+                line: i,
+                closed: None,
+            };
+        }
+        let day = rec.day();
+        let closed = match self.placement(&day) {
+            Placement::First | Placement::Open => None,
+            Placement::NextSegment | Placement::NextDay => Some(self.clone()),
+        };
+        self.advance(day);
+        self.push(rec);
+        Applied {
+            line: self.lines.len() - 1,
+            closed,
+        }
     }
 
     /// Where the next record, of UTC day `day`, goes.
