@@ -1,0 +1,318 @@
+//! The pruned node map kept across chunks: for each element (web) or wireframe (mobile) only
+//! what a click or input needs — its parent, three flag bits and its compact descriptor —
+//! never text, values or other attributes. `<head>` and text nodes are not kept. Hard bound:
+//! [`MAX_NODES`]; past it later nodes are not described until the next full snapshot, which
+//! rebuilds the map (rrweb restarts ids on a page load).
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::{Map, Value};
+
+use super::desc::Desc;
+use super::MAX_NODES;
+
+/// An `a`, `button`, `input` of a non-text type, `select`, `summary`, `label` or an element
+/// with an interactive `role` (mobile: buttons, toggles, tabs, links).
+pub(crate) const INTERACTIVE: u8 = 1;
+/// A text field, `textarea` or `select` (mobile: text inputs): rage clicks are not counted there.
+pub(crate) const TEXT: u8 = 2;
+/// Inside `contenteditable` (inherited).
+pub(crate) const EDITABLE: u8 = 4;
+
+/// Walks up to this many ancestors for the interactive one.
+const MAX_ANCESTORS: usize = 64;
+
+const TEXT_INPUT_TYPES: &[&str] = &[
+    "text",
+    "email",
+    "password",
+    "search",
+    "tel",
+    "url",
+    "number",
+    "date",
+    "datetime-local",
+    "month",
+    "week",
+    "time",
+];
+const ROLES: &[&str] = &["button", "link", "tab", "menuitem", "checkbox"];
+const MOBILE_TEXT: &[&str] = &["input", "text_field", "textfield", "edit_text"];
+const MOBILE_INTERACTIVE: &[&str] = &[
+    "button", "toggle", "switch", "checkbox", "radio", "tab", "link",
+];
+
+/// `[id, parent (0: none), flags, descriptor]`, sorted by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entry(pub u32, pub u32, pub u8, pub String);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Nodes {
+    pub n: Vec<Entry>,
+    /// Ids whose scroll is the page's: the document node, `html`, `body`.
+    pub doc: Vec<u32>,
+    /// The bound was hit since the last snapshot.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
+}
+
+/// What a click or input target is.
+pub(crate) struct Described {
+    pub target: Option<Desc>,
+    pub control: Option<Desc>,
+    pub flags: u8,
+}
+
+fn id_of(v: Option<&Value>) -> Option<u32> {
+    v.and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+fn attr<'v>(attrs: Option<&'v Map>, k: &str) -> Option<&'v str> {
+    attrs.and_then(|a| a.get(k)).and_then(Value::as_str)
+}
+
+fn web_flags(tag: &str, attrs: Option<&Map>, parent: u8) -> u8 {
+    let mut f = 0;
+    match attr(attrs, "contenteditable") {
+        Some(v) if v.eq_ignore_ascii_case("false") => {}
+        Some(_) => f |= EDITABLE,
+        None => f |= parent & EDITABLE,
+    }
+    match tag {
+        "textarea" => f |= TEXT,
+        "select" => f |= TEXT | INTERACTIVE,
+        "input" => {
+            let ty = attr(attrs, "type").unwrap_or("text").to_ascii_lowercase();
+            f |= if TEXT_INPUT_TYPES.contains(&ty.as_str()) {
+                TEXT
+            } else {
+                INTERACTIVE
+            };
+        }
+        "a" | "button" | "summary" | "label" => f |= INTERACTIVE,
+        _ => {}
+    }
+    if attr(attrs, "role").is_some_and(|r| ROLES.contains(&r.trim().to_ascii_lowercase().as_str()))
+    {
+        f |= INTERACTIVE;
+    }
+    f
+}
+
+impl Nodes {
+    pub fn reset(&mut self) {
+        self.n.clear();
+        self.doc.clear();
+        self.full = false;
+    }
+
+    fn get(&self, id: u32) -> Option<&Entry> {
+        self.n
+            .binary_search_by_key(&id, |e| e.0)
+            .ok()
+            .map(|i| &self.n[i])
+    }
+
+    fn insert(&mut self, e: Entry) {
+        match self.n.binary_search_by_key(&e.0, |x| x.0) {
+            Ok(i) => self.n[i] = e,
+            Err(_) if self.n.len() >= MAX_NODES => self.full = true,
+            Err(i) => self.n.insert(i, e),
+        }
+    }
+
+    fn flags_of(&self, id: u32) -> u8 {
+        self.get(id).map_or(0, |e| e.2)
+    }
+
+    /// A web full snapshot's `node` (the state was reset by the caller).
+    pub fn web_snapshot(&mut self, root: &Value) {
+        if root.get("type").and_then(Value::as_u64) == Some(0) {
+            if let Some(id) = id_of(root.get("id")) {
+                self.doc.push(id);
+            }
+        }
+        self.web_tree(root, 0, 0, true);
+    }
+
+    /// A web mutation `adds` entry.
+    pub fn web_add(&mut self, add: &Value) {
+        let Some(node) = add.get("node") else { return };
+        let parent = id_of(add.get("parentId")).unwrap_or(0);
+        self.web_tree(node, parent, self.flags_of(parent), false);
+    }
+
+    fn web_tree(&mut self, root: &Value, parent: u32, pflags: u8, top: bool) {
+        let mut stack: Vec<(&Value, u32, u8)> = vec![(root, parent, pflags)];
+        while let Some((v, parent, pflags)) = stack.pop() {
+            let Some(m) = v.as_object() else { continue };
+            let id = id_of(m.get("id"));
+            let (me, flags) = match m.get("type").and_then(Value::as_u64) {
+                Some(2) => {
+                    let Some(id) = id else { continue };
+                    let tag = m
+                        .get("tagName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_ascii_lowercase();
+                    if tag == "head" {
+                        continue;
+                    }
+                    let attrs = m.get("attributes").and_then(Value::as_object);
+                    let flags = web_flags(&tag, attrs, pflags);
+                    let desc = Desc::from_parts(&tag, attr(attrs, "id"), attr(attrs, "class"));
+                    if top && (tag == "html" || tag == "body") && self.doc.len() < 4 {
+                        self.doc.push(id);
+                    }
+                    self.insert(Entry(id, parent, flags, desc.to_string()));
+                    (id, flags)
+                }
+                // Documents (an iframe's), shadow roots and fragments pass their parent on.
+                Some(0) | Some(11) | None => (id.unwrap_or(parent), pflags),
+                _ => continue,
+            };
+            if let Some(children) = m.get("childNodes").and_then(Value::as_array) {
+                for c in children.iter().rev() {
+                    stack.push((c, me, flags));
+                }
+            }
+        }
+    }
+
+    /// A web mutation `attributes` entry: class, id, type, role, contenteditable changes.
+    pub fn web_attributes(&mut self, entry: &Value) {
+        let Some(id) = id_of(entry.get("id")) else {
+            return;
+        };
+        let Some(changed) = entry.get("attributes").and_then(Value::as_object) else {
+            return;
+        };
+        let Ok(i) = self.n.binary_search_by_key(&id, |e| e.0) else {
+            return;
+        };
+        let old = Desc::parse_compact(&self.n[i].3);
+        let touches = |k: &str| changed.contains_key(k);
+        if touches("id") || touches("class") {
+            let id_attr = match changed.get("id") {
+                Some(v) => v.as_str().map(str::to_owned),
+                None => old.id.clone(),
+            };
+            let class_attr = match changed.get("class") {
+                Some(v) => v.as_str().map(str::to_owned),
+                None => Some(old.classes.join(" ")),
+            };
+            let d = Desc::from_parts(&old.tag, id_attr.as_deref(), class_attr.as_deref());
+            self.n[i].3 = d.to_string();
+        }
+        if touches("type") || touches("role") || touches("contenteditable") {
+            let parent = self.n[i].1;
+            let pflags = self.flags_of(parent);
+            self.n[i].2 = web_flags(&old.tag, Some(changed), pflags);
+        }
+    }
+
+    /// Mutation `removes` (web or mobile): the nodes and everything kept under them.
+    pub fn remove(&mut self, removes: &[Value]) {
+        let mut gone: HashSet<u32> = removes.iter().filter_map(|r| id_of(r.get("id"))).collect();
+        if gone.is_empty() {
+            return;
+        }
+        // rrweb numbers nodes in document order: one pass in id order finds the subtrees.
+        self.n.retain(|e| {
+            if gone.contains(&e.0) || gone.contains(&e.1) {
+                gone.insert(e.0);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// A mobile snapshot's `wireframes` (state reset by the caller).
+    pub fn mobile_snapshot(&mut self, frames: &[Value]) {
+        for f in frames {
+            self.mobile_tree(f, 0);
+        }
+    }
+
+    /// A mobile `adds` (with `parentId`) or `updates` entry.
+    pub fn mobile_entry(&mut self, entry: &Value) {
+        let Some(wf) = entry.get("wireframe") else {
+            return;
+        };
+        let parent = match id_of(entry.get("parentId")) {
+            Some(p) => p,
+            // An update keeps the node where it is.
+            None => id_of(wf.get("id"))
+                .and_then(|id| self.get(id))
+                .map_or(0, |e| e.1),
+        };
+        self.mobile_tree(wf, parent);
+    }
+
+    fn mobile_tree(&mut self, root: &Value, parent: u32) {
+        let mut stack: Vec<(&Value, u32)> = vec![(root, parent)];
+        while let Some((v, parent)) = stack.pop() {
+            let Some(m) = v.as_object() else { continue };
+            let Some(id) = id_of(m.get("id")) else {
+                continue;
+            };
+            let kind = m
+                .get("kind")
+                .or_else(|| m.get("type"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let mut flags = 0;
+            if MOBILE_TEXT.contains(&kind.as_str()) {
+                flags |= TEXT;
+            }
+            if MOBILE_INTERACTIVE.contains(&kind.as_str()) {
+                flags |= INTERACTIVE;
+            }
+            let desc = Desc::from_parts(&kind, attr(Some(m), "identifier"), None);
+            self.insert(Entry(id, parent, flags, desc.to_string()));
+            if let Some(children) = m.get("children").and_then(Value::as_array) {
+                for c in children.iter().rev() {
+                    stack.push((c, id));
+                }
+            }
+        }
+    }
+
+    /// The target's descriptor, its nearest interactive element (itself or an ancestor) and
+    /// the flags that matter for signals (text field, contenteditable).
+    pub fn describe(&self, id: Option<u32>) -> Described {
+        let mut out = Described {
+            target: None,
+            control: None,
+            flags: 0,
+        };
+        let Some(mut cur) = id else { return out };
+        for step in 0..MAX_ANCESTORS {
+            let Some(e) = self.get(cur) else { break };
+            if step == 0 {
+                out.target = Some(Desc::parse_compact(&e.3));
+                out.flags = e.2;
+            }
+            if e.2 & INTERACTIVE != 0 {
+                out.control = Some(Desc::parse_compact(&e.3));
+                out.flags |= INTERACTIVE;
+                break;
+            }
+            if e.1 == 0 || e.1 == cur {
+                break;
+            }
+            cur = e.1;
+        }
+        out
+    }
+
+    pub fn is_page_scroll(&self, id: Option<u32>) -> bool {
+        id.is_some_and(|id| self.doc.contains(&id))
+    }
+}

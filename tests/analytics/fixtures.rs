@@ -1,0 +1,1 @@
+//! Recordings made with the real recorder in Chromium (added below once recorded).

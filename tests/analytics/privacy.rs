@@ -1,0 +1,1 @@
+//! Planted values never reach an analytics output (added below).
