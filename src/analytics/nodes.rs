@@ -21,6 +21,10 @@ pub(crate) const TEXT: u8 = 2;
 /// Inside `contenteditable` (inherited).
 pub(crate) const EDITABLE: u8 = 4;
 
+/// Descriptor text the map holds at most (ids and classes; tags are always kept), so the
+/// state's JSON stays bounded however long the tokens of a page are.
+const MAX_DESC_BYTES: u32 = 48 * 1024;
+
 /// Walks up to this many ancestors for the interactive one.
 const MAX_ANCESTORS: usize = 64;
 
@@ -57,6 +61,8 @@ pub(crate) struct Nodes {
     /// The bound was hit since the last snapshot.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub full: bool,
+    /// Bytes of descriptor text held: past [`MAX_DESC_BYTES`] a node keeps its tag only.
+    pub b: u32,
 }
 
 /// What a click or input target is.
@@ -108,6 +114,7 @@ impl Nodes {
         self.n.clear();
         self.doc.clear();
         self.full = false;
+        self.b = 0;
     }
 
     fn get(&self, id: u32) -> Option<&Entry> {
@@ -117,10 +124,20 @@ impl Nodes {
             .map(|i| &self.n[i])
     }
 
-    fn insert(&mut self, e: Entry) {
-        match self.n.binary_search_by_key(&e.0, |x| x.0) {
+    fn insert(&mut self, mut e: Entry, tag: &str) {
+        let pos = self.n.binary_search_by_key(&e.0, |x| x.0);
+        if pos.is_err() && self.n.len() >= MAX_NODES {
+            self.full = true;
+            return;
+        }
+        let old = pos.map_or(0, |i| self.n[i].3.len() as u32);
+        let budget = MAX_DESC_BYTES.saturating_sub(self.b.saturating_sub(old));
+        if e.3.len() as u32 > budget {
+            e.3 = Desc::from_parts(tag, None, None).to_string();
+        }
+        self.b = self.b.saturating_sub(old) + e.3.len() as u32;
+        match pos {
             Ok(i) => self.n[i] = e,
-            Err(_) if self.n.len() >= MAX_NODES => self.full = true,
             Err(i) => self.n.insert(i, e),
         }
     }
@@ -168,7 +185,7 @@ impl Nodes {
                     if top && (tag == "html" || tag == "body") && self.doc.len() < 4 {
                         self.doc.push(id);
                     }
-                    self.insert(Entry(id, parent, flags, desc.to_string()));
+                    self.insert(Entry(id, parent, flags, desc.to_string()), &tag);
                     (id, flags)
                 }
                 // Documents (an iframe's), shadow roots and fragments pass their parent on.
@@ -206,7 +223,8 @@ impl Nodes {
                 None => Some(old.classes.join(" ")),
             };
             let d = Desc::from_parts(&old.tag, id_attr.as_deref(), class_attr.as_deref());
-            self.n[i].3 = d.to_string();
+            let e = Entry(id, self.n[i].1, self.n[i].2, d.to_string());
+            self.insert(e, &old.tag);
         }
         if touches("type") || touches("role") || touches("contenteditable") {
             let parent = self.n[i].1;
@@ -222,14 +240,17 @@ impl Nodes {
             return;
         }
         // rrweb numbers nodes in document order: one pass in id order finds the subtrees.
+        let mut freed = 0u32;
         self.n.retain(|e| {
             if gone.contains(&e.0) || gone.contains(&e.1) {
                 gone.insert(e.0);
+                freed += e.3.len() as u32;
                 false
             } else {
                 true
             }
         });
+        self.b = self.b.saturating_sub(freed);
     }
 
     /// A mobile snapshot's `wireframes` (state reset by the caller).
@@ -275,7 +296,7 @@ impl Nodes {
                 flags |= INTERACTIVE;
             }
             let desc = Desc::from_parts(&kind, attr(Some(m), "identifier"), None);
-            self.insert(Entry(id, parent, flags, desc.to_string()));
+            self.insert(Entry(id, parent, flags, desc.to_string()), &kind);
             if let Some(children) = m.get("children").and_then(Value::as_array) {
                 for c in children.iter().rev() {
                     stack.push((c, id));
