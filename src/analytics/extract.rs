@@ -8,7 +8,7 @@ use crate::json::{Map, Value};
 use crate::privacy::detect::{self, Detect};
 
 use super::desc::Desc;
-use super::nodes::{EDITABLE, INTERACTIVE, TEXT};
+use super::nodes::{id_of, EDITABLE, INTERACTIVE, TEXT};
 use super::path::normalise_path;
 use super::rows::{Row, SignalKind};
 use super::state::{AnalyticsState, OpenView, Pending, Run};
@@ -88,11 +88,6 @@ fn coord(v: Option<&Value>) -> f64 {
 fn dim(v: Option<&Value>) -> Option<u32> {
     let f = v?.as_f64()?;
     (f.is_finite() && f > 0.0 && f < 1e7).then_some(f as u32)
-}
-
-fn id_of(v: Option<&Value>) -> Option<u32> {
-    v.and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// FNV-1a: the open view remembers its URL by this, not by the text.

@@ -27,7 +27,7 @@ mod state;
 mod summary;
 
 pub use desc::{Desc, Selector};
-pub use extract::{extract_chunk, extract_events, finish, Extract};
+pub use extract::{extract_chunk, extract_events, finish, Extract, ERROR_TAG};
 pub use path::normalise_path;
 pub use rows::{Device, Row, SignalKind};
 pub use state::{AnalyticsState, OpenView};

@@ -72,7 +72,8 @@ pub(crate) struct Described {
     pub flags: u8,
 }
 
-fn id_of(v: Option<&Value>) -> Option<u32> {
+/// An rrweb node id (u32), if `v` is one.
+pub(crate) fn id_of(v: Option<&Value>) -> Option<u32> {
     v.and_then(Value::as_u64)
         .and_then(|n| u32::try_from(n).ok())
 }
