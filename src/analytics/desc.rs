@@ -1,7 +1,10 @@
 //! Element descriptors: tag, `#id`, up to [`MAX_CLASSES`] classes — never text or a value.
 //! Every token is checked before it is kept: only `[A-Za-z0-9_-]`, not id-like (the path
 //! rule), no run of four digits (record numbers), and nothing a detector flags; a token that
-//! fails is left out, so a descriptor can only lose detail, never carry data.
+//! fails is left out, so a descriptor can only lose detail, never carry data. The node map
+//! stores the compact form with the shape checks only ([`write_compact`], for every element
+//! of a snapshot); the detectors run when a descriptor leaves the map ([`Desc::parse_compact`],
+//! only for the elements clicked or typed into).
 
 use std::fmt;
 
@@ -44,14 +47,16 @@ impl Desc {
         Desc { tag, id, classes }
     }
 
-    /// Read back the compact form written by `Display` (the node map stores that).
+    /// Read back the compact form the node map stores, every token through the checks
+    /// (detectors included) again.
     pub(crate) fn parse_compact(s: &str) -> Desc {
         let sel = Selector::parse(s);
-        Desc {
-            tag: sel.tag.unwrap_or_default(),
-            id: sel.id,
-            classes: sel.classes,
-        }
+        let class = sel.classes.join(" ");
+        Desc::from_parts(
+            sel.tag.as_deref().unwrap_or(""),
+            sel.id.as_deref(),
+            Some(&class),
+        )
     }
 }
 
@@ -118,6 +123,47 @@ impl Selector {
     }
 }
 
+/// The compact form (`tag#id.c1.c2.c3`) with the shape checks only: what the node map keeps.
+pub(crate) fn write_compact(out: &mut String, tag: &str, id: Option<&str>, class: Option<&str>) {
+    let tag = tag.trim();
+    if tag_shape_ok(tag) {
+        out.extend(tag.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        out.push('?');
+    }
+    if let Some(id) = id.map(str::trim).filter(|t| token_shape_ok(t)) {
+        out.push('#');
+        out.push_str(id);
+    }
+    let mut n = 0;
+    for c in class.unwrap_or("").split_ascii_whitespace() {
+        if n == MAX_CLASSES {
+            break;
+        }
+        if token_shape_ok(c) {
+            out.push('.');
+            out.push_str(c);
+            n += 1;
+        }
+    }
+}
+
+fn tag_shape_ok(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= MAX_TAG_CHARS
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn token_shape_ok(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= MAX_TOKEN_CHARS
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !is_id_like(t)
+        && !has_digit_run(t, 4)
+}
+
 fn clean_tag(tag: &str) -> String {
     let t = tag.trim().to_ascii_lowercase();
     if !t.is_empty()
@@ -134,14 +180,7 @@ fn clean_tag(tag: &str) -> String {
 
 /// A class or id kept as is, or `None`.
 pub(crate) fn clean_token(t: &str) -> Option<&str> {
-    let ok = !t.is_empty()
-        && t.len() <= MAX_TOKEN_CHARS
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && !is_id_like(t)
-        && !has_digit_run(t, 4)
-        && !detect::is_sensitive(t, TOKEN_DETECT);
-    ok.then_some(t)
+    (token_shape_ok(t) && !detect::is_sensitive(t, TOKEN_DETECT)).then_some(t)
 }
 
 fn has_digit_run(t: &str, n: usize) -> bool {
@@ -171,6 +210,17 @@ mod tests {
         assert_eq!(d.to_string(), "a#buy.col-2.h1");
         assert_eq!(Desc::parse_compact(&d.to_string()), d);
         assert_eq!(Desc::from_parts("we ird", None, None).tag, "?");
+        let mut c = String::new();
+        write_compact(
+            &mut c,
+            "BUTTON",
+            Some("user-84721"),
+            Some("btn 12345 btn primary x y"),
+        );
+        assert_eq!(c, "button.btn.btn.primary");
+        // A token only a detector flags stays out of what leaves the map.
+        let d = Desc::parse_compact("a#sk_live_abcdefghijklmnopqrstuv.nav");
+        assert_eq!(d.to_string(), "a.nav");
     }
 
     #[test]

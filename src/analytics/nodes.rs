@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::{Map, Value};
 
-use super::desc::Desc;
+use super::desc::{write_compact, Desc};
 use super::MAX_NODES;
 
 /// An `a`, `button`, `input` of a non-text type, `select`, `summary`, `label` or an element
@@ -82,29 +82,56 @@ fn attr<'v>(attrs: Option<&'v Map>, k: &str) -> Option<&'v str> {
     attrs.and_then(|a| a.get(k)).and_then(Value::as_str)
 }
 
-fn web_flags(tag: &str, attrs: Option<&Map>, parent: u8) -> u8 {
+/// The attributes the map reads, found in one pass over an element's attributes.
+#[derive(Default)]
+struct Attrs<'v> {
+    id: Option<&'v str>,
+    class: Option<&'v str>,
+    ty: Option<&'v str>,
+    role: Option<&'v str>,
+    editable: Option<&'v str>,
+}
+
+impl<'v> Attrs<'v> {
+    fn of(attrs: Option<&'v Map>) -> Attrs<'v> {
+        let mut a = Attrs::default();
+        for (k, v) in attrs.into_iter().flat_map(|m| m.iter()) {
+            let slot = match k {
+                "id" => &mut a.id,
+                "class" => &mut a.class,
+                "type" => &mut a.ty,
+                "role" => &mut a.role,
+                "contenteditable" => &mut a.editable,
+                _ => continue,
+            };
+            *slot = v.as_str();
+        }
+        a
+    }
+}
+
+fn web_flags(tag: &str, a: &Attrs, parent: u8) -> u8 {
     let mut f = 0;
-    match attr(attrs, "contenteditable") {
+    match a.editable {
         Some(v) if v.eq_ignore_ascii_case("false") => {}
         Some(_) => f |= EDITABLE,
         None => f |= parent & EDITABLE,
     }
-    match tag {
-        "textarea" => f |= TEXT,
-        "select" => f |= TEXT | INTERACTIVE,
-        "input" => {
-            let ty = attr(attrs, "type").unwrap_or("text").to_ascii_lowercase();
-            f |= if TEXT_INPUT_TYPES.contains(&ty.as_str()) {
-                TEXT
-            } else {
-                INTERACTIVE
-            };
-        }
-        "a" | "button" | "summary" | "label" => f |= INTERACTIVE,
-        _ => {}
+    let is = |v: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(v.trim()));
+    if tag.eq_ignore_ascii_case("input") {
+        f |= if is(a.ty.unwrap_or("text"), TEXT_INPUT_TYPES) {
+            TEXT
+        } else {
+            INTERACTIVE
+        };
+    } else if tag.eq_ignore_ascii_case("textarea") {
+        f |= TEXT;
+    } else if tag.eq_ignore_ascii_case("select") {
+        f |= TEXT | INTERACTIVE;
+    } else if is(tag, &["a", "button", "summary", "label"]) {
+        f |= INTERACTIVE;
     }
-    if attr(attrs, "role").is_some_and(|r| ROLES.contains(&r.trim().to_ascii_lowercase().as_str()))
-    {
+    if a.role.is_some_and(|r| is(r, ROLES)) {
         f |= INTERACTIVE;
     }
     f
@@ -134,7 +161,8 @@ impl Nodes {
         let old = pos.map_or(0, |i| self.n[i].3.len() as u32);
         let budget = MAX_DESC_BYTES.saturating_sub(self.b.saturating_sub(old));
         if e.3.len() as u32 > budget {
-            e.3 = Desc::from_parts(tag, None, None).to_string();
+            e.3.clear();
+            write_compact(&mut e.3, tag, None, None);
         }
         self.b = self.b.saturating_sub(old) + e.3.len() as u32;
         match pos {
@@ -172,21 +200,19 @@ impl Nodes {
             let (me, flags) = match m.get("type").and_then(Value::as_u64) {
                 Some(2) => {
                     let Some(id) = id else { continue };
-                    let tag = m
-                        .get("tagName")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_ascii_lowercase();
-                    if tag == "head" {
+                    let tag = m.get("tagName").and_then(Value::as_str).unwrap_or("");
+                    if tag.eq_ignore_ascii_case("head") {
                         continue;
                     }
-                    let attrs = m.get("attributes").and_then(Value::as_object);
-                    let flags = web_flags(&tag, attrs, pflags);
-                    let desc = Desc::from_parts(&tag, attr(attrs, "id"), attr(attrs, "class"));
-                    if top && (tag == "html" || tag == "body") && self.doc.len() < 4 {
+                    let a = Attrs::of(m.get("attributes").and_then(Value::as_object));
+                    let flags = web_flags(tag, &a, pflags);
+                    let mut desc = String::new();
+                    write_compact(&mut desc, tag, a.id, a.class);
+                    let page = tag.eq_ignore_ascii_case("html") || tag.eq_ignore_ascii_case("body");
+                    if top && page && self.doc.len() < 4 {
                         self.doc.push(id);
                     }
-                    self.insert(Entry(id, parent, flags, desc.to_string()), &tag);
+                    self.insert(Entry(id, parent, flags, desc), tag);
                     (id, flags)
                 }
                 // Documents (an iframe's), shadow roots and fragments pass their parent on.
@@ -223,14 +249,15 @@ impl Nodes {
                 Some(v) => v.as_str().map(str::to_owned),
                 None => Some(old.classes.join(" ")),
             };
-            let d = Desc::from_parts(&old.tag, id_attr.as_deref(), class_attr.as_deref());
-            let e = Entry(id, self.n[i].1, self.n[i].2, d.to_string());
+            let mut d = String::new();
+            write_compact(&mut d, &old.tag, id_attr.as_deref(), class_attr.as_deref());
+            let e = Entry(id, self.n[i].1, self.n[i].2, d);
             self.insert(e, &old.tag);
         }
         if touches("type") || touches("role") || touches("contenteditable") {
             let parent = self.n[i].1;
             let pflags = self.flags_of(parent);
-            self.n[i].2 = web_flags(&old.tag, Some(changed), pflags);
+            self.n[i].2 = web_flags(&old.tag, &Attrs::of(Some(changed)), pflags);
         }
     }
 
@@ -296,8 +323,9 @@ impl Nodes {
             if MOBILE_INTERACTIVE.contains(&kind.as_str()) {
                 flags |= INTERACTIVE;
             }
-            let desc = Desc::from_parts(&kind, attr(Some(m), "identifier"), None);
-            self.insert(Entry(id, parent, flags, desc.to_string()), &kind);
+            let mut desc = String::new();
+            write_compact(&mut desc, &kind, attr(Some(m), "identifier"), None);
+            self.insert(Entry(id, parent, flags, desc), &kind);
             if let Some(children) = m.get("children").and_then(Value::as_array) {
                 for c in children.iter().rev() {
                     stack.push((c, id));
