@@ -193,38 +193,57 @@ impl Nodes {
     }
 
     fn web_tree(&mut self, root: &Value, parent: u32, pflags: u8, top: bool) {
-        let mut stack: Vec<(&Value, u32, u8)> = vec![(root, parent, pflags)];
+        // Most mutation adds are one node without children: no stack for those.
+        let Some((kids, me, flags)) = self.web_node(root, parent, pflags, top) else {
+            return;
+        };
+        let mut stack: Vec<(&Value, u32, u8)> = kids.iter().rev().map(|c| (c, me, flags)).collect();
         while let Some((v, parent, pflags)) = stack.pop() {
-            let Some(m) = v.as_object() else { continue };
-            let id = id_of(m.get("id"));
-            let (me, flags) = match m.get("type").and_then(Value::as_u64) {
-                Some(2) => {
-                    let Some(id) = id else { continue };
-                    let tag = m.get("tagName").and_then(Value::as_str).unwrap_or("");
-                    if tag.eq_ignore_ascii_case("head") {
-                        continue;
-                    }
-                    let a = Attrs::of(m.get("attributes").and_then(Value::as_object));
-                    let flags = web_flags(tag, &a, pflags);
-                    let mut desc = String::new();
-                    write_compact(&mut desc, tag, a.id, a.class);
-                    let page = tag.eq_ignore_ascii_case("html") || tag.eq_ignore_ascii_case("body");
-                    if top && page && self.doc.len() < 4 {
-                        self.doc.push(id);
-                    }
-                    self.insert(Entry(id, parent, flags, desc), tag);
-                    (id, flags)
-                }
-                // Documents (an iframe's), shadow roots and fragments pass their parent on.
-                Some(0) | Some(11) | None => (id.unwrap_or(parent), pflags),
-                _ => continue,
-            };
-            if let Some(children) = m.get("childNodes").and_then(Value::as_array) {
-                for c in children.iter().rev() {
-                    stack.push((c, me, flags));
-                }
+            if let Some((kids, me, flags)) = self.web_node(v, parent, pflags, top) {
+                stack.extend(kids.iter().rev().map(|c| (c, me, flags)));
             }
         }
+    }
+
+    /// One node of a web tree: kept if it is an element; its children and what they inherit
+    /// if the walk goes on below it.
+    fn web_node<'v>(
+        &mut self,
+        v: &'v Value,
+        parent: u32,
+        pflags: u8,
+        top: bool,
+    ) -> Option<(&'v [Value<'v>], u32, u8)> {
+        let m = v.as_object()?;
+        let id = id_of(m.get("id"));
+        let (me, flags) = match m.get("type").and_then(Value::as_u64) {
+            Some(2) => {
+                let id = id?;
+                let tag = m.get("tagName").and_then(Value::as_str).unwrap_or("");
+                if tag.eq_ignore_ascii_case("head") {
+                    return None;
+                }
+                let a = Attrs::of(m.get("attributes").and_then(Value::as_object));
+                let flags = web_flags(tag, &a, pflags);
+                let page = tag.eq_ignore_ascii_case("html") || tag.eq_ignore_ascii_case("body");
+                if top && page && self.doc.len() < 4 {
+                    self.doc.push(id);
+                }
+                if self.n.len() < MAX_NODES || self.get(id).is_some() {
+                    let mut desc = String::new();
+                    write_compact(&mut desc, tag, a.id, a.class);
+                    self.insert(Entry(id, parent, flags, desc), tag);
+                } else {
+                    self.full = true;
+                }
+                (id, flags)
+            }
+            // Documents (an iframe's), shadow roots and fragments pass their parent on.
+            Some(0) | Some(11) | None => (id.unwrap_or(parent), pflags),
+            _ => return None,
+        };
+        let kids = m.get("childNodes").and_then(Value::as_array)?;
+        (!kids.is_empty()).then_some((kids.as_slice(), me, flags))
     }
 
     /// A web mutation `attributes` entry: class, id, type, role, contenteditable changes.
