@@ -1,6 +1,7 @@
 // veilgate recorder (GET /v1/recorder.js): rrweb's recorder plus the transport. Loaded by the
 // loader only once recording is allowed; it registers itself and waits to be started.
 import { record } from '@rrweb/record';
+import { captureErrors } from './errors.js';
 
 const w = window;
 const VERSION = '1';
@@ -27,6 +28,7 @@ const rid = (p) => {
   return p + Array.from(b, (x) => x.toString(36).padStart(2, '0')).join('').slice(0, 24);
 };
 
+let offErrors = null;
 let ctx = null, stopRec = null, buf = [], timer = 0, sending = false, dead = false, backoff = 0, retryAt = 0;
 
 const visitor = () => {
@@ -154,6 +156,8 @@ const onVis = safe(() => { if (document.visibilityState === 'hidden') unload(); 
 const halt = () => {
   if (stopRec) safe(stopRec)();
   stopRec = null;
+  if (offErrors) offErrors();
+  offErrors = null;
   clearInterval(timer);
   w.removeEventListener('pagehide', unload);
   document.removeEventListener('visibilitychange', onVis);
@@ -183,6 +187,7 @@ const start = safe((c) => {
     inlineImages: false,
     slimDOMOptions: 'all',
   }) || null;
+  if (stopRec) offErrors = captureErrors(record.addCustomEvent);
   timer = setInterval(safe(flush), FLUSH_MS);
   w.addEventListener('pagehide', unload);
   document.addEventListener('visibilitychange', onVis);

@@ -5,6 +5,7 @@
 //! See ARCHITECTURE.md for the data flow and the invariants.
 
 pub mod admin;
+pub mod analytics;
 pub mod audit;
 pub mod audit_seed;
 pub mod consent;

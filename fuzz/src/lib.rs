@@ -15,6 +15,7 @@
 //! are split on the byte `0xFF`, which never occurs in UTF-8: seeds stay readable text, and each
 //! part may hold any other byte, NUL and CR/LF included.
 
+pub mod analytics;
 pub mod envelope_common;
 pub mod rrweb;
 pub mod targets;
@@ -462,6 +463,38 @@ pub const TARGETS: &[Target] = &[
             "/",
             "%",
             "%%",
+        ],
+    },
+    Target {
+        name: "analytics",
+        run: analytics::analytics,
+        dict: &[
+            "\"type\":",
+            "\"data\":",
+            "\"timestamp\":",
+            "\"source\":",
+            "\"href\":",
+            "\"width\":",
+            "\"height\":",
+            "\"node\":",
+            "\"childNodes\":",
+            "\"tagName\":",
+            "\"attributes\":",
+            "\"class\":",
+            "\"role\":\"button\"",
+            "\"contenteditable\":\"\"",
+            "\"wireframes\":",
+            "\"adds\":",
+            "\"removes\":",
+            "\"parentId\":",
+            "\"tag\":\"error\"",
+            "\"payload\":",
+            "\"initialOffset\":",
+            "https://shop.example/product/123?q=1",
+            "app://com.shop.app/Screen",
+            "2500",
+            "1000",
+            "\u{ff}",
         ],
     },
 ];

@@ -41,12 +41,24 @@ pub fn baseline_body(body: &[u8]) -> String {
 /// written straight into the stored chunk document (`storage::chunk_document`). Returns the
 /// document's length.
 pub fn beacon_path(body: &[u8], policy: &MaskPolicy, state: &mut MaskState) -> usize {
+    beacon_path_then(body, policy, state, |_| {})
+}
+
+/// [`beacon_path`] with `after_mask` run on the masked tree before it is written (where the
+/// session object will extract analytics: `benches/analytics.rs`).
+pub fn beacon_path_then(
+    body: &[u8],
+    policy: &MaskPolicy,
+    state: &mut MaskState,
+    mut after_mask: impl FnMut(&[veilgate::json::Value<'_>]),
+) -> usize {
     let limits = Limits::default();
     let (env, span) = envelope::parse_head(body, &limits).expect("envelope");
     let page = env.page.as_deref().map(|p| privacy::mask_url(p, policy));
     let text = env.events.get();
     let (mut events, _span) = envelope::parse_events(text, span, &limits).expect("events");
     privacy::mask_events(&mut events, policy, state);
+    after_mask(&events);
     let head = veilgate::storage::ChunkHead {
         v: 1,
         project: "bench",
