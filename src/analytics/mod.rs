@@ -24,6 +24,7 @@ mod nodes;
 mod path;
 mod rows;
 mod state;
+pub mod store;
 mod summary;
 
 pub use desc::{Desc, Selector};
