@@ -23,6 +23,7 @@ mod extract;
 mod nodes;
 mod path;
 mod rows;
+pub mod search;
 mod state;
 pub mod store;
 mod summary;

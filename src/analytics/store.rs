@@ -693,3 +693,60 @@ impl Summary {
         })
     }
 }
+
+/// One call to a store object (the body of `protocol::ObjectCall::Analytics`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Call {
+    Put(Box<Put>),
+    Search(Query),
+    Summary { from_ms: u64, to_ms: u64 },
+    Erase { session: String },
+}
+
+/// What a store object does with a call: its answer as JSON.
+pub fn handle(db: &impl Sql, call: &Call) -> Result<Value, String> {
+    migrate(db)?;
+    Ok(match call {
+        Call::Put(p) => {
+            put(db, p)?;
+            json!({})
+        }
+        Call::Search(q) => serde_json::to_value(search(db, q)?).map_err(|e| e.to_string())?,
+        Call::Summary { from_ms, to_ms } => {
+            serde_json::to_value(summary(db, *from_ms, *to_ms)?).map_err(|e| e.to_string())?
+        }
+        Call::Erase { session } => json!({"erased": erase(db, session)?}),
+    })
+}
+
+/// The month (`yyyy-mm`, UTC) a time falls in: a store shard.
+pub fn month(ms: u64) -> String {
+    let mut d = crate::time::utc_day(ms);
+    d.truncate(7);
+    d
+}
+
+/// The store object of `project` for the sessions that started in `month`. A `/` never
+/// appears in an id, so no `{project}:{session}` object can take this name.
+pub fn shard_name(project: &crate::ids::ProjectKey, month: &str) -> String {
+    format!("{project}/analytics/{month}")
+}
+
+/// The months a range touches, oldest first (at most one per month of the range, which the
+/// read API bounds to 400 days).
+pub fn months(from_ms: u64, to_ms: u64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut t = crate::time::floor_day(from_ms);
+    while t <= to_ms {
+        let m = month(t);
+        if out.last() != Some(&m) {
+            out.push(m);
+        }
+        t = match t.checked_add(crate::time::DAY_MS) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    out
+}
