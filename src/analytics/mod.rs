@@ -22,6 +22,7 @@ mod desc;
 mod extract;
 mod nodes;
 mod path;
+pub mod progress;
 mod rows;
 pub mod search;
 mod state;
