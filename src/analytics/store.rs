@@ -666,7 +666,7 @@ pub fn merge_summaries(parts: &[Summary]) -> Summary {
         .into_iter()
         .map(|((_, d, p), (s, n))| (s, d, p, n))
         .collect();
-    tl.sort_by(|a, b| b.3.cmp(&a.3));
+    tl.sort_by_key(|t| std::cmp::Reverse(t.3));
     tl.truncate(TOP);
     Summary {
         rules: RULES,
