@@ -695,10 +695,12 @@ impl Summary {
 }
 
 /// One call to a store object (the body of `protocol::ObjectCall::Analytics`).
+// One value per call, built once and moved once: boxing a variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Call {
-    Put(Box<Put>),
+    Put(Put),
     Search(Query),
     Summary { from_ms: u64, to_ms: u64 },
     Erase { session: String },

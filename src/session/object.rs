@@ -511,7 +511,7 @@ impl SessionCore {
         };
         let (shard, put) = target;
         let n = put.n;
-        let call = ObjectCall::Analytics(analytics_store::Call::Put(Box::new(put)));
+        let call = ObjectCall::Analytics(analytics_store::Call::Put(put));
         if io.call(&shard, call).await.is_ok() {
             self.live.borrow_mut().analytics.sent(n);
         }
