@@ -156,7 +156,7 @@ fn search_finds_sessions_by_what_happened_and_forgets_an_erased_one() {
     assert_eq!(found(&format!("{base}&device=mobile")), vec![phone.clone()]);
     assert_eq!(
         found(&format!("{base}&clicked=button%23buy")),
-        [rage.clone()]
+        vec![rage.clone()]
     );
     assert_eq!(
         found(&format!("{base}&clicked=.card")),
@@ -164,7 +164,7 @@ fn search_finds_sessions_by_what_happened_and_forgets_an_erased_one() {
     );
     assert_eq!(
         found(&format!("{base}&event=checkout_seen")),
-        [rage.clone()]
+        vec![rage.clone()]
     );
     assert_eq!(found(&format!("{base}&min_duration=4")), vec![rage.clone()]);
     assert_eq!(found(&format!("{base}&platform=ios")), Vec::<String>::new());
