@@ -51,6 +51,7 @@ error_codes! {
     InvalidConfig = "invalid_config", 400;
     InvalidCursor = "invalid_cursor", 400;
     InvalidEvents = "invalid_events", 400;
+    InvalidFilter = "invalid_filter", 400;
     InvalidGrace = "invalid_grace", 400;
     InvalidGzip = "invalid_gzip", 400;
     InvalidId = "invalid_id", 400;

@@ -96,6 +96,8 @@ pub enum ObjectCall<'a> {
     /// An `audit::log::VerifyJob`'s JSON, stored as it is by the job object.
     VerifyStart(&'a [u8]),
     VerifyStatus,
+    /// A call to a project-month analytics store (`analytics::store`).
+    Analytics(crate::analytics::store::Call),
     /// A seeded `audit::log::LogWriter`'s JSON (test-only seeding, feature `faults`).
     #[cfg(feature = "faults")]
     LogSeed(&'a [u8]),
@@ -142,6 +144,7 @@ impl<'a> ObjectCall<'a> {
             ObjectCall::LogHead => ("/log-head", Cow::Borrowed(&[][..])),
             ObjectCall::VerifyStart(job) => ("/verify-start", Cow::Borrowed(*job)),
             ObjectCall::VerifyStatus => ("/verify-status", Cow::Borrowed(&[][..])),
+            ObjectCall::Analytics(c) => ("/analytics", Cow::Owned(serde_json::to_vec(c)?)),
             #[cfg(feature = "faults")]
             ObjectCall::LogSeed(w) => ("/log-seed", Cow::Borrowed(*w)),
         })
@@ -170,6 +173,7 @@ impl<'a> ObjectCall<'a> {
             "/log-head" => ObjectCall::LogHead,
             "/verify-start" => ObjectCall::VerifyStart(body),
             "/verify-status" => ObjectCall::VerifyStatus,
+            "/analytics" => ObjectCall::Analytics(parse(body, "analytics")?),
             #[cfg(feature = "faults")]
             "/log-seed" => ObjectCall::LogSeed(body),
             _ => return Err(ApiError::not_found("no such object route")),
@@ -313,6 +317,9 @@ mod tests {
             ObjectCall::LogHead,
             ObjectCall::VerifyStart(b"{\"job\":1}"),
             ObjectCall::VerifyStatus,
+            ObjectCall::Analytics(crate::analytics::store::Call::Erase {
+                session: "s_12345678".into(),
+            }),
         ]
     }
 

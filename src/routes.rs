@@ -24,6 +24,10 @@ pub enum Route {
     ListSessions {
         key: ProjectKey,
     },
+    /// `GET …/analytics/summary` (read token).
+    AnalyticsSummary {
+        key: ProjectKey,
+    },
     Manifest {
         key: ProjectKey,
         session: SessionId,
@@ -139,6 +143,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             let key = key_ok(key)?;
             match rest {
                 ["sessions"] => only("GET", Route::ListSessions { key }),
+                ["analytics", "summary"] => only("GET", Route::AnalyticsSummary { key }),
                 ["sessions", s] => {
                     let session = id_ok(s)?;
                     match method {
@@ -211,6 +216,21 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (decode(k, Plus::Space) == name).then(|| decode(v, Plus::Space).into_owned())
     })
+}
+
+/// Every pair of a query string, percent-decoded (`+` is a space), in order.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                decode(k, Plus::Space).into_owned(),
+                decode(v, Plus::Space).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// `https://shop.example/checkout?x` → `https://shop.example` (a `Referer` standing in for a

@@ -22,8 +22,11 @@ mod desc;
 mod extract;
 mod nodes;
 mod path;
+pub mod progress;
 mod rows;
+pub mod search;
 mod state;
+pub mod store;
 mod summary;
 
 pub use desc::{Desc, Selector};

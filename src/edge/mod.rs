@@ -2,6 +2,7 @@
 //! and R2. Every decision is delegated to the pure modules of the crate.
 
 mod admin_api;
+mod analytics;
 mod audit_api;
 mod audit_log_do;
 mod audit_read;
@@ -81,6 +82,7 @@ async fn dispatch(
         Route::IngestPreflight { key } => ingest::preflight(&key, &req, env).await,
         Route::Ingest { key } => ingest::ingest(&key, req, env).await,
         Route::ListSessions { key } => read_api::list_sessions(&key, &req, env).await,
+        Route::AnalyticsSummary { key } => analytics::summary(&key, &req, env).await,
         Route::Manifest { key, session } => read_api::manifest(&key, &session, &req, env).await,
         Route::Events { key, session } => read_api::events(&key, &session, &req, env).await,
         Route::Chunk { key, session, seq } => read_api::chunk(&key, &session, seq, &req, env).await,

@@ -24,6 +24,15 @@ const MAX_MERGED_CHUNKS: usize = 900;
 pub async fn list_sessions(key: &ProjectKey, req: &Request, env: &Env) -> Result<Response> {
     projects::authorize(key, req, env, Token::Read).await?;
     let (from, to) = http::time_range(req, now_ms())?;
+    let url = req.inner().url();
+    let query = crate::routes::split_url(&url).1;
+    if crate::analytics::search::is_search(
+        query
+            .split('&')
+            .map(|p| p.split_once('=').map_or(p, |(k, _)| k)),
+    ) {
+        return super::analytics::search(key, req, env, from, to).await;
+    }
     let num = |name: &str| query_param(req, name).and_then(|v| v.parse::<u64>().ok());
     let limit = num("limit").unwrap_or(100).clamp(1, 1000) as usize;
     // Cursor: `{day}/{last session returned}`.

@@ -120,6 +120,7 @@ impl SessionObject {
             ObjectCall::LogHead => super::audit_log_do::head(&self.log_io(), log).await,
             ObjectCall::VerifyStart(job) => super::audit_log_do::verify_start(state, job).await,
             ObjectCall::VerifyStatus => super::audit_log_do::verify_status(state).await,
+            ObjectCall::Analytics(c) => super::analytics::serve(state, &c),
             #[cfg(feature = "faults")]
             ObjectCall::LogSeed(w) => super::audit_log_do::seed(&self.log_io(), log, w).await,
         }

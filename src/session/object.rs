@@ -20,6 +20,8 @@ use std::cell::RefCell;
 use serde::{Deserialize, Serialize};
 
 use super::{Admit, ChunkRecord, ConsentSummary, SessionState, Timeouts};
+use crate::analytics::progress::Progress;
+use crate::analytics::store as analytics_store;
 use crate::audit::{self, AnchorRef, ChainHead, Draft};
 use crate::consent::Decision;
 use crate::envelope;
@@ -87,6 +89,9 @@ struct Live {
     /// The masking state as last written: most chunks leave it unchanged, and an unchanged
     /// state is not written again.
     mask_saved: String,
+    /// The session's analytics (`analytics::progress`), and its JSON as last written.
+    analytics: Progress,
+    analytics_saved: String,
     audit: Option<AuditState>,
     loaded: bool,
 }
@@ -115,12 +120,15 @@ impl SessionCore {
         let session = io.get("session").await?;
         let mask = io.get("mask").await?;
         let audit = io.get("audit").await?;
+        let analytics = io.get("analytics").await?;
         let mut live = self.live.borrow_mut();
         live.stored = parse(session, "session state")?;
         // An unreadable masking state must not silently restart from nothing: refuse.
         live.mask_saved = mask.clone().unwrap_or_default();
         live.mask = parse(mask, "masking state")?.unwrap_or_default();
         live.audit = parse(audit, "audit state")?;
+        live.analytics_saved = analytics.clone().unwrap_or_default();
+        live.analytics = parse(analytics, "analytics state")?.unwrap_or_default();
         live.loaded = true;
         Ok(())
     }
@@ -128,6 +136,7 @@ impl SessionCore {
     async fn save(&self, io: &impl ObjectIo, what: &[&'static str]) -> ApiResult<()> {
         let mut entries = Vec::new();
         let mut new_mask = None;
+        let mut new_analytics = None;
         {
             let live = self.live.borrow();
             for key in what {
@@ -140,6 +149,13 @@ impl SessionCore {
                             m
                         })
                     }
+                    "analytics" => {
+                        let a = ser(&live.analytics)?;
+                        (a != live.analytics_saved).then(|| {
+                            new_analytics = Some(a.clone());
+                            a
+                        })
+                    }
                     "audit" => live.audit.as_ref().map(ser).transpose()?,
                     _ => None,
                 };
@@ -149,8 +165,12 @@ impl SessionCore {
             }
         }
         io.put_state(entries).await?;
+        let mut live = self.live.borrow_mut();
         if let Some(m) = new_mask {
-            self.live.borrow_mut().mask_saved = m;
+            live.mask_saved = m;
+        }
+        if let Some(a) = new_analytics {
+            live.analytics_saved = a;
         }
         Ok(())
     }
@@ -424,6 +444,10 @@ impl SessionCore {
         // Durable in R2: now record it.
         let next_alarm = {
             let mut live = self.live.borrow_mut();
+            if let Some(events) = masked.as_deref() {
+                // On the masked tree, as stored: analytics never see what masking removed.
+                live.analytics.add_chunk(events, call.seq);
+            }
             let Some(stored) = live.stored.as_mut() else {
                 return Err(ApiError::unavailable("session state vanished"));
             };
@@ -451,7 +475,8 @@ impl SessionCore {
         if let Some(at) = next_alarm {
             io.set_alarm(at).await?;
         }
-        self.save(io, &["session", "mask"]).await?;
+        self.send_analytics(io).await;
+        self.save(io, &["session", "mask", "analytics"]).await?;
         if first_chunk || new_segment {
             self.write_manifest(io).await?;
             // The summary written before the first chunk had no counts yet; a new segment
@@ -463,6 +488,41 @@ impl SessionCore {
             seq: Some(call.seq),
             reason: None,
         })
+    }
+
+    /// Bring the session's row in its month's analytics store up to date. Best effort: the
+    /// chunk is durable already, so a store that fails costs freshness, not the beacon; the
+    /// rows wait in `Progress` for the next send (the next chunk or the finalizing alarm).
+    async fn send_analytics(&self, io: &impl ObjectIo) {
+        let target = {
+            let live = self.live.borrow();
+            let Some(st) = live.stored.as_ref() else {
+                return;
+            };
+            let s = &st.session;
+            let summary = SessionSummary::of(s);
+            let Ok(project) = ProjectKey::checked(&s.project) else {
+                return;
+            };
+            let platform = serde_json::to_value(s.platform).unwrap_or_default();
+            let put = live.analytics.put(
+                &s.session,
+                s.created_at,
+                summary.duration_ms,
+                platform.as_str().unwrap_or("web"),
+                serde_json::to_value(&summary).unwrap_or_default(),
+            );
+            (
+                analytics_store::shard_name(&project, &analytics_store::month(s.created_at)),
+                put,
+            )
+        };
+        let (shard, put) = target;
+        let n = put.n;
+        let call = ObjectCall::Analytics(analytics_store::Call::Put(put));
+        if io.call(&shard, call).await.is_ok() {
+            self.live.borrow_mut().analytics.sent(n);
+        }
     }
 
     /// The alarm: finalize an idle (or over-long) segment, audit it and anchor the chain head.
@@ -494,7 +554,9 @@ impl SessionCore {
             self.save(io, &["session"]).await?;
             return Ok(());
         }
-        self.save(io, &["session"]).await?;
+        self.live.borrow_mut().analytics.finish();
+        self.send_analytics(io).await;
+        self.save(io, &["session", "analytics"]).await?;
         self.write_manifest(io).await?;
         self.write_index(io).await?;
         let (project, session) = ids;
@@ -543,12 +605,10 @@ impl SessionCore {
     /// The audit chain head is kept (see `AuditState`).
     pub async fn erase(&self, io: &impl ObjectIo, e: Erase) -> ApiResult<()> {
         self.ensure_loaded(io).await?;
-        let visitor = self
-            .live
-            .borrow()
-            .stored
-            .as_ref()
-            .map(|s| s.session.visitor.clone());
+        let (visitor, started) = match self.live.borrow().stored.as_ref() {
+            Some(s) => (Some(s.session.visitor.clone()), Some(s.session.created_at)),
+            None => (None, None),
+        };
         let pseudonym = visitor.and_then(|v| Self::pseudonym(io, &e.project, &v));
         let draft = Draft::erasure(
             &e.project,
@@ -562,11 +622,22 @@ impl SessionCore {
             .await?;
         pin(io, &e.project, &e.session, head.anchor_ref()).await?;
         self.mark_anchored(io, head.count).await?;
+        if let Some(started) = started {
+            // Its search row goes with it, before the state that could find it again.
+            let project = ProjectKey::checked(&e.project)?;
+            let erase = analytics_store::Call::Erase {
+                session: e.session.clone(),
+            };
+            let shard = analytics_store::shard_name(&project, &analytics_store::month(started));
+            io.call(&shard, ObjectCall::Analytics(erase)).await?;
+        }
         io.delete_alarm().await?;
-        io.delete_state(&["session", "mask"]).await?;
+        io.delete_state(&["session", "mask", "analytics"]).await?;
         let mut live = self.live.borrow_mut();
         live.stored = None;
         live.mask = MaskState::default();
+        live.analytics = Progress::default();
+        live.analytics_saved = String::new();
         Ok(())
     }
 

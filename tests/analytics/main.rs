@@ -8,4 +8,5 @@ mod edges;
 mod fixtures;
 mod mobile;
 mod privacy;
+mod store;
 mod support;

@@ -17,6 +17,7 @@
 mod support;
 
 mod admin;
+mod analytics;
 mod audit;
 mod audit_rate;
 mod audit_scale;

@@ -27,6 +27,8 @@ struct Memory {
     r2_meta: RefCell<BTreeMap<String, Vec<(String, String)>>>,
     /// The audit records handed to the log, as JSON.
     log: RefCell<Vec<serde_json::Value>>,
+    /// The calls to analytics stores, as JSON.
+    analytics: RefCell<Vec<serde_json::Value>>,
     alarm: Cell<Option<u64>>,
     effects: RefCell<Vec<String>>,
     /// The next effect with this label fails (once).
@@ -134,6 +136,11 @@ impl ObjectIo for Memory {
                     .push(serde_json::from_slice(&body).unwrap());
             }
             "/anchor" => self.effect("anchor".into())?,
+            "/analytics" => {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                self.effect(format!("analytics {}", v["op"].as_str().unwrap()))?;
+                self.analytics.borrow_mut().push(v);
+            }
             other => panic!("a session object does not call {other}"),
         }
         Ok(Some(b"{}".to_vec()))
@@ -198,6 +205,7 @@ fn the_first_beacon_audits_then_indexes_then_writes_the_chunk_then_commits() {
             "get session",
             "get mask",
             "get audit",
+            "get analytics",
             "log",
             "save audit",
             "save audit",
@@ -206,7 +214,8 @@ fn the_first_beacon_audits_then_indexes_then_writes_the_chunk_then_commits() {
             "put visitor-index",
             "put chunk 0",
             "alarm",
-            "save session+mask",
+            "analytics put",
+            "save session+mask+analytics",
             "put manifest",
             "put day-index",
         ]
@@ -258,7 +267,13 @@ fn the_audit_record_is_in_the_log_before_the_state_moves() {
     assert_eq!(ingest(&core, &io, 0).unwrap_err().status, 503);
     assert_eq!(
         io.take(),
-        ["get session", "get mask", "get audit", "failed log"]
+        [
+            "get session",
+            "get mask",
+            "get audit",
+            "get analytics",
+            "failed log"
+        ]
     );
     assert!(io.state.borrow().is_empty() && io.r2.borrow().is_empty());
     ingest(&core, &io, 0).unwrap();
@@ -306,7 +321,10 @@ fn indexes_come_before_the_first_chunk_only() {
     // A later chunk of the same segment: no index write at all.
     ingest(&core, &io, 1).unwrap();
     // (The masking state learnt nothing new, so it is not written again.)
-    assert_eq!(io.take(), ["put chunk 1", "save session"]);
+    assert_eq!(
+        io.take(),
+        ["put chunk 1", "analytics put", "save session+analytics"]
+    );
 }
 
 #[test]
@@ -321,7 +339,7 @@ fn the_chunk_is_durable_before_its_seq_is_committed_and_a_retry_redoes_it() {
     assert_eq!(io.committed(), [0]);
     ingest(&core, &io, 1).unwrap();
     let effects = io.take();
-    assert!(index(&effects, "put chunk 1") < index(&effects, "save session"));
+    assert!(index(&effects, "put chunk 1") < index(&effects, "save session+analytics"));
     assert_eq!(io.committed(), [0, 1]);
 }
 
@@ -329,7 +347,7 @@ fn the_chunk_is_durable_before_its_seq_is_committed_and_a_retry_redoes_it() {
 fn a_failed_commit_after_the_chunk_is_redone_and_counted_once() {
     let (core, io) = (SessionCore::default(), Memory::default());
     ingest(&core, &io, 0).unwrap();
-    io.fail_next("save session");
+    io.fail_next("save session+analytics");
     assert_eq!(ingest(&core, &io, 1).unwrap_err().status, 503);
     assert_eq!(io.committed(), [0]);
     // A fresh object (as after a crash) reads the stored state and does the seq again.
@@ -397,12 +415,69 @@ fn an_erasure_is_audited_and_anchored_before_the_state_goes() {
             "save audit",
             "anchor",
             "save audit",
+            "analytics erase",
             "delete alarm",
-            "delete session+mask"
+            "delete session+mask+analytics"
         ]
     );
     assert!(!io.state.borrow().contains_key("session"));
     assert_eq!(run(core.manifest(&io)).unwrap_err().status, 404);
     // The chain survives the erasure: its head is still stored.
     assert!(io.state.borrow().contains_key("audit"));
+}
+
+#[test]
+fn analytics_follow_the_durable_chunk_wait_out_a_failed_store_and_leave_with_the_erasure() {
+    let (core, io) = (SessionCore::default(), Memory::default());
+    ingest(&core, &io, 0).unwrap();
+    let effects = io.take();
+    // Extracted from what was stored, sent once it is durable, before the state counts it.
+    assert!(index(&effects, "put chunk 0") < index(&effects, "analytics put"));
+    assert!(index(&effects, "analytics put") < index(&effects, "save session+mask+analytics"));
+    let first = io.analytics.borrow()[0].clone();
+    assert_eq!(first["n"], 1);
+    assert_eq!(first["rows"][0]["kind"], "page");
+    assert_eq!(first["rows"][0]["path"], "/");
+    let shard = format!("{PROJECT}/analytics/{}", crate::analytics::store::month(0));
+    assert_eq!(
+        crate::analytics::store::shard_name(&PROJECT.into(), &crate::analytics::store::month(0)),
+        shard
+    );
+    // A store that fails does not fail the beacon; its rows go with the next send.
+    io.fail_next("analytics put");
+    let next = r#"[{"type":4,"data":{"href":"https://shop.example/cart"},"timestamp":2}]"#;
+    let r = run(core.ingest(&io, beacon(1, Reason::PolicyNone), next)).unwrap();
+    assert_eq!((r.stored, r.seq), (true, Some(1)));
+    io.take();
+    ingest(&core, &io, 2).unwrap();
+    let sends = io.analytics.borrow().clone();
+    let last = sends.last().unwrap();
+    assert_eq!(last["n"], 2, "the failed send is not counted");
+    let paths: Vec<&str> = last["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "page")
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"/cart"),
+        "the failed send's rows come along: {paths:?}"
+    );
+    // Erasure removes the row from the session's month shard.
+    io.take();
+    run(core.erase(
+        &io,
+        Erase {
+            project: PROJECT.into(),
+            session: SESSION.into(),
+            reason: "session_erasure".into(),
+        },
+    ))
+    .unwrap();
+    let erase = io.analytics.borrow().last().unwrap().clone();
+    assert_eq!(
+        erase,
+        serde_json::json!({"op": "erase", "session": SESSION})
+    );
 }
