@@ -70,3 +70,28 @@ fn configs_that_would_mean_something_else_are_refused_with_every_path() {
     assert_eq!(before.json(), after.json());
     assert_eq!(after.json()["retention_days"], Value::from(30));
 }
+
+#[test]
+fn the_cli_never_sends_the_admin_token_over_plain_http_to_another_host() {
+    use crate::admin::{cli, ADMIN};
+    for endpoint in ["http://veilgate.example", "http://localhost@veilgate.example"] {
+        let (code, out, err) = cli(&["--endpoint", endpoint, "projects", "list"], ADMIN);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains("https://"), "{err}");
+    }
+    // The worker on 127.0.0.1 is this machine: allowed.
+    assert_eq!(cli(&["projects", "list"], ADMIN).0, 0);
+
+    // A new admin token and the hash the worker keeps, offline.
+    let (code, out, err) = cli(&["--json", "admin-token", "new"], "");
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let token = v["token"].as_str().unwrap();
+    assert!(token.len() >= 64, "{token}");
+    assert_eq!(
+        v["sha256"].as_str().unwrap(),
+        veilgate::project::sha256_hex(token.as_bytes())
+    );
+    let (_, again, _) = cli(&["--json", "admin-token", "new"], "");
+    assert_ne!(out, again, "every token is new");
+}
