@@ -72,7 +72,7 @@ pub struct TokenEntry {
 }
 
 /// One problem in a config, with the JSON path of the offending value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigProblem {
     pub path: String,
     pub message: String,
@@ -661,9 +661,18 @@ pub fn bearer(header: Option<&str>) -> Option<&str> {
 
 /// The isolate's short-lived cache of project configs, so a burst of beacons costs one KV
 /// read. Unknown keys are cached too (negative entries), so random keys cannot flood KV.
+/// Entries carry the config's version (KV metadata, set by the project's admin object): a
+/// KV read older than what the isolate already holds (KV is eventually consistent; the
+/// isolate that served an admin change holds the new config at once) never replaces it.
 #[derive(Default)]
 pub struct ProjectCache {
-    entries: HashMap<String, (u64, Option<std::rc::Rc<Project>>)>,
+    entries: HashMap<String, CacheEntry>,
+}
+
+struct CacheEntry {
+    expires: u64,
+    version: u64,
+    project: Option<std::rc::Rc<Project>>,
 }
 
 /// Most keys one isolate remembers; past that the cache starts over (cheap, rare).
@@ -673,26 +682,41 @@ impl ProjectCache {
     /// `Some(entry)` if cached and fresh at `now_ms`; the entry is `None` for an unknown key.
     pub fn get(&self, key: &str, now_ms: u64) -> Option<Option<std::rc::Rc<Project>>> {
         match self.entries.get(key) {
-            Some((expires, p)) if *expires > now_ms => Some(p.clone()),
+            Some(e) if e.expires > now_ms => Some(e.project.clone()),
             _ => None,
         }
     }
 
-    /// Drop `key` at once: the isolate that changed a project must not serve the old config.
-    pub fn forget(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
-
-    pub fn put(&mut self, key: &str, project: Option<Project>, now_ms: u64, ttl_ms: u64) {
+    /// Keep `project` at `version` for `ttl_ms`, unless the cache already holds a later
+    /// version (fresh or not): then that one is kept, for another `ttl_ms`.
+    pub fn put(
+        &mut self,
+        key: &str,
+        project: Option<Project>,
+        version: u64,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) {
+        let expires = now_ms.saturating_add(ttl_ms);
+        if let Some(e) = self.entries.get_mut(key) {
+            if e.version > version {
+                e.expires = expires;
+                return;
+            }
+        }
         if self.entries.len() >= CACHE_CAPACITY {
-            self.entries.retain(|_, (expires, _)| *expires > now_ms);
+            self.entries.retain(|_, e| e.expires > now_ms);
             if self.entries.len() >= CACHE_CAPACITY {
                 self.entries.clear();
             }
         }
         self.entries.insert(
             key.to_string(),
-            (now_ms + ttl_ms, project.map(std::rc::Rc::new)),
+            CacheEntry {
+                expires,
+                version,
+                project: project.map(std::rc::Rc::new),
+            },
         );
     }
 }
@@ -987,14 +1011,30 @@ mod tests {
     fn cache_expires_and_remembers_unknown_keys() {
         let mut c = ProjectCache::default();
         assert!(c.get("k", 0).is_none());
-        c.put("k", Some(project("web")), 1000, 30_000);
+        c.put("k", Some(project("web")), 0, 1000, 30_000);
         assert!(c.get("k", 30_999).unwrap().is_some());
         assert!(c.get("k", 31_000).is_none());
-        c.put("unknown", None, 0, 5_000);
+        c.put("unknown", None, 0, 0, 5_000);
         assert!(c.get("unknown", 1).unwrap().is_none());
         for i in 0..(CACHE_CAPACITY + 10) {
-            c.put(&format!("k{i}"), None, 0, 5_000);
+            c.put(&format!("k{i}"), None, 0, 0, 5_000);
         }
         assert!(c.entries.len() <= CACHE_CAPACITY);
+    }
+
+    #[test]
+    fn an_older_kv_copy_never_replaces_a_newer_config() {
+        let mut c = ProjectCache::default();
+        let mut off = project("web");
+        off.enabled = false;
+        // The admin change's reply: version 5, disabled.
+        c.put("k", Some(off), 5, 0, 1_000);
+        // Expired, then KV (not yet caught up) answers version 4, enabled: kept at 5.
+        c.put("k", Some(project("web")), 4, 2_000, 1_000);
+        assert!(!c.get("k", 2_500).unwrap().unwrap().enabled);
+        // An equal or later version replaces it (a hand-written copy is version 0 and
+        // replaces version 0).
+        c.put("k", Some(project("web")), 5, 3_000, 1_000);
+        assert!(c.get("k", 3_500).unwrap().unwrap().enabled);
     }
 }

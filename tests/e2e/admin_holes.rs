@@ -74,7 +74,10 @@ fn configs_that_would_mean_something_else_are_refused_with_every_path() {
 #[test]
 fn the_cli_never_sends_the_admin_token_over_plain_http_to_another_host() {
     use crate::admin::{cli, ADMIN};
-    for endpoint in ["http://veilgate.example", "http://localhost@veilgate.example"] {
+    for endpoint in [
+        "http://veilgate.example",
+        "http://localhost@veilgate.example",
+    ] {
         let (code, out, err) = cli(&["--endpoint", endpoint, "projects", "list"], ADMIN);
         assert_eq!(code, 2, "{out}{err}");
         assert!(err.contains("https://"), "{err}");
@@ -94,4 +97,117 @@ fn the_cli_never_sends_the_admin_token_over_plain_http_to_another_host() {
     );
     let (_, again, _) = cli(&["--json", "admin-token", "new"], "");
     assert_ne!(out, again, "every token is new");
+}
+
+/// Rotations, disables and patches racing each other on the real worker: each change is
+/// decided inside the project's admin object, one at a time, so none writes back a config
+/// read before another (issue 22: a revoked token came back, a new one never worked).
+#[test]
+fn racing_changes_never_resurrect_a_revoked_token_or_undo_a_disable() {
+    use crate::admin::{rotate, sessions};
+    let w = worker();
+    let key = new_key("race");
+    let path = format!("/v1/admin/projects/{key}");
+    assert_eq!(admin(w, "PUT", &path, Some(&config()), &[]).status, 201);
+    let mut revoked: Vec<String> = Vec::new();
+    let mut live = rotate(&key, "read", "?grace=0");
+    for round in 0..4 {
+        // A burst of PATCHes (each a read-modify-write before the fix) around a revoking
+        // rotation, and two rotations with a grace at the same time.
+        let (new, graced) = std::thread::scope(|s| {
+            let patches: Vec<_> = (0..6)
+                .map(|i| {
+                    let path = path.clone();
+                    s.spawn(move || {
+                        let r = admin(
+                            w,
+                            "PATCH",
+                            &path,
+                            Some(&json!({"retention_days": 10 + round * 10 + i})),
+                            &[],
+                        );
+                        assert_eq!(r.status, 200, "{}", r.text());
+                    })
+                })
+                .collect();
+            let revoking = s.spawn(|| rotate(&key, "read", "?grace=0"));
+            let graced: Vec<_> = (0..2)
+                .map(|_| s.spawn(|| rotate(&key, "audit", "?grace=3600")))
+                .collect();
+            for p in patches {
+                p.join().unwrap();
+            }
+            (
+                revoking.join().unwrap(),
+                graced
+                    .into_iter()
+                    .map(|g| g.join().unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        revoked.push(std::mem::replace(&mut live, new));
+        assert_eq!(
+            sessions(&key, &live),
+            200,
+            "round {round}: the new token works"
+        );
+        for old in &revoked {
+            assert_eq!(
+                sessions(&key, old),
+                401,
+                "round {round}: a revoked token came back"
+            );
+        }
+        for t in &graced {
+            let r = w.get(&format!("/v1/projects/{key}/audit"), t);
+            assert_eq!(
+                r.status, 200,
+                "round {round}: a rotated-in audit token never worked"
+            );
+        }
+    }
+
+    // Disable while other changes race it: it stays disabled; a change made against the
+    // config read before the disable is refused.
+    let tag = admin(w, "GET", &path, None, &[])
+        .header("ETag")
+        .unwrap()
+        .to_string();
+    std::thread::scope(|s| {
+        let others: Vec<_> = (0..6)
+            .map(|i| {
+                let path = path.clone();
+                s.spawn(move || {
+                    admin(
+                        w,
+                        "PATCH",
+                        &path,
+                        Some(&json!({"name": format!("n{i}")})),
+                        &[],
+                    )
+                })
+            })
+            .collect();
+        let off = admin(w, "PATCH", &path, Some(&json!({"enabled": false})), &[]);
+        assert_eq!(off.status, 200, "{}", off.text());
+        for o in others {
+            assert_eq!(o.join().unwrap().status, 200);
+        }
+    });
+    let stale = admin(
+        w,
+        "PATCH",
+        &path,
+        Some(&json!({"enabled": true})),
+        &[("If-Match", &tag)],
+    );
+    assert_eq!(
+        (stale.status, stale.error_code().as_str()),
+        (412, "etag_mismatch")
+    );
+    assert_eq!(
+        admin(w, "GET", &path, None, &[]).json()["enabled"],
+        json!(false)
+    );
+    assert_eq!(crate::admin::ingest(&key).status, 403);
 }
