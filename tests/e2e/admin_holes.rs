@@ -211,3 +211,66 @@ fn racing_changes_never_resurrect_a_revoked_token_or_undo_a_disable() {
     );
     assert_eq!(crate::admin::ingest(&key).status, 403);
 }
+
+/// A disabled project refuses recordings, but its read, audit and erasure APIs keep working
+/// for their token holders: a compliance officer must still audit and erase after a site is
+/// switched off (docs/ADMIN.md, "Disabling a project").
+#[test]
+fn a_disabled_project_refuses_ingest_and_stays_readable_and_erasable() {
+    use crate::admin::rotate;
+    use crate::support::{beacon, id};
+    let w = worker();
+    let key = new_key("off");
+    let path = format!("/v1/admin/projects/{key}");
+    assert_eq!(admin(w, "PUT", &path, Some(&config()), &[]).status, 201);
+    let read = rotate(&key, "read", "?grace=0");
+    let audit = rotate(&key, "audit", "?grace=0");
+    let session = id("s");
+    let events = json!([{"type": 4, "data": {"href": "http://localhost:8787/", "width": 800, "height": 600}, "timestamp": 1_700_000_000_000u64}]);
+    let send = |seq: u64| {
+        w.post(
+            &format!("/v1/ingest/{key}"),
+            &[
+                ("Origin", "http://localhost:8787"),
+                ("Content-Type", "application/json"),
+            ],
+            &beacon(&session, &id("v"), seq, "web", &events),
+        )
+    };
+    assert_eq!(send(0).status, 202);
+    let off = admin(w, "PATCH", &path, Some(&json!({"enabled": false})), &[]);
+    assert_eq!(off.status, 200, "{}", off.text());
+
+    let refused = send(1);
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (403, "project_disabled")
+    );
+    let m = w.get(&format!("/v1/projects/{key}/sessions/{session}"), &read);
+    assert_eq!(m.status, 200, "{}", m.text());
+    let a = w.get(&format!("/v1/projects/{key}/audit"), &audit);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let auth = format!("Bearer {read}");
+    let del = w.request(
+        "DELETE",
+        &format!("/v1/projects/{key}/sessions/{session}"),
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert!(
+        del.status == 200 || del.status == 204,
+        "{} {}",
+        del.status,
+        del.text()
+    );
+    assert_eq!(
+        w.get(&format!("/v1/projects/{key}/sessions/{session}"), &read)
+            .status,
+        404
+    );
+    // Tokens still only work for their holders.
+    assert_eq!(
+        w.get(&format!("/v1/projects/{key}/audit"), &read).status,
+        401
+    );
+}
