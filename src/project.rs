@@ -465,7 +465,8 @@ fn field_names<T: Serialize>(v: &T) -> Vec<String> {
 
 /// A nested object of a config (`limits`, `session`, `rate_limit`): each key known (the
 /// struct's own fields, from its default) and of its type, each problem at `path.key`. The
-/// struct when it has none.
+/// struct made of its good keys (defaults for the others), so their own bounds are checked
+/// too: one bad key hides no other problem.
 fn struct_problems<T>(
     path: &str,
     v: &serde_json::Value,
@@ -479,7 +480,7 @@ where
         return None;
     };
     let known = field_names(&T::default());
-    let before = problems.len();
+    let mut good = serde_json::Map::new();
     for (k, field) in obj {
         if !known.contains(k) {
             problems.push(problem(
@@ -488,18 +489,18 @@ where
             ));
         } else if let Some(e) = check::<T>(&serde_json::json!({ k: field })) {
             problems.push(problem(format!("{path}.{k}"), e));
+        } else {
+            good.insert(k.clone(), field.clone());
         }
     }
-    if problems.len() > before {
-        return None;
-    }
-    serde_json::from_value(v.clone())
+    serde_json::from_value(serde_json::Value::Object(good))
         .map_err(|e| problems.push(problem(path, e.to_string())))
         .ok()
 }
 
 /// `consent`: each key on its own (with a stand-in `mode` when it is not the key checked),
-/// so an unknown or mistyped key is named by its path; then the policy's own checks.
+/// so an unknown or mistyped key is named by its path; then the policy's own checks on its
+/// good keys.
 fn consent_problems(v: &serde_json::Value, problems: &mut Vec<ConfigProblem>) {
     let Some(obj) = v.as_object() else {
         problems.push(problem("consent", "must be an object"));
@@ -508,21 +509,24 @@ fn consent_problems(v: &serde_json::Value, problems: &mut Vec<ConfigProblem>) {
     if !obj.contains_key("mode") {
         problems.push(problem("consent.mode", "missing"));
     }
-    let before = problems.len();
+    let mut good = serde_json::Map::new();
     for (k, field) in obj {
         let one = if k == "mode" {
             serde_json::json!({ "mode": field })
         } else {
             serde_json::json!({ "mode": "none", k: field })
         };
-        if let Some(e) = check::<ConsentPolicy>(&one) {
-            problems.push(problem(format!("consent.{k}"), e));
+        match check::<ConsentPolicy>(&one) {
+            Some(e) => problems.push(problem(format!("consent.{k}"), e)),
+            None => {
+                good.insert(k.clone(), field.clone());
+            }
         }
     }
-    if problems.len() > before || !obj.contains_key("mode") {
+    if !good.contains_key("mode") {
         return;
     }
-    let policy = match serde_json::from_value::<ConsentPolicy>(v.clone()) {
+    let policy = match serde_json::from_value::<ConsentPolicy>(serde_json::Value::Object(good)) {
         Ok(p) => p,
         Err(e) => return problems.push(problem("consent", e.to_string())),
     };
