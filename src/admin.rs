@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+pub mod store;
+
 use crate::encoding::hex;
 use crate::project::{sha256_hex, token_matches, ConfigProblem, Project, TokenEntry};
 
@@ -24,12 +26,13 @@ const TOKEN_FIELDS: [&str; 4] = [
 
 pub use crate::ids::is_valid_new_key;
 
-/// The ETag of a stored config: its SHA-256, so any change to the bytes changes it.
-pub fn etag(stored: &str) -> String {
-    format!("\"{}\"", &sha256_hex(stored.as_bytes())[..32])
+/// The ETag of a config: its version and a hash of its bytes, so any change changes it (and
+/// a change undone later, `enabled` off then on, still has a new one).
+pub fn etag(version: u64, stored: &str) -> String {
+    format!("\"{version}-{}\"", &sha256_hex(stored.as_bytes())[..32])
 }
 
-/// What to do with a PUT, given the stored config (if any) and the request's `If-Match`.
+/// What to do with a PUT, given the current ETag (if the project exists) and `If-Match`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PutDecision {
     Create,
@@ -40,19 +43,17 @@ pub enum PutDecision {
     Stale,
 }
 
-pub fn put_decision(stored: Option<&str>, if_match: Option<&str>) -> PutDecision {
-    match (stored, if_match.map(str::trim)) {
+pub fn put_decision(current: Option<&str>, if_match: Option<&str>) -> PutDecision {
+    match (current, if_match.map(str::trim)) {
         (None, _) => PutDecision::Create,
         (Some(_), None) => PutDecision::NeedsIfMatch,
-        (Some(_), Some("*")) => PutDecision::Replace,
-        (Some(s), Some(tag)) if etag_matches(s, tag) => PutDecision::Replace,
+        (Some(tag), Some(m)) if etag_matches(tag, m) => PutDecision::Replace,
         (Some(_), Some(_)) => PutDecision::Stale,
     }
 }
 
-/// `If-Match` may list several tags (`"a", "b"`), weak or strong.
-pub fn etag_matches(stored: &str, if_match: &str) -> bool {
-    let current = etag(stored);
+/// `If-Match` may list several tags (`"a", "b"`), weak or strong, or be `*`.
+pub fn etag_matches(current: &str, if_match: &str) -> bool {
     if_match
         .split(',')
         .map(|t| t.trim().trim_start_matches("W/"))
@@ -185,7 +186,8 @@ pub fn public_view(stored: &Value) -> Value {
 }
 
 /// Which token list a rotation changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TokenKind {
     Read,
     Audit,
@@ -351,18 +353,21 @@ mod tests {
         assert_eq!(next["read_tokens"], stored["read_tokens"]);
         assert!(p.read_token_ok("t", 2));
         let raw = stored.to_string();
+        let tag = etag(3, &raw);
         assert_eq!(put_decision(None, None), PutDecision::Create);
-        assert_eq!(put_decision(Some(&raw), None), PutDecision::NeedsIfMatch);
-        assert_eq!(put_decision(Some(&raw), Some("*")), PutDecision::Replace);
+        assert_eq!(put_decision(Some(&tag), None), PutDecision::NeedsIfMatch);
+        assert_eq!(put_decision(Some(&tag), Some("*")), PutDecision::Replace);
+        assert_eq!(put_decision(Some(&tag), Some(&tag)), PutDecision::Replace);
         assert_eq!(
-            put_decision(Some(&raw), Some(&etag(&raw))),
+            put_decision(Some(&tag), Some(&format!("W/{tag}, \"x\""))),
             PutDecision::Replace
         );
         assert_eq!(
-            put_decision(Some(&raw), Some("\"old\"")),
+            put_decision(Some(&tag), Some("\"old\"")),
             PutDecision::Stale
         );
-        assert_ne!(etag(&raw), etag(&next.to_string()));
+        assert_ne!(tag, etag(3, &next.to_string()));
+        assert_ne!(tag, etag(4, &raw), "the same bytes at a later version");
     }
 
     #[test]

@@ -19,8 +19,10 @@ const USAGE: &str = "usage: veilgate [--endpoint URL] [--json] <command>
   projects disable KEY
   tokens rotate KEY read|audit [--grace SECONDS]
   check CONFIG.json...   (offline: the worker's own config validation, no endpoint needed)
+  admin-token new        (offline: a new random admin token and the SHA-256 the worker keeps)
 The admin token comes from VEILGATE_ADMIN_TOKEN; the endpoint from --endpoint or
-VEILGATE_ENDPOINT (default http://localhost:8787).";
+VEILGATE_ENDPOINT (default http://localhost:8787). The token is sent only over https://, or
+plain http:// to this machine (localhost, 127.0.0.0/8, [::1]).";
 
 struct Failure(u8, String);
 
@@ -122,6 +124,15 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     if o.positional.first().map(String::as_str) == Some("check") {
         return check(&o.positional[1..]);
     }
+    if o.positional
+        .iter()
+        .map(String::as_str)
+        .eq(["admin-token", "new"])
+    {
+        return new_admin_token(o.json);
+    }
+    // Before the token is even read: it must never travel in clear text over a network.
+    endpoint_allowed(&o.endpoint).map_err(|m| Failure(2, m))?;
     let token = std::env::var("VEILGATE_ADMIN_TOKEN")
         .map_err(|_| Failure(3, "set VEILGATE_ADMIN_TOKEN to the admin token".into()))?;
     let api = |method: &str, path: &str, body: Option<&Value>, extra: Option<(&str, &str)>| {
@@ -187,6 +198,62 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         println!("{reply}");
     } else {
         print_human(&pos, &reply);
+    }
+    Ok(())
+}
+
+/// Whether the admin token may be sent to `endpoint`: https anywhere, plain http only to this
+/// machine (a token sent in clear text over a network is a token anyone on the path holds).
+fn endpoint_allowed(endpoint: &str) -> Result<(), String> {
+    let lower = endpoint.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return Err(format!(
+            "endpoint {endpoint}: give an https:// URL (or http:// to localhost)"
+        ));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // No `user@` part: `http://localhost@evil.example` goes to evil.example.
+    let host = if authority.contains('@') {
+        ""
+    } else if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    let loopback = host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to send the admin token over plain http to {endpoint}: use https:// \
+             (plain http is allowed only to localhost, 127.0.0.0/8 and [::1])"
+        ))
+    }
+}
+
+/// `admin-token new`: 32 random bytes from the OS as `vga_<64 hex>`, and the SHA-256 the
+/// worker holds as `ADMIN_TOKEN_SHA256`. The token is printed once; nothing is stored.
+fn new_admin_token(json_out: bool) -> Result<(), Failure> {
+    use std::io::Read;
+    let mut random = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut random))
+        .map_err(|e| Failure(7, format!("no randomness from /dev/urandom: {e}")))?;
+    let token = format!("vga_{}", veilgate::encoding::hex(&random));
+    let sha256 = veilgate::project::sha256_hex(token.as_bytes());
+    if json_out {
+        println!("{}", json!({"token": token, "sha256": sha256}));
+    } else {
+        println!("admin token (shown once; keep it in your secret store):\n{token}");
+        println!("its SHA-256, for the worker:\n{sha256}");
+        println!("set it with: printf %s {sha256} | wrangler secret put ADMIN_TOKEN_SHA256");
     }
     Ok(())
 }
@@ -315,4 +382,36 @@ fn call(
         .map_err(|e| Failure(7, format!("{url}: {e}")))?;
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Ok((status, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_allowed;
+
+    #[test]
+    fn the_token_goes_over_https_or_to_this_machine_only() {
+        for ok in [
+            "https://veilgate.example",
+            "HTTPS://veilgate.example:8443/",
+            "http://localhost:8787",
+            "http://localhost",
+            "http://127.0.0.1:8787/",
+            "http://127.9.9.9",
+            "http://[::1]:8787",
+        ] {
+            assert!(endpoint_allowed(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://veilgate.example",
+            "http://10.0.0.5:8787",
+            "http://localhost.evil.example",
+            "http://localhost@evil.example",
+            "http://127.0.0.1.evil.example",
+            "ftp://localhost",
+            "veilgate.example",
+            "",
+        ] {
+            assert!(endpoint_allowed(bad).is_err(), "{bad}");
+        }
+    }
 }

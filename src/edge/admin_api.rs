@@ -1,15 +1,19 @@
-//! The admin API (docs/ADMIN.md): moves project configs between HTTP and KV. Every
-//! decision (validation, merge, If-Match, token rotation, what GET shows) is `crate::admin`'s.
+//! The admin API (docs/ADMIN.md): checks the admin token and the body, then hands each request
+//! to the project's admin object (`edge::admin_do`, decided in `admin::store`), the config's
+//! source of truth, which publishes it to KV. Every decision (validation, merge, If-Match,
+//! token rotation, what GET shows) is `crate::admin`'s.
 
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
 use super::bindings;
-use super::http::{self, header, now_ms, query_param, storage_err};
+use super::http::{self, header, query_param, storage_err};
 use super::projects;
-use crate::admin::{self, PutDecision, TokenKind};
+use crate::admin::store::{AdminCall, AdminOp, AdminReply};
+use crate::admin::{self, TokenKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::project::{bearer, ConfigProblem, Project};
+use crate::protocol::ObjectCall;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -42,42 +46,55 @@ fn kv(env: &Env) -> Result<worker::kv::KvStore> {
     env.kv(bindings::PROJECTS).map_err(storage_err("admin"))
 }
 
-async fn stored(env: &Env, key: &str) -> Result<Option<String>> {
-    kv(env)?
-        .get(&format!("project:{key}"))
-        .text()
-        .await
-        .map_err(|e| storage_err("admin read")(e.into()))
-}
-
-/// Audit first, then write: a failed write leaves a record of an attempted change, never a
-/// change without a record.
-async fn store(
-    env: &Env,
-    key: &str,
-    action: &str,
-    before: Option<&Value>,
-    config: &Value,
-    project: &Project,
-) -> Result<String> {
-    let fields = admin::changed_fields(before, config);
-    super::objects::record_admin_change(
+/// Run `op` in the project's admin object (`admin::store` decides there, one request at a
+/// time) and answer what it says. A change's new config is cached in this isolate at once.
+async fn in_object(env: &Env, key: &str, op: AdminOp) -> Result<Response> {
+    let call = AdminCall {
+        project: key.to_string(),
+        op,
+    };
+    let reply = super::objects::call(
         env,
-        key,
-        action,
-        &fields,
-        &project.consent.version_label(),
+        &crate::audit::log::admin_object_name(key),
+        ObjectCall::Admin(&call.encode()?),
     )
-    .await?;
-    let text = config.to_string();
-    kv(env)?
-        .put(&format!("project:{key}"), text.clone())
-        .map_err(|e| storage_err("admin write")(e.into()))?
-        .execute()
-        .await
-        .map_err(|e| storage_err("admin write")(e.into()))?;
-    projects::forget(key);
-    Ok(text)
+    .await?
+    .ok_or_else(|| ApiError::unavailable("admin object unreachable; retry"))?;
+    let reply: AdminReply = serde_json::from_slice(&reply)
+        .map_err(|_| ApiError::unavailable("admin object reply unreadable; retry"))?;
+    match reply {
+        AdminReply::Refused {
+            code,
+            details,
+            message,
+            status,
+        } => {
+            if !details.is_empty() {
+                return invalid(details);
+            }
+            let code = ErrorCode::parse(&code)
+                .filter(|c| c.statuses().contains(&status))
+                .ok_or_else(|| ApiError::unavailable("admin object reply unreadable; retry"))?;
+            Err(ApiError::with_status(status, code, message))
+        }
+        AdminReply::Done {
+            status,
+            version,
+            etag,
+            config,
+            token,
+        } => {
+            if let Ok(p) = Project::from_value(&config) {
+                projects::remember(key, p, version, env);
+            }
+            let mut resp = match token {
+                Some(t) => http::json(status, &t)?,
+                None => http::json(status, &admin::public_view(&config))?,
+            };
+            let _ = resp.headers_mut().set("ETag", &etag);
+            Ok(resp)
+        }
+    }
 }
 
 fn invalid(problems: Vec<ConfigProblem>) -> Result<Response> {
@@ -89,13 +106,6 @@ fn invalid(problems: Vec<ConfigProblem>) -> Result<Response> {
             "details": problems,
         }}),
     )
-}
-
-fn with_etag(status: u16, stored: &str) -> Result<Response> {
-    let value: Value = serde_json::from_str(stored).unwrap_or(Value::Null);
-    let mut resp = http::json(status, &admin::public_view(&value))?;
-    let _ = resp.headers_mut().set("ETag", &admin::etag(stored));
-    Ok(resp)
 }
 
 async fn json_body(mut req: Request) -> Result<Value> {
@@ -111,10 +121,6 @@ async fn json_body(mut req: Request) -> Result<Value> {
     }
     serde_json::from_slice(&bytes)
         .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "the body is not JSON"))
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("no such project")
 }
 
 /// `GET /v1/admin/projects?limit=&cursor=`: one KV list page of keys.
@@ -145,116 +151,27 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response> {
 pub async fn project(key: &str, req: Request, env: &Env) -> Result<Response> {
     authorize(&req, env)?;
     let method = req.method().to_string();
-    let current = stored(env, key).await?;
-    match method.as_str() {
-        "GET" => with_etag(200, &current.ok_or_else(not_found)?),
-        "PUT" => {
-            let if_match = header(&req, "If-Match");
-            let decision = admin::put_decision(current.as_deref(), if_match.as_deref());
-            match decision {
-                PutDecision::NeedsIfMatch => {
-                    return Err(ApiError::new(
-                        ErrorCode::ProjectExists,
-                        "this project exists; send If-Match with its ETag (or *) to replace it",
-                    ))
-                }
-                PutDecision::Stale => return Err(stale()),
-                PutDecision::Create if !admin::is_valid_new_key(key) => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidKey,
-                        "a new project key is 8-64 characters of A-Z a-z 0-9 _ -",
-                    ))
-                }
-                _ => {}
-            }
-            let body = json_body(req).await?;
-            let before = current
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok());
-            match admin::prepare_put(&body, before.as_ref()) {
-                Err(problems) => invalid(problems),
-                Ok((next, p)) => {
-                    let action = if decision == PutDecision::Create {
-                        "create"
-                    } else {
-                        "replace"
-                    };
-                    let text = store(env, key, action, before.as_ref(), &next, &p).await?;
-                    let status = if decision == PutDecision::Create {
-                        201
-                    } else {
-                        200
-                    };
-                    with_etag(status, &text)
-                }
-            }
-        }
-        "PATCH" => {
-            let current = current.ok_or_else(not_found)?;
-            if let Some(tag) = header(&req, "If-Match") {
-                if !admin::etag_matches(&current, &tag) {
-                    return Err(stale());
-                }
-            }
-            let before: Value = serde_json::from_str(&current).unwrap_or(Value::Null);
-            let patch = json_body(req).await?;
-            match admin::prepare_patch(&before, &patch) {
-                Err(problems) => invalid(problems),
-                Ok((next, p)) => with_etag(
-                    200,
-                    &store(env, key, "patch", Some(&before), &next, &p).await?,
-                ),
-            }
-        }
-        _ => Err(ApiError::method_not_allowed()),
-    }
-}
-
-fn stale() -> ApiError {
-    ApiError::new(
-        ErrorCode::EtagMismatch,
-        "the project changed since it was read; GET it again",
-    )
+    let if_match = header(&req, "If-Match");
+    let op = match method.as_str() {
+        "GET" => AdminOp::Get,
+        "PUT" => AdminOp::Put {
+            body: json_body(req).await?,
+            if_match,
+        },
+        "PATCH" => AdminOp::Patch {
+            patch: json_body(req).await?,
+            if_match,
+        },
+        _ => return Err(ApiError::method_not_allowed()),
+    };
+    in_object(env, key, op).await
 }
 
 /// `POST /v1/admin/projects/{key}/tokens/{read|audit}?grace=SECONDS`: a new token, answered
 /// once; earlier ones end after the grace.
 pub async fn rotate(key: &str, kind: TokenKind, req: &Request, env: &Env) -> Result<Response> {
     authorize(req, env)?;
-    let grace = admin::parse_grace(query_param(req, "grace").as_deref())
+    let grace_secs = admin::parse_grace(query_param(req, "grace").as_deref())
         .map_err(|m| ApiError::new(ErrorCode::InvalidGrace, m))?;
-    let current = stored(env, key).await?.ok_or_else(not_found)?;
-    let before: Value = serde_json::from_str(&current).map_err(|_| {
-        ApiError::with_status(
-            409,
-            ErrorCode::ProjectMisconfigured,
-            "the stored config is not JSON; PUT a new one",
-        )
-    })?;
-    let mut random = [0u8; 40];
-    getrandom::fill(&mut random)
-        .map_err(|_| ApiError::unavailable("no randomness for a token; retry"))?;
-    let now = now_ms();
-    let issued = admin::issue(&random, now);
-    let next = admin::rotate(&before, kind, issued.entry.clone(), now, grace);
-    let project = match Project::from_value(&next) {
-        Ok(p) => p,
-        Err(problems) => return invalid(problems),
-    };
-    let action = match kind {
-        TokenKind::Read => "rotate_read_token",
-        TokenKind::Audit => "rotate_audit_token",
-    };
-    let text = store(env, key, action, Some(&before), &next, &project).await?;
-    let mut resp = http::json(
-        201,
-        &json!({
-            "token": issued.secret,
-            "id": issued.entry.id,
-            "created_ms": issued.entry.created_ms,
-            "previous_valid_until_ms": now + grace * 1000,
-        }),
-    )?;
-    let _ = resp.headers_mut().set("ETag", &admin::etag(&text));
-    Ok(resp)
+    in_object(env, key, AdminOp::Rotate { kind, grace_secs }).await
 }

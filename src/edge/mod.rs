@@ -2,6 +2,7 @@
 //! and R2. Every decision is delegated to the pure modules of the crate.
 
 mod admin_api;
+mod admin_do;
 mod analytics;
 mod audit_api;
 mod audit_log_do;

@@ -6,7 +6,7 @@ use worker::{js_sys, Env, Request};
 
 use super::http::storage_err;
 use crate::error::{ApiError, ErrorCode};
-use crate::protocol::{error_from_reply, AdminChange, ObjectCall};
+use crate::protocol::{error_from_reply, ObjectCall};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -42,28 +42,4 @@ pub async fn call(env: &Env, name: &str, call: ObjectCall<'_>) -> ApiResult<Opti
         404 => Ok(None),
         _ => Err(error_from_reply(status, &reply)),
     }
-}
-
-/// Record an admin change in the project's admin chain before the change is stored, so no
-/// change is ever made without its record.
-pub async fn record_admin_change(
-    env: &Env,
-    project: &str,
-    action: &str,
-    fields: &[String],
-    policy_version: &str,
-) -> ApiResult<()> {
-    let change = AdminChange {
-        project: project.to_string(),
-        action: action.to_string(),
-        fields: fields.to_vec(),
-        policy_version: policy_version.to_string(),
-    };
-    call(
-        env,
-        &crate::audit::log::admin_object_name(project),
-        ObjectCall::Admin(change),
-    )
-    .await
-    .map(|_| ())
 }

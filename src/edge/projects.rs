@@ -29,9 +29,9 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
     let kv = env
         .kv(bindings::PROJECTS)
         .map_err(storage_err("project lookup"))?;
-    let raw = kv
+    let (raw, meta) = kv
         .get(&format!("project:{key}"))
-        .text()
+        .text_with_metadata::<KvVersion>()
         .await
         .map_err(|e| storage_err("project lookup")(e.into()))?;
     let project = match raw {
@@ -49,17 +49,30 @@ pub async fn load(key: &str, env: &Env) -> Result<Rc<Project>, ApiError> {
     } else {
         NEGATIVE_TTL_MS
     };
-    CACHE.with(|c| c.borrow_mut().put(key, project, now, ttl));
+    let version = meta.map_or(0, |m| m.v);
+    CACHE.with(|c| c.borrow_mut().put(key, project, version, now, ttl));
     CACHE
         .with(|c| c.borrow().get(key, now))
         .flatten()
         .ok_or_else(unknown)
 }
 
-/// After an admin change: this isolate reads the new config on its next request; others keep
-/// theirs for at most `PROJECT_CACHE_SECS`.
-pub fn forget(key: &str) {
-    CACHE.with(|c| c.borrow_mut().forget(key));
+/// KV metadata of `project:{key}`: the version the project's admin object published (absent
+/// on a config written by hand or by `tools/seed.sh`: version 0).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct KvVersion {
+    pub v: u64,
+}
+
+/// After an admin change: this isolate serves the new config (its `version`) at once, and no
+/// older KV copy replaces it; others read it from KV within `PROJECT_CACHE_SECS` plus KV's
+/// own propagation.
+pub fn remember(key: &str, project: Project, version: u64, env: &Env) {
+    let ttl = super::config::project_cache_ms(env);
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .put(key, Some(project), version, now_ms(), ttl)
+    });
 }
 
 fn unknown() -> ApiError {

@@ -115,7 +115,9 @@ impl SessionObject {
                 .anchor(&io, p)
                 .await
                 .and_then(|()| ok("{}".into())),
-            ObjectCall::Admin(c) => self.core.admin(&io, c).await.and_then(|()| ok("{}".into())),
+            ObjectCall::Admin(call) => {
+                super::admin_do::serve(state, env, &self.core, &io, call).await
+            }
             ObjectCall::Log(rec) => super::audit_log_do::append(&self.log_io(), log, rec).await,
             ObjectCall::LogHead => super::audit_log_do::head(&self.log_io(), log).await,
             ObjectCall::VerifyStart(job) => super::audit_log_do::verify_start(state, job).await,

@@ -9,9 +9,9 @@ use crate::support::{beacon, id, worker, Reply, Worker};
 use serde_json::{json, Value};
 
 /// `.dev.vars` holds the SHA-256 of this local-only token.
-const ADMIN: &str = "dev-admin";
+pub(crate) const ADMIN: &str = "dev-admin";
 
-fn admin(
+pub(crate) fn admin(
     w: &Worker,
     method: &str,
     path: &str,
@@ -28,7 +28,7 @@ fn admin(
     w.request(method, path, &headers, text.as_deref().map(str::as_bytes))
 }
 
-fn config() -> Value {
+pub(crate) fn config() -> Value {
     json!({
         "name": "Admin e2e shop", "type": "web",
         "allowed_origins": ["http://localhost:*"],
@@ -37,7 +37,7 @@ fn config() -> Value {
     })
 }
 
-fn ingest(key: &str) -> Reply {
+pub(crate) fn ingest(key: &str) -> Reply {
     let events = json!([{"type": 4, "data": {"href": "http://localhost:8787/", "width": 800, "height": 600}, "timestamp": 1_700_000_000_000u64}]);
     let body = beacon(&id("s"), &id("v"), 0, "web", &events);
     worker().post(
@@ -50,11 +50,11 @@ fn ingest(key: &str) -> Reply {
     )
 }
 
-fn new_key(prefix: &str) -> String {
+pub(crate) fn new_key(prefix: &str) -> String {
     id(prefix).replace('_', "-")
 }
 
-fn rotate(key: &str, kind: &str, grace: &str) -> String {
+pub(crate) fn rotate(key: &str, kind: &str, grace: &str) -> String {
     let r = admin(
         worker(),
         "POST",
@@ -66,7 +66,7 @@ fn rotate(key: &str, kind: &str, grace: &str) -> String {
     r.json()["token"].as_str().unwrap().to_string()
 }
 
-fn sessions(key: &str, token: &str) -> u16 {
+pub(crate) fn sessions(key: &str, token: &str) -> u16 {
     worker()
         .get(&format!("/v1/projects/{key}/sessions"), token)
         .status
@@ -289,7 +289,7 @@ fn no_admin_secret_means_disabled() {
 }
 
 /// The operator CLI, built natively with `--features cli`, against the same worker.
-fn cli(args: &[&str], token: &str) -> (i32, String, String) {
+pub(crate) fn cli(args: &[&str], token: &str) -> (i32, String, String) {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let bin = BUILT.get_or_init(|| {
         let status = std::process::Command::new(env!("CARGO"))

@@ -17,6 +17,7 @@
 mod support;
 
 mod admin;
+mod admin_holes;
 mod analytics;
 mod audit;
 mod audit_rate;
