@@ -2,6 +2,7 @@
 //! fields it does not expect), on handcrafted events and on real recordings; `rrweb_upstream`
 //! replays masked copies of rrweb's own test streams in headless Chromium.
 
+mod detectors;
 mod events;
 mod fixtures;
 mod mobile;
