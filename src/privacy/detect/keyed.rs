@@ -72,12 +72,9 @@ pub(super) fn secret_key_before(b: &[u8], i: usize) -> bool {
     is_secret_key(&b[s..e])
 }
 
-/// A key naming a credential starting at word start `i`, and its value's span.
-pub(super) fn keyed_at(b: &[u8], i: usize) -> Option<Span> {
-    let mut k = i;
-    while k < b.len() && is_key(b[k]) {
-        k += 1;
-    }
+/// A key naming a credential starting at word start `i` and ending at `k` (the end of its
+/// `[A-Za-z0-9_-]` run, which the caller has read), and its value's span.
+pub(super) fn keyed_at(b: &[u8], i: usize, k: usize) -> Option<Span> {
     let mut j = k;
     if matches!(b.get(j), Some(b'"' | b'\'')) {
         j += 1;
@@ -180,7 +177,8 @@ mod tests {
     #[test]
     fn values() {
         fn v(s: &str) -> Option<&str> {
-            keyed_at(s.as_bytes(), 0).map(|(a, e)| &s[a..e])
+            let k = s.bytes().position(|c| !is_key(c)).unwrap_or(s.len());
+            keyed_at(s.as_bytes(), 0, k).map(|(a, e)| &s[a..e])
         }
         assert_eq!(v("password=x y"), Some("x"));
         assert_eq!(v("token: \"a \\\" b\" c"), Some("a \\\" b"));

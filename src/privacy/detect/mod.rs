@@ -35,7 +35,7 @@ use ip::{ipv4_run, ipv6_at};
 use keyed::{keyed_at, secret_key_before};
 use numeric::numeric_at;
 use pem::pem_at;
-use secret::{is_b64, scheme_before, word_secret};
+use secret::{scheme_before, tok_end, word_secret};
 
 /// Which relaxable categories are masked. The always-on detectors run regardless.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,37 +89,78 @@ fn cannot_match(b: &[u8], d: Detect) -> bool {
     let mut colons = 0;
     let mut run = 0;
     for (i, &c) in b.iter().enumerate() {
-        let named = match c {
-            b':' => secret_key_before(b, i),
-            b'=' => secret_key_before(b, i) || scheme_before(b, i),
-            b' ' | b'+' => scheme_before(b, i),
-            b'/' | b'\\' => home_before(b, i),
-            _ => false,
-        };
-        if named {
-            return false;
-        }
-        match c {
-            b'0'..=b'9' | b'@' | b'%' => return false,
-            b':' => {
-                colons += 1;
-                if colons >= 2 {
-                    return false;
-                }
-                run = 0;
-            }
-            0x80.. if d.numbers => return false,
-            c if is_b64(c) || c == b'.' || c == b'~' => {
+        match CLASS[c as usize] {
+            RUN => {
                 run += 1;
                 if run >= 10 {
                     return false;
                 }
             }
-            _ => run = 0,
+            OTHER => run = 0,
+            HIT => return false,
+            NON_ASCII => {
+                if d.numbers {
+                    return false;
+                }
+                run = 0;
+            }
+            _ => {
+                // The separators after which a value-reading detector may start.
+                let named = match c {
+                    b':' => {
+                        colons += 1;
+                        colons >= 2 || secret_key_before(b, i)
+                    }
+                    b'=' => secret_key_before(b, i) || scheme_before(b, i),
+                    b' ' | b'+' => scheme_before(b, i),
+                    _ => home_before(b, i),
+                };
+                if named {
+                    return false;
+                }
+                // `= + /` belong to base64 token runs; `:`, space and `\\` end them.
+                if matches!(c, b'=' | b'+' | b'/') {
+                    run += 1;
+                    if run >= 10 {
+                        return false;
+                    }
+                } else {
+                    run = 0;
+                }
+            }
         }
     }
     true
 }
+
+const OTHER: u8 = 0;
+const RUN: u8 = 1;
+const HIT: u8 = 2;
+const NON_ASCII: u8 = 3;
+const SEP: u8 = 4;
+
+/// The prefilter's byte classes: token-run characters (base64, `.`, `~`), bytes every match
+/// of some detector holds (digits, `@`, `%`), separators that need a look back, the rest.
+const CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b >= 0x80 {
+            NON_ASCII
+        } else if b.is_ascii_digit() || b == b'@' || b == b'%' {
+            HIT
+        } else if matches!(b, b':' | b'=' | b'+' | b'/' | b'\\' | b' ') {
+            SEP
+        } else if b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.' | b'~') {
+            RUN
+        } else {
+            OTHER
+        };
+        c += 1;
+    }
+    t
+};
 
 /// True if any detector (as configured) would change `s`.
 pub fn is_sensitive(s: &str, d: Detect) -> bool {
@@ -280,8 +321,9 @@ pub fn find(s: &str, d: Detect, out: &mut Vec<Span>) {
 /// A word-shaped match: the span and whether to mask it (an IBAN-shaped run failing its
 /// checksum is returned unmasked so that its digit groups are not re-read as a card).
 fn word_at(b: &[u8], i: usize, d: Detect) -> Option<(Span, bool)> {
-    keyed_at(b, i)
-        .or_else(|| word_secret(b, i, d))
+    let end = tok_end(b, i);
+    keyed_at(b, i, end)
+        .or_else(|| word_secret(b, i, end, d))
         .map(|sp| (sp, true))
         .or_else(|| iban_at(b, i))
 }

@@ -104,9 +104,14 @@ fn is_credential(scheme: &str, cred: &[u8], authorization: bool) -> bool {
     }
 }
 
-/// A secret starting at the word start `i`: its span (an authorization scheme's span is the
-/// credential only).
-pub(super) fn word_secret(b: &[u8], i: usize, d: Detect) -> Option<Span> {
+/// The end of the `[A-Za-z0-9_-]` run at `i` (a key, a token).
+pub(super) fn tok_end(b: &[u8], i: usize) -> usize {
+    run(b, i, is_tok)
+}
+
+/// A secret starting at the word start `i`, whose `[A-Za-z0-9_-]` run ends at `end`: its
+/// span (an authorization scheme's span is the credential only).
+pub(super) fn word_secret(b: &[u8], i: usize, end: usize, d: Detect) -> Option<Span> {
     // Authorization schemes: keep the scheme word, mask the credential.
     for &scheme in AUTH_SCHEMES {
         let l = scheme.len();
@@ -135,7 +140,6 @@ pub(super) fn word_secret(b: &[u8], i: usize, d: Detect) -> Option<Span> {
             }
         }
     }
-    let end = run(b, i, is_tok);
     let tok = &b[i..end];
     for p in KEY_PREFIXES {
         let pb = p.as_bytes();
