@@ -25,6 +25,7 @@ mod exactly_once;
 mod faults;
 mod foundation;
 mod hostile;
+mod opt_out;
 mod plugins;
 mod privacy;
 mod retention;
