@@ -99,6 +99,8 @@
     fetch(opts.endpoint + '/v1/config/' + encodeURIComponent(opts.key), { credentials: 'include' })
       .then((r) => r.ok ? r.json() : Promise.reject(r.status))
       .then(safe((c) => {
+        // Chunks queued before the visitor opted out (on another tab, the worker's page) stay unsent.
+        if (c.opted_out || optedOut()) ls('veilgate_queue', null);
         if (c.opted_out) return;
         if (!c.enabled || !c.web) return warn('project "' + opts.key + '" is disabled or not a web project; not recording');
         if (c.origin_allowed === false) return warn('this site is not in the allowed_origins of "' + opts.key + '"; not recording');
@@ -117,7 +119,7 @@
       sig.sdk = keys.length ? keys.every((k) => String(c[k] || '').toLowerCase() === String(want[k]).toLowerCase()) : c.analytics_storage === 'granted';
       decide();
     }),
-    optOut: safe(() => { ls(OPT, '1'); if (rec) rec.stop(true); }),
+    optOut: safe(() => { ls(OPT, '1'); ls('veilgate_queue', null); if (rec) rec.stop(true); }),
     optIn: safe(() => { ls(OPT, null); decide(); }),
     stop: safe(() => { stopped = true; if (rec) rec.stop(false); }),
     flush: safe(() => rec ? rec.flush() : Promise.resolve()),

@@ -14,6 +14,9 @@ const KEEPALIVE_MAX = 60 * 1024;
 const QUEUE_KEY = 'veilgate_queue';
 const QUEUE_MAX_BYTES = 1024 * 1024;
 const QUEUE_MAX_ITEMS = 200;
+// A queued chunk older than this is dropped unsent (docs/SDK.md): a visitor who never comes
+// back must not leave recordings in the site's storage indefinitely.
+const QUEUE_MAX_AGE_MS = 24 * 3600 * 1000;
 const VISITOR_KEY = 'veilgate_vid';
 const SESSION_KEY = 'veilgate_session';
 const YEAR13 = 395 * 24 * 3600;
@@ -56,7 +59,9 @@ const session = (now) => {
 };
 const saveSession = (s) => store(S(), SESSION_KEY, JSON.stringify(s));
 
-const readQueue = () => { try { const q = JSON.parse(store(L(), QUEUE_KEY) || '[]'); return Array.isArray(q) ? q : []; } catch (e) { return []; } };
+// Chunks without a time come from an SDK that queued raw page URLs: never sent, never kept.
+const fresh = (x) => x && typeof x.t === 'number' && Date.now() - x.t < QUEUE_MAX_AGE_MS;
+const readQueue = () => { try { const q = JSON.parse(store(L(), QUEUE_KEY) || '[]'); return Array.isArray(q) ? q.filter(fresh) : []; } catch (e) { return []; } };
 const writeQueue = (q) => {
   // Bounded: the oldest chunks go first when the site's storage is tight.
   let text = JSON.stringify(q);
@@ -64,6 +69,18 @@ const writeQueue = (q) => {
   if (store(L(), QUEUE_KEY, text) === null && q.length) {
     while (q.length > 1) { q.shift(); if (store(L(), QUEUE_KEY, JSON.stringify(q)) !== null) return; }
   }
+};
+
+// The queue outlives the page in localStorage: page URLs go there with every query value
+// and fragment masked (`?reset_token=…`, `#access_token=…`), parameter names kept, lengths
+// kept, as the worker masks them when no allowlist keeps a value.
+const star = (v) => v.replace(/[^]/gu, '*');
+const maskParams = (p) => p.split('&').map((kv) => { const i = kv.indexOf('='); return i < 0 ? star(kv) : kv.slice(0, i + 1) + star(kv.slice(i + 1)); }).join('&');
+const maskUrl = (u) => {
+  if (typeof u !== 'string') return u;
+  const h = u.indexOf('#'), f = h < 0 ? '' : u.slice(h + 1);
+  const a = h < 0 ? u : u.slice(0, h), q = a.indexOf('?');
+  return (q < 0 ? a : a.slice(0, q + 1) + maskParams(a.slice(q + 1))) + (h < 0 ? '' : '#' + (f.includes('=') ? maskParams(f) : star(f)));
 };
 
 // Move the buffered events into one numbered chunk in the queue. Synchronous, so it also
@@ -78,14 +95,15 @@ const seal = () => {
     safe(() => record.takeFullSnapshot(true))();
   }
   const events = buf; buf = [];
+  for (const e of events) if (e.type === 4 && e.data) e.data.href = maskUrl(e.data.href);
   const body = JSON.stringify({
-    session: s.id, visitor: ctx.visitor, seq: s.seq, platform: 'web', page: location.href,
+    session: s.id, visitor: ctx.visitor, seq: s.seq, platform: 'web', page: maskUrl(location.href),
     sdk: { name: 'veilgate-web', version: VERSION }, consent: ctx.consent, events,
   });
   s.seq += 1; s.last = now;
   saveSession(s);
   const q = readQueue();
-  q.push({ k: ctx.key, e: ctx.endpoint, s: s.id, n: s.seq - 1, b: body });
+  q.push({ k: ctx.key, e: ctx.endpoint, s: s.id, n: s.seq - 1, t: now, b: body });
   writeQueue(q);
 };
 

@@ -16,6 +16,7 @@ pub enum Route {
     Ingest {
         key: ProjectKey,
     },
+    /// `GET`/`POST /v1/opt-out`: sets the opt-out cookie on a navigation or a same-origin POST.
     OptOut,
     /// `GET /v1/opt-in`: the page whose button posts; changes nothing.
     OptInPage,
@@ -100,7 +101,10 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     };
     match parts.as_slice() {
         ["healthz"] => only("GET", Route::Health),
-        ["v1", "opt-out"] => only("GET", Route::OptOut),
+        ["v1", "opt-out"] => match method {
+            "GET" | "POST" => Ok(Route::OptOut),
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ["v1", "opt-in"] => match method {
             "GET" => Ok(Route::OptInPage),
             "POST" => Ok(Route::OptIn),
@@ -349,7 +353,8 @@ mod tests {
         assert_eq!(route("GET", "/v1/opt-out").unwrap(), Route::OptOut);
         assert_eq!(route("GET", "/v1/opt-in").unwrap(), Route::OptInPage);
         assert_eq!(route("POST", "/v1/opt-in").unwrap(), Route::OptIn);
-        assert_eq!(route("POST", "/v1/opt-out").unwrap_err().status, 405);
+        assert_eq!(route("POST", "/v1/opt-out").unwrap(), Route::OptOut);
+        assert_eq!(route("PUT", "/v1/opt-out").unwrap_err().status, 405);
     }
 
     #[test]

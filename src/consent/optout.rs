@@ -1,8 +1,10 @@
-//! veilgate's own opt-out: the first-party cookie set by `GET /v1/opt-out` (one click: it
-//! only adds privacy) and cleared by `POST /v1/opt-in` from the page `GET /v1/opt-in` shows,
-//! only when same-origin ([`opt_in_allowed`]): any other site could otherwise re-enable
-//! recording with an `<img>` or an auto-submitted form. The pages. Pure strings; the glue adds the
-//! headers ([`PAGE_HEADERS`] plus `Content-Security-Policy: `[`page_csp`]).
+//! veilgate's own opt-out: the first-party cookie set by `GET /v1/opt-out` when the visitor
+//! navigated there (one click on a link), or by the same-origin `POST /v1/opt-out` of the page
+//! a GET that is no navigation gets ([`opt_out_allowed`]): any other site could otherwise
+//! opt its visitors out with an `<img>` or a `fetch`. Cleared by `POST /v1/opt-in` from the
+//! page `GET /v1/opt-in` shows, only when same-origin ([`opt_in_allowed`]): any other site
+//! could otherwise re-enable recording with an auto-submitted form. The pages. Pure strings;
+//! the glue adds the headers ([`PAGE_HEADERS`] plus `Content-Security-Policy: `[`page_csp`]).
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -45,6 +47,30 @@ pub fn opt_in_allowed(
     }
 }
 
+/// The `Sec-Fetch-*`, `Origin` headers of a request, as sent (absent when `None`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchMeta<'a> {
+    pub origin: Option<&'a str>,
+    pub site: Option<&'a str>,
+    pub mode: Option<&'a str>,
+    pub dest: Option<&'a str>,
+}
+
+/// Whether a request to `/v1/opt-out` may set the opt-out cookie. A GET only when it is a
+/// top-level navigation (`Sec-Fetch-Mode: navigate` and `Sec-Fetch-Dest: document`: the
+/// visitor followed a link or typed the address); an `<img>`, a `fetch`, an `<iframe>` or a
+/// client that sends no fetch metadata gets the page with the button instead, whose POST
+/// is admitted like the opt-in's ([`opt_in_allowed`]: same-origin signals, at least one).
+/// Opting out only adds privacy, but a third party must not decide it for the visitor
+/// either: it would silently stop the recordings a site relies on.
+pub fn opt_out_allowed(post: bool, h: FetchMeta<'_>, own_origin: &str) -> bool {
+    if post {
+        return opt_in_allowed(h.origin, h.site, own_origin);
+    }
+    let is = |v: Option<&str>, want: &str| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(want));
+    is(h.mode, "navigate") && is(h.dest, "document")
+}
+
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}a.button,button{display:inline-block;padding:.5rem 1rem;border:1px solid #444;border-radius:4px;color:#222;background:#fff;font:inherit;text-decoration:none;cursor:pointer}";
 
 fn page(title: &str, body: &str) -> String {
@@ -64,6 +90,17 @@ pub fn opt_out_page_html() -> String {
 opt back in. Recordings are identified by a cookie on this domain only; if you clear your \
 cookies, you will need to opt out again.</p>\
 <p><a class=\"button\" href=\"/v1/opt-in\">Opt back in</a></p>",
+    )
+}
+
+/// Page served by a `GET /v1/opt-out` that is no navigation (or a refused POST): a plain
+/// form (no script) whose button posts back; no cookie is set.
+pub fn opt_out_confirm_page_html() -> String {
+    page(
+        "Opt out of session recording?",
+        "<p>Opting out stops session recording of this browser on this site for 13 months, \
+or until you opt back in. It is stored in a cookie on this domain only.</p>\
+<form method=\"post\" action=\"/v1/opt-out\"><button type=\"submit\">Opt out</button></form>",
     )
 }
 
@@ -137,6 +174,54 @@ mod tests {
         assert!(!ok(None, Some("none")));
         assert!(!ok(Some("null"), None));
         assert!(!ok(Some("https://rec.example.evil.example"), None));
+    }
+
+    #[test]
+    fn opt_out_only_on_a_navigation_or_a_same_origin_post() {
+        let own = "https://rec.example";
+        let get = |mode, dest, site| {
+            opt_out_allowed(
+                false,
+                FetchMeta {
+                    mode,
+                    dest,
+                    site,
+                    origin: None,
+                },
+                own,
+            )
+        };
+        // A link followed from any site, or the address typed.
+        assert!(get(Some("navigate"), Some("document"), Some("cross-site")));
+        assert!(get(Some("navigate"), Some("document"), Some("none")));
+        assert!(get(Some("Navigate"), Some(" document"), None));
+        // <img>, fetch, <iframe>, <script>, old clients: no cookie.
+        assert!(!get(Some("no-cors"), Some("image"), Some("cross-site")));
+        assert!(!get(Some("cors"), Some("empty"), Some("cross-site")));
+        assert!(!get(Some("navigate"), Some("iframe"), Some("cross-site")));
+        assert!(!get(Some("no-cors"), Some("script"), None));
+        assert!(!get(Some("navigate"), None, None));
+        assert!(!get(None, Some("document"), None));
+        assert!(!get(None, None, None));
+        let post = |origin, site| {
+            opt_out_allowed(
+                true,
+                FetchMeta {
+                    origin,
+                    site,
+                    ..FetchMeta::default()
+                },
+                own,
+            )
+        };
+        assert!(post(Some(own), Some("same-origin")));
+        assert!(post(None, Some("same-origin")));
+        assert!(!post(Some("https://evil.example"), None));
+        assert!(!post(None, Some("cross-site")));
+        assert!(!post(None, None));
+        let html = opt_out_confirm_page_html();
+        assert!(html.contains("<form method=\"post\" action=\"/v1/opt-out\">"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

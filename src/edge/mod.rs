@@ -93,7 +93,7 @@ async fn dispatch(
         Route::DeleteVisitor { key, visitor } => {
             read_api::delete_visitor(&key, &visitor, &req, env).await
         }
-        Route::OptOut => optout::page(true),
+        Route::OptOut => optout::opt_out(&req),
         Route::OptInPage => optout::opt_in_form(),
         Route::OptIn => optout::opt_in(&req),
         Route::Audit { key } => audit_api::list(&key, &req, env).await,

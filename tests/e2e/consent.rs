@@ -335,7 +335,12 @@ fn withdrawal_mid_session_stops_storage_and_is_audited() {
 
 #[test]
 fn opt_out_page_sets_the_cookie_and_opt_in_clears_it() {
-    let r = worker().request("GET", "/v1/opt-out", &[], None);
+    // A link followed (a top-level navigation): e2e `opt_out::` covers the other requests.
+    let nav = [
+        ("Sec-Fetch-Mode", "navigate"),
+        ("Sec-Fetch-Dest", "document"),
+    ];
+    let r = worker().request("GET", "/v1/opt-out", &nav, None);
     assert_eq!(r.status, 200);
     let cookie = r.header("Set-Cookie").unwrap();
     assert!(cookie.starts_with("veilgate_optout=1;"), "{cookie}");

@@ -148,11 +148,15 @@ fn opt_in_is_a_same_origin_post_only() {
         );
         assert!(r.text().contains("/v1/opt-out"));
     }
-    // Opting out stays one click.
+    // Opting out stays one click (a link followed from any site; issue 22: not an `<img>`).
     let r = worker().request(
         "GET",
         "/v1/opt-out",
-        &[("Sec-Fetch-Site", "cross-site")],
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Sec-Fetch-Mode", "navigate"),
+            ("Sec-Fetch-Dest", "document"),
+        ],
         None,
     );
     assert!(r

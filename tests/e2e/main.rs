@@ -29,6 +29,7 @@ mod faults;
 mod foundation;
 mod hostile;
 mod ingest_holes;
+mod opt_out;
 mod plugins;
 mod privacy;
 mod retention;

@@ -359,3 +359,28 @@ fn a_session_rotates_after_15_idle_minutes_and_after_an_hour() {
         }
     }
 }
+
+/// Issue 22 item 15 in real Chromium: an `<img>` or `fetch` of `/v1/opt-out` sets no
+/// cookie; following a link to it does.
+#[test]
+fn an_img_of_the_opt_out_url_does_not_opt_the_visitor_out() {
+    let r = browser("img-optout");
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["cookie_after_img_and_fetch"], false, "{r}");
+    assert_eq!(r["cookie_after_navigation"], true, "{r}");
+}
+
+/// Issue 22 item 16: the offline queue in `localStorage` holds no query value or fragment
+/// of the page URL, drops chunks older than 24 h (and unstamped ones of older SDKs), and is
+/// cleared when the config says `opted_out`.
+#[test]
+fn the_offline_queue_keeps_no_raw_url_nothing_stale_and_nothing_after_opt_out() {
+    let r = browser("queue-privacy");
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(r["queued"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(r["queue_has_secrets"], serde_json::json!([]), "{r}");
+    assert_eq!(r["queue_keeps_names"], true, "{r}");
+    assert_eq!(r["stale_kept"], serde_json::json!([]), "{r}");
+    assert!(r["queued_after_reload"].as_u64().unwrap() >= 2, "{r}");
+    assert_eq!(r["queue_after_opt_out"], Value::Null, "{r}");
+}

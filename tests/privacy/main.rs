@@ -3,6 +3,7 @@
 //! replays masked copies of rrweb's own test streams in headless Chromium.
 
 mod css_text;
+mod detectors;
 mod events;
 mod fixtures;
 mod mobile;

@@ -328,6 +328,58 @@ try {
       note(await step(10 + i));
     }
     report.sessions = seen;
+  } else if (scenario === 'img-optout') {
+    // Issue 22: an <img> or a fetch of the opt-out URL from a page must not opt the visitor
+    // out; following a link to it does. The page is on the worker's site (127.0.0.1), so a
+    // cookie set by the img would be first-party and kept.
+    const same = 'http://127.0.0.1:7399';
+    await site(ctx, 'demo', '', same);
+    const page = await newPage(ctx);
+    await gotoDecided(page, same + '/demo/');
+    const has = async () => (await ctx.cookies(base)).some((c) => c.name === 'veilgate_optout' && c.value === '1');
+    await page.evaluate(async (u) => {
+      await new Promise((r) => { const i = new Image(); i.onload = i.onerror = r; i.src = u + '?img'; document.body.appendChild(i); });
+      await fetch(u + '?fetch', { credentials: 'include', mode: 'no-cors' }).catch(() => {});
+      await fetch(u + '?cors', { credentials: 'include' }).catch(() => {});
+    }, base + '/v1/opt-out');
+    report.cookie_after_img_and_fetch = await has();
+    await page.goto(base + '/v1/opt-out');
+    report.cookie_after_navigation = await has();
+  } else if (scenario === 'queue-privacy') {
+    // Issue 22: the offline queue (localStorage) holds no raw page URL, drops chunks older
+    // than 24 h (and those of older SDKs, without a time), and is cleared once the worker
+    // says the visitor opted out.
+    const same = 'http://127.0.0.1:7399';
+    await ctx.route(base + '/v1/ingest/**', (r) => r.abort('internetdisconnected'));
+    await site(ctx, 'demo', '', same);
+    const page = await newPage(ctx);
+    await page.goto(same + '/demo/product.html?reset_token=Rt-planted-991&lang=en#access_token=At-planted-552');
+    await recording(page);
+    await page.evaluate(() => veilgate.flush());
+    const text = () => page.evaluate(() => localStorage.getItem('veilgate_queue'));
+    let q = (await text()) || '';
+    report.queued = JSON.parse(q || '[]').length;
+    report.queue_has_secrets = ['Rt-planted-991', 'At-planted-552', 'lang=en'].filter((x) => q.includes(x));
+    report.queue_keeps_names = q.includes('reset_token=') && q.includes('lang=');
+    await page.evaluate(() => {
+      const q = JSON.parse(localStorage.getItem('veilgate_queue'));
+      const old = Object.assign({}, q[0], { n: 9000, t: Date.now() - 25 * 3600 * 1000, b: '{"x":"Old-planted-1"}' });
+      const legacy = Object.assign({}, q[0], { n: 9001, b: '{"x":"Legacy-planted-2"}' });
+      delete legacy.t;
+      localStorage.setItem('veilgate_queue', JSON.stringify([old, legacy].concat(q)));
+    });
+    await page.reload();
+    await recording(page);
+    await page.fill('#qty', '4');
+    await page.evaluate(() => veilgate.flush());
+    q = (await text()) || '';
+    report.stale_kept = ['Old-planted-1', 'Legacy-planted-2'].filter((x) => q.includes(x));
+    report.queued_after_reload = JSON.parse(q || '[]').length;
+    const p0 = await ctx.newPage();
+    await p0.goto(base + '/v1/opt-out');
+    await p0.close();
+    await gotoDecided(page, same + '/demo/');
+    report.queue_after_opt_out = await text();
   } else if (scenario === 'broken') {
     // The site throws in its own code and the recorder URL is blocked: the page still works.
     await ctx.route(base + '/v1/recorder.js', (r) => r.abort());

@@ -2,6 +2,7 @@
 //! (`Bearer …`, `Basic …`, `token …`), JWTs, API keys by their vendor prefix
 //! ([`KEY_PREFIXES`]), and, with `Detect::entropy`, long random-looking tokens. Always on.
 
+use super::keyed::after_authorization;
 use super::{Detect, Span};
 
 /// Vendor prefixes of API keys and access tokens (Stripe, OpenAI, GitHub, GitLab, Slack, AWS,
@@ -58,9 +59,59 @@ fn run(b: &[u8], i: usize, f: fn(u8) -> bool) -> usize {
 /// or `=` (form-encoded headers).
 const AUTH_SCHEMES: &[&str] = &["bearer", "basic", "token"];
 
-/// A secret starting at the word start `i`: its span (an authorization scheme's span is the
-/// credential only).
-pub(super) fn word_secret(b: &[u8], i: usize, d: Detect) -> Option<Span> {
+/// For the prefilter: does an auth scheme word end just before `b[i]` (a space, `+` or `=`)?
+pub(super) fn scheme_before(b: &[u8], i: usize) -> bool {
+    i >= 5
+        && matches!(b[i - 1] | 0x20, b'r' | b'c' | b'n')
+        && AUTH_SCHEMES.iter().any(|s| {
+            let l = s.len();
+            i >= l && b[i - l..i].eq_ignore_ascii_case(s.as_bytes())
+        })
+}
+
+/// Whether the run after an auth scheme is its credential. Any run after `Authorization`
+/// is; otherwise the scheme word may be prose ("Bearer of bad news", "Basic plan"), so the
+/// run must not read as a word: after `Bearer`, anything but a plain word (lowercase or
+/// capitalized letters) under 16 characters; after `Basic` (base64 of `user:pass`), a digit
+/// or base64 punctuation, or mixed case in a multiple of four characters; after `token`, 8
+/// characters with a digit; after any, 16 characters and more. Entropy is not asked:
+/// `Bearer abcDEF` is a credential.
+fn is_credential(scheme: &str, cred: &[u8], authorization: bool) -> bool {
+    let n = cred.len();
+    if n == 0 {
+        return false;
+    }
+    if authorization || n >= 16 {
+        return true;
+    }
+    let digit = cred.iter().any(u8::is_ascii_digit);
+    let punct = cred.iter().any(|c| !c.is_ascii_alphanumeric());
+    match scheme {
+        "bearer" => {
+            let plain = cred.iter().all(u8::is_ascii_alphabetic)
+                && cred[1..].iter().all(u8::is_ascii_lowercase);
+            !plain
+        }
+        // base64 comes in fours: `dXNlcjpwYXNz` is `user:pass`; `JavaScript` is a word.
+        "basic" => {
+            (n >= 6 && (digit || punct))
+                || (n >= 8
+                    && n % 4 == 0
+                    && cred[1..].iter().any(u8::is_ascii_uppercase)
+                    && cred.iter().any(u8::is_ascii_lowercase))
+        }
+        _ => n >= 8 && digit,
+    }
+}
+
+/// The end of the `[A-Za-z0-9_-]` run at `i` (a key, a token).
+pub(super) fn tok_end(b: &[u8], i: usize) -> usize {
+    run(b, i, is_tok)
+}
+
+/// A secret starting at the word start `i`, whose `[A-Za-z0-9_-]` run ends at `end`: its
+/// span (an authorization scheme's span is the credential only).
+pub(super) fn word_secret(b: &[u8], i: usize, end: usize, d: Detect) -> Option<Span> {
     // Authorization schemes: keep the scheme word, mask the credential.
     for &scheme in AUTH_SCHEMES {
         let l = scheme.len();
@@ -73,9 +124,7 @@ pub(super) fn word_secret(b: &[u8], i: usize, d: Detect) -> Option<Span> {
                 s += 1;
             }
             let e = run(b, s, |c| is_b64(c) || c == b'.' || c == b'~');
-            let cred = &b[s..e];
-            let has_digit = cred.iter().any(u8::is_ascii_digit);
-            if e - s >= 16 || (e - s >= 8 && has_digit && scheme != "token") {
+            if is_credential(scheme, &b[s..e], after_authorization(b, i)) {
                 return Some((s, e));
             }
         }
@@ -91,7 +140,6 @@ pub(super) fn word_secret(b: &[u8], i: usize, d: Detect) -> Option<Span> {
             }
         }
     }
-    let end = run(b, i, is_tok);
     let tok = &b[i..end];
     for p in KEY_PREFIXES {
         let pb = p.as_bytes();
