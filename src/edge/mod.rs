@@ -7,6 +7,7 @@ mod audit_log_do;
 mod audit_read;
 mod bindings;
 mod config;
+mod erase_job_do;
 mod http;
 mod ingest;
 mod objects;
@@ -89,6 +90,9 @@ async fn dispatch(
         }
         Route::DeleteVisitor { key, visitor } => {
             read_api::delete_visitor(&key, &visitor, &req, env).await
+        }
+        Route::VisitorErasure { key, visitor } => {
+            read_api::visitor_erasure(&key, &visitor, &req, env).await
         }
         Route::OptOut => optout::page(true),
         Route::OptInPage => optout::opt_in_form(),

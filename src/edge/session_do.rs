@@ -1,6 +1,7 @@
 //! The session Durable Object class (`SESSION`): one object per `{project}:{session}`, and the
 //! same class for the per-project audit anchor chains (`{project}/anchor/NN`), admin chain
-//! (`{project}/admin`), audit logs and verify jobs, which need the same one-writer guarantee.
+//! (`{project}/admin`), audit logs, verify jobs and visitor erasure jobs, which need the same
+//! one-writer guarantee.
 //! It decodes each request into a `protocol::ObjectCall` and runs it: a session's calls in
 //! `session::object` (the order of their effects is decided there, over [`ObjectIo`]), the
 //! audit log's in `audit_log_do`. This file only moves bytes between those and the runtime.
@@ -69,6 +70,12 @@ impl DurableObject for SessionObject {
         {
             return Response::ok("ok");
         }
+        if super::erase_job_do::alarm(&self.state, &self.env)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?
+        {
+            return Response::ok("ok");
+        }
         self.core
             .alarm(&self.io())
             .await
@@ -109,6 +116,8 @@ impl SessionObject {
             ObjectCall::LogHead => super::audit_log_do::head(state, env, log).await,
             ObjectCall::VerifyStart(job) => super::audit_log_do::verify_start(state, job).await,
             ObjectCall::VerifyStatus => super::audit_log_do::verify_status(state).await,
+            ObjectCall::EraseStart(job) => super::erase_job_do::start(state, job).await,
+            ObjectCall::EraseStatus => super::erase_job_do::status(state).await,
             #[cfg(feature = "faults")]
             ObjectCall::LogSeed(w) => super::audit_log_do::seed(state, log, w).await,
         }
