@@ -21,6 +21,7 @@ mod audit;
 mod audit_scale;
 mod consent;
 mod edge_holes;
+mod erasure;
 mod exactly_once;
 mod faults;
 mod foundation;
