@@ -177,6 +177,10 @@ pub struct ProjectCursor {
     pub keep_from: String,
     pub source: RetentionSource,
     pub start_after: Option<String>,
+    /// The cycle (`Stats::cycles`) that last discovered this project; an older one means it was
+    /// carried from an unfinished cycle and not rediscovered yet.
+    #[serde(default)]
+    pub cycle: u64,
 }
 
 /// An erase that failed, waiting for its retry.
@@ -235,9 +239,16 @@ impl Sweep {
         carried
     }
 
-    /// Discover more projects now: the queue is short and the listing is not exhausted.
+    /// Discover more projects now: few of this cycle's projects are queued and the listing is
+    /// not exhausted. Projects carried from an unfinished cycle do not count, so however many
+    /// of them still have a backlog, discovery (and every other project) goes on beside them.
     pub fn wants_discovery(&self) -> bool {
-        self.active && self.discovering && self.queue.len() < QUEUE_LOW
+        let current = self
+            .queue
+            .iter()
+            .filter(|c| c.cycle == self.stats.cycles)
+            .count();
+        self.active && self.discovering && current < QUEUE_LOW
     }
 
     /// Add discovered projects (by key, with their stored config) to the back of the queue.
@@ -248,6 +259,7 @@ impl Sweep {
         if let Some(c) = self.queue.iter_mut().find(|c| c.project == project) {
             c.keep_from = keep_from(self.now_ms, days);
             c.source = source;
+            c.cycle = self.stats.cycles;
             return;
         }
         self.queue.push_back(ProjectCursor {
@@ -255,6 +267,7 @@ impl Sweep {
             keep_from: keep_from(self.now_ms, days),
             source,
             start_after: None,
+            cycle: self.stats.cycles,
         });
     }
 
@@ -611,6 +624,27 @@ mod tests {
         assert!(!s.start(NOW + DAY_MS), "nothing carried");
         assert_eq!(s.retries.len(), 1);
         assert_eq!(s.stats.cycles, 2);
+    }
+
+    #[test]
+    fn projects_with_a_backlog_do_not_hold_back_discovery_of_the_others() {
+        let mut s = Sweep::default();
+        s.start(NOW);
+        for i in 0..2 * QUEUE_LOW {
+            s.add_project(&format!("big{i}"), None);
+        }
+        assert!(!s.wants_discovery(), "enough of this cycle's projects queued");
+        // The next poke: all of them still have a backlog, yet discovery goes on.
+        s.start(NOW + DAY_MS);
+        assert_eq!(s.queue.len(), 2 * QUEUE_LOW);
+        assert!(s.wants_discovery());
+        s.add_project("big0", None);
+        s.add_project("new", None);
+        assert!(s.wants_discovery());
+        for i in 0..QUEUE_LOW {
+            s.add_project(&format!("new{i}"), None);
+        }
+        assert!(!s.wants_discovery());
     }
 
     #[test]
