@@ -633,7 +633,10 @@ mod tests {
         for i in 0..2 * QUEUE_LOW {
             s.add_project(&format!("big{i}"), None);
         }
-        assert!(!s.wants_discovery(), "enough of this cycle's projects queued");
+        assert!(
+            !s.wants_discovery(),
+            "enough of this cycle's projects queued"
+        );
         // The next poke: all of them still have a backlog, yet discovery goes on.
         s.start(NOW + DAY_MS);
         assert_eq!(s.queue.len(), 2 * QUEUE_LOW);
