@@ -75,6 +75,7 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed", 405;
     AuditRecordInvalid = "audit_record_invalid", 409;
     ProjectExists = "project_exists", 409;
+    VisitorMismatch = "visitor_mismatch", 409;
     EtagMismatch = "etag_mismatch", 412;
     BodyTooLarge = "body_too_large", 413;
     ConfigTooLarge = "config_too_large", 413;

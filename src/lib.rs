@@ -11,6 +11,7 @@ pub mod audit_seed;
 pub mod consent;
 pub mod encoding;
 pub mod envelope;
+pub mod erasure;
 pub mod error;
 pub mod ids;
 pub mod json;

@@ -77,8 +77,8 @@ pub fn decode_ingest(body: &[u8]) -> Option<(IngestCall<'_>, &str)> {
 }
 
 /// Every call to an object of the session class (`edge::session_do`): a session
-/// (`{project}:{session}`), an anchor chain, a project's admin chain, an audit log or a verify
-/// job. The route a variant travels on is its name here and nowhere else.
+/// (`{project}:{session}`), an anchor chain, a project's admin chain, an audit log, a verify
+/// job or a visitor's erasure job. The route a variant travels on is its name here and nowhere else.
 // One value per request, built once and moved once: boxing the ingest call would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum ObjectCall<'a> {
@@ -100,6 +100,9 @@ pub enum ObjectCall<'a> {
     VerifyStatus,
     /// A call to a project-month analytics store (`analytics::store`).
     Analytics(crate::analytics::store::Call),
+    /// An `erasure::VisitorErasure`'s JSON, taken over by the visitor's erasure job object.
+    EraseStart(&'a [u8]),
+    EraseStatus,
     /// A seeded `audit::log::LogWriter`'s JSON (test-only seeding, feature `faults`).
     #[cfg(feature = "faults")]
     LogSeed(&'a [u8]),
@@ -147,6 +150,8 @@ impl<'a> ObjectCall<'a> {
             ObjectCall::VerifyStart(job) => ("/verify-start", Cow::Borrowed(*job)),
             ObjectCall::VerifyStatus => ("/verify-status", Cow::Borrowed(&[][..])),
             ObjectCall::Analytics(c) => ("/analytics", Cow::Owned(serde_json::to_vec(c)?)),
+            ObjectCall::EraseStart(job) => ("/erase-start", Cow::Borrowed(*job)),
+            ObjectCall::EraseStatus => ("/erase-status", Cow::Borrowed(&[][..])),
             #[cfg(feature = "faults")]
             ObjectCall::LogSeed(w) => ("/log-seed", Cow::Borrowed(*w)),
         })
@@ -176,6 +181,8 @@ impl<'a> ObjectCall<'a> {
             "/verify-start" => ObjectCall::VerifyStart(body),
             "/verify-status" => ObjectCall::VerifyStatus,
             "/analytics" => ObjectCall::Analytics(parse(body, "analytics")?),
+            "/erase-start" => ObjectCall::EraseStart(body),
+            "/erase-status" => ObjectCall::EraseStatus,
             #[cfg(feature = "faults")]
             "/log-seed" => ObjectCall::LogSeed(body),
             _ => return Err(ApiError::not_found("no such object route")),
@@ -190,6 +197,7 @@ const OBJECT_REFUSALS: &[ErrorCode] = &[
     ErrorCode::InvalidEvents,
     ErrorCode::TooManyEvents,
     ErrorCode::SessionTooLong,
+    ErrorCode::VisitorMismatch,
 ];
 
 /// The worker's copy of an object's error reply (`status`, its JSON `body`): a refusal keeps
@@ -317,6 +325,8 @@ mod tests {
             ObjectCall::Analytics(crate::analytics::store::Call::Erase {
                 session: "s_12345678".into(),
             }),
+            ObjectCall::EraseStart(b"{\"job\":2}"),
+            ObjectCall::EraseStatus,
         ]
     }
 

@@ -72,10 +72,22 @@ pub fn retention_for(config: Option<&str>) -> (u32, RetentionSource) {
     }
 }
 
-/// The first day (`yyyy-mm-dd`) still retained at `now_ms`: index days before it are expired
-/// (the same window as `storage::expired_days`).
+/// The first day (`yyyy-mm-dd`) still retained at `now_ms`: index days before it are expired.
 pub fn keep_from(now_ms: u64, retention_days: u32) -> String {
     storage::utc_day(now_ms.saturating_sub(u64::from(retention_days) * DAY_MS))
+}
+
+/// The one retention rule, for serving, listing and sweeping alike: a session is retained
+/// while the UTC day it started on (its day-index day) is not before [`keep_from`]. It counts
+/// whole days as the day index does, so a session is kept `retention_days` days after the end
+/// of its start day at most, and what the read API serves is exactly what the sweep keeps.
+pub fn day_retained(day: &str, now_ms: u64, retention_days: u32) -> bool {
+    day >= keep_from(now_ms, retention_days).as_str()
+}
+
+/// [`day_retained`] for a session that started at `created_ms`.
+pub fn retained(created_ms: u64, now_ms: u64, retention_days: u32) -> bool {
+    day_retained(&storage::utc_day(created_ms), now_ms, retention_days)
 }
 
 /// One expired day-index entry: `index/{project}/days/{day}/{session}`.
@@ -165,6 +177,10 @@ pub struct ProjectCursor {
     pub keep_from: String,
     pub source: RetentionSource,
     pub start_after: Option<String>,
+    /// The cycle (`Stats::cycles`) that last discovered this project; an older one means it was
+    /// carried from an unfinished cycle and not rediscovered yet.
+    #[serde(default)]
+    pub cycle: u64,
 }
 
 /// An erase that failed, waiting for its retry.
@@ -207,38 +223,51 @@ pub struct Sweep {
 }
 
 impl Sweep {
-    /// The cron's poke: start a cycle judged at `now_ms`, unless one is still running (it goes
-    /// on; the next poke after it ends starts the next). Pending retries are kept either way.
-    /// Returns whether a cycle was started.
+    /// The cron's poke: a fresh cycle judged at `now_ms`, which discovers every project again.
+    /// A cycle still under way does not hold it back (one project's backlog would otherwise
+    /// keep the cycle open, and every other project's newly expired data unswept, for ever):
+    /// its queued projects keep their cursors, and their rediscovery only moves their window
+    /// on ([`Sweep::add_project`]). Pending retries are kept. Returns whether an unfinished
+    /// cycle was carried forward.
     pub fn start(&mut self, now_ms: u64) -> bool {
-        if self.active {
-            return false;
-        }
+        let carried = self.active;
         self.now_ms = now_ms;
         self.active = true;
         self.discovering = true;
         self.discovery_cursor = None;
-        self.queue.clear();
         self.stats.cycles += 1;
-        true
+        carried
     }
 
-    /// Discover more projects now: the queue is short and the listing is not exhausted.
+    /// Discover more projects now: few of this cycle's projects are queued and the listing is
+    /// not exhausted. Projects carried from an unfinished cycle do not count, so however many
+    /// of them still have a backlog, discovery (and every other project) goes on beside them.
     pub fn wants_discovery(&self) -> bool {
-        self.active && self.discovering && self.queue.len() < QUEUE_LOW
+        let current = self
+            .queue
+            .iter()
+            .filter(|c| c.cycle == self.stats.cycles)
+            .count();
+        self.active && self.discovering && current < QUEUE_LOW
     }
 
     /// Add discovered projects (by key, with their stored config) to the back of the queue.
+    /// A project still queued from the cycle before keeps its place and its cursor (what lies
+    /// before it is erased or waiting in `retries`); its window moves to this cycle's clock.
     pub fn add_project(&mut self, project: &str, config: Option<&str>) {
-        if self.queue.iter().any(|c| c.project == project) {
+        let (days, source) = retention_for(config);
+        if let Some(c) = self.queue.iter_mut().find(|c| c.project == project) {
+            c.keep_from = keep_from(self.now_ms, days);
+            c.source = source;
+            c.cycle = self.stats.cycles;
             return;
         }
-        let (days, source) = retention_for(config);
         self.queue.push_back(ProjectCursor {
             project: project.to_string(),
             keep_from: keep_from(self.now_ms, days),
             source,
             start_after: None,
+            cycle: self.stats.cycles,
         });
     }
 
@@ -375,20 +404,38 @@ mod tests {
     }
 
     #[test]
-    fn the_window_matches_expired_days() {
-        let days: Vec<String> = ["2026-10-23", "2026-10-24", "2026-11-22"]
-            .map(String::from)
-            .to_vec();
-        for r in [1, 30, 31, 395] {
-            let k = keep_from(NOW, r);
-            let mine: Vec<&str> = days
-                .iter()
-                .map(String::as_str)
-                .filter(|d| *d < k.as_str())
-                .collect();
-            assert_eq!(mine, storage::expired_days(&days, NOW, r), "{r}");
-        }
+    fn the_window_counts_whole_days() {
         assert_eq!(keep_from(NOW, 30), "2026-10-24");
+        assert_eq!(keep_from(NOW, 1), "2026-11-22");
+        let day_start = 1_792_800_000_000; // 2026-10-24 00:00 UTC
+        assert_eq!(storage::utc_day(day_start), "2026-10-24");
+        // The whole of a day is retained or none of it.
+        assert!(retained(day_start, NOW, 30) && retained(day_start + DAY_MS - 1, NOW, 30));
+        assert!(!retained(day_start - 1, NOW, 30));
+        assert!(!day_retained("2026-10-23", NOW, 30));
+        assert!(day_retained("2026-11-23", NOW, 0));
+    }
+
+    #[test]
+    fn what_is_served_is_exactly_what_the_sweep_keeps() {
+        // Sessions started every 5 hours over two months, judged at hourly clocks: the read
+        // API's rule and the sweep's page decision agree on every one.
+        for r in [1, 2, 30] {
+            for hour in 0..48u64 {
+                let now = NOW + hour * 3_600_000;
+                let k = keep_from(now, r);
+                for i in 0..300u64 {
+                    let created = NOW - 60 * DAY_MS + i * 5 * 3_600_000;
+                    let key = storage::listed_day_index_key("p", &storage::utc_day(created), "s_1");
+                    let page = read_page("p", &[key], false, &k);
+                    assert_eq!(
+                        retained(created, now, r),
+                        page.expired.is_empty(),
+                        "r={r} now={now} created={created}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -525,8 +572,7 @@ mod tests {
     #[test]
     fn projects_take_turns_and_the_cycle_ends_when_all_are_swept() {
         let mut s = Sweep::default();
-        assert!(s.start(NOW));
-        assert!(!s.start(NOW + 1), "a running cycle is not restarted");
+        assert!(!s.start(NOW));
         assert!(s.wants_discovery());
         s.add_project("a", None);
         s.add_project(
@@ -575,8 +621,83 @@ mod tests {
             100,
         );
         assert_eq!(s.next_alarm(5), Some(30_100));
-        assert!(s.start(NOW + DAY_MS));
+        assert!(!s.start(NOW + DAY_MS), "nothing carried");
         assert_eq!(s.retries.len(), 1);
+        assert_eq!(s.stats.cycles, 2);
+    }
+
+    #[test]
+    fn projects_with_a_backlog_do_not_hold_back_discovery_of_the_others() {
+        let mut s = Sweep::default();
+        s.start(NOW);
+        for i in 0..2 * QUEUE_LOW {
+            s.add_project(&format!("big{i}"), None);
+        }
+        assert!(
+            !s.wants_discovery(),
+            "enough of this cycle's projects queued"
+        );
+        // The next poke: all of them still have a backlog, yet discovery goes on.
+        s.start(NOW + DAY_MS);
+        assert_eq!(s.queue.len(), 2 * QUEUE_LOW);
+        assert!(s.wants_discovery());
+        s.add_project("big0", None);
+        s.add_project("new", None);
+        assert!(s.wants_discovery());
+        for i in 0..QUEUE_LOW {
+            s.add_project(&format!("new{i}"), None);
+        }
+        assert!(!s.wants_discovery());
+    }
+
+    #[test]
+    fn every_poke_makes_progress_for_every_project_even_while_one_has_a_backlog() {
+        let mut s = Sweep::default();
+        s.start(NOW);
+        s.add_project("big", None);
+        s.add_project("small", None);
+        s.discovered_page(None, false);
+        // `small` is swept in one turn; `big` has more than a cycle can erase.
+        let big = s.queue.pop_front().unwrap();
+        let cut = Some("index/big/days/2026-01-01/s_x0000000".to_string());
+        let more = Page {
+            expired: vec![],
+            done: false,
+            start_after: cut.clone(),
+        };
+        s.turn_done(big, &more);
+        let small = s.queue.pop_front().unwrap();
+        let finished = Page {
+            expired: vec![],
+            done: true,
+            start_after: None,
+        };
+        s.turn_done(small, &finished);
+        s.settle();
+        assert!(s.active, "big still has a backlog");
+        // The next day's poke: a fresh cycle judged by the new clock, which finds every project
+        // again; big goes on from where it was, small is swept for what expired since.
+        assert!(s.start(NOW + DAY_MS));
+        assert_eq!(s.now_ms, NOW + DAY_MS);
+        assert!(s.wants_discovery());
+        s.add_project("big", None);
+        s.add_project("small", None);
+        s.discovered_page(None, false);
+        let queued: Vec<_> = s
+            .queue
+            .iter()
+            .map(|c| {
+                (
+                    c.project.as_str(),
+                    c.keep_from.as_str(),
+                    c.start_after.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            queued,
+            [("big", "2026-10-25", cut), ("small", "2026-10-25", None)]
+        );
         assert_eq!(s.stats.cycles, 2);
     }
 

@@ -50,6 +50,11 @@ pub enum Route {
         key: ProjectKey,
         visitor: VisitorId,
     },
+    /// `GET …/visitors/{visitor}/erasure`: a visitor erasure job's progress.
+    VisitorErasure {
+        key: ProjectKey,
+        visitor: VisitorId,
+    },
     Audit {
         key: ProjectKey,
     },
@@ -176,6 +181,11 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                     let visitor = VisitorId::parse(v)
                         .ok_or_else(|| ApiError::not_found("no such visitor"))?;
                     only("DELETE", Route::DeleteVisitor { key, visitor })
+                }
+                ["visitors", v, "erasure"] => {
+                    let visitor = VisitorId::parse(v)
+                        .ok_or_else(|| ApiError::not_found("no such visitor"))?;
+                    only("GET", Route::VisitorErasure { key, visitor })
                 }
                 ["audit"] => only("GET", Route::Audit { key }),
                 ["audit", "verify"] => only("GET", Route::AuditVerify { key }),
@@ -330,6 +340,13 @@ mod tests {
         assert_eq!(
             route("DELETE", "/v1/projects/demo/visitors/v_12345678").unwrap(),
             Route::DeleteVisitor {
+                key: "demo".into(),
+                visitor: "v_12345678".into()
+            }
+        );
+        assert_eq!(
+            route("GET", "/v1/projects/demo/visitors/v_12345678/erasure").unwrap(),
+            Route::VisitorErasure {
                 key: "demo".into(),
                 visitor: "v_12345678".into()
             }

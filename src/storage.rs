@@ -336,32 +336,3 @@ mod tests {
         );
     }
 }
-
-/// Day-index folders (`yyyy-mm-dd`) whose sessions are past `retention_days` at `now_ms`:
-/// every day strictly before the first day still retained.
-pub fn expired_days(days: &[String], now_ms: u64, retention_days: u32) -> Vec<&str> {
-    let keep_from = utc_day(now_ms.saturating_sub(u64::from(retention_days) * crate::time::DAY_MS));
-    days.iter()
-        .map(String::as_str)
-        .filter(|d| *d < keep_from.as_str())
-        .collect()
-}
-
-#[cfg(test)]
-mod retention_tests {
-    use super::*;
-
-    #[test]
-    fn only_days_before_the_window_expire() {
-        let days: Vec<String> = ["2026-10-23", "2026-10-24", "2026-11-22"]
-            .map(String::from)
-            .to_vec();
-        let now = 1_795_392_000_000 + 3_600_000; // 2026-11-23 01:00 UTC
-        assert_eq!(expired_days(&days, now, 30), vec!["2026-10-23"]);
-        assert_eq!(
-            expired_days(&days, now, 1),
-            vec!["2026-10-23", "2026-10-24"]
-        );
-        assert!(expired_days(&days, now, 395).is_empty());
-    }
-}

@@ -187,22 +187,30 @@ pub async fn verify(key: &str, req: &Request, env: &Env) -> Result<Response> {
         ),
         _ => http::time_range(req, to_default)?,
     };
+    // One job per range: while one runs, a request for the same range answers it.
+    let id = log::job_id(key, from, to);
+    let name = log::verify_job_object_name(key, &id);
+    if let Some(body) = super::objects::call(env, &name, ObjectCall::VerifyStatus).await? {
+        let state = job_state(&body)?;
+        if state.result.is_none() {
+            return running(key, &id, &state);
+        }
+    }
     let mut job = VerifyJob::new(key, from, to);
     run_verify(env, &mut job, log::SYNC_BUDGET).await?;
     if let Some(result) = job.result {
         return http::raw_json(200, result);
     }
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|_| ApiError::unavailable("no randomness"))?;
-    let id = crate::encoding::hex(&id);
     let state = serde_json::to_vec(&job).map_err(|_| ApiError::unavailable("serialize"))?;
-    super::objects::call(
-        env,
-        &log::verify_job_object_name(key, &id),
-        ObjectCall::VerifyStart(&state),
-    )
-    .await?;
-    running(key, &id, &job)
+    let Some(body) = super::objects::call(env, &name, ObjectCall::VerifyStart(&state)).await?
+    else {
+        return Err(ApiError::unavailable("verify job not started; retry later"));
+    };
+    running(key, &id, &job_state(&body)?)
+}
+
+fn job_state(body: &[u8]) -> Result<VerifyJob> {
+    serde_json::from_slice(body).map_err(|_| ApiError::unavailable("verify job state"))
 }
 
 /// `202` for a job still running, with where to ask again.
@@ -225,8 +233,10 @@ pub async fn verify_job(key: &str, job: &str, req: &Request, env: &Env) -> Resul
     let Some(body) = super::objects::call(env, &name, ObjectCall::VerifyStatus).await? else {
         return Err(ApiError::not_found("no such verify job"));
     };
-    let state: VerifyJob =
-        serde_json::from_slice(&body).map_err(|_| ApiError::unavailable("verify job state"))?;
+    let state = job_state(&body)?;
+    if state.is_expired(now_ms()) {
+        return Err(ApiError::not_found("no such verify job"));
+    }
     match state.result {
         Some(r) => http::raw_json(200, r),
         None => running(key, job, &state),

@@ -3,14 +3,14 @@
 //! at-a-time guarantee. A log's calls run in `audit::log::LogCore` over [`LogObjectIo`] (DO
 //! storage, alarm, R2): an append is stored and answered, R2 is written per flush (alarm or
 //! live-head read); a verify job keeps its `VerifyJob` in storage and advances it one bounded
-//! step per alarm.
+//! step per alarm, keeps its result a day, then deletes itself.
 
 use worker::{js_sys, wasm_bindgen, Env, Response, State};
 
 use super::audit_read::{read_lossy, run_verify};
 use super::http::{now_ms, storage_err};
 use super::r2::put_json;
-use crate::audit::log::{self as log, object::Alarm, LogCore, LogIo, VerifyJob};
+use crate::audit::log::{self as log, object::Alarm, JobAlarm, LogCore, LogIo, VerifyJob};
 use crate::error::{ApiError, ErrorCode};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -117,8 +117,8 @@ pub async fn log_alarm(io: &LogObjectIo<'_>, core: &LogCore) -> ApiResult<bool> 
     }
 }
 
-async fn set_alarm_soon(state: &State) -> ApiResult<()> {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64((now_ms() + 50) as f64));
+async fn set_alarm_at(state: &State, at_ms: u64) -> ApiResult<()> {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
     state
         .storage()
         .set_alarm(worker::ScheduledTime::new(date))
@@ -126,13 +126,24 @@ async fn set_alarm_soon(state: &State) -> ApiResult<()> {
         .map_err(storage_err("verify job alarm"))
 }
 
-/// `/verify-start`: take over a verification the request could not finish.
+async fn set_alarm_soon(state: &State) -> ApiResult<()> {
+    set_alarm_at(state, now_ms() + 50).await
+}
+
+/// `/verify-start`: take over a verification the request could not finish, unless this
+/// object (the range's job, `log::job_id`) is still running one: then the request joins it.
+/// Answers the job this object now runs.
 pub async fn verify_start(state: &State, body: &[u8]) -> ApiResult<Response> {
-    let job: VerifyJob = serde_json::from_slice(body)
+    let offered: VerifyJob = serde_json::from_slice(body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed verify job"))?;
-    save_job(state, &job).await?;
-    set_alarm_soon(state).await?;
-    ok("{}".into())
+    let existing = load_job(state).await?;
+    let joined = existing.as_ref().is_some_and(|j| j.result.is_none());
+    let job = VerifyJob::adopt(existing, offered);
+    if !joined {
+        save_job(state, &job).await?;
+        set_alarm_soon(state).await?;
+    }
+    ok(serde_json::to_string(&job).map_err(|_| ApiError::unavailable("serialize"))?)
 }
 
 async fn save_job(state: &State, job: &VerifyJob) -> ApiResult<()> {
@@ -152,6 +163,14 @@ async fn job_of(state: &State) -> ApiResult<Option<String>> {
         .map_err(storage_err("verify job"))
 }
 
+async fn load_job(state: &State) -> ApiResult<Option<VerifyJob>> {
+    job_of(state)
+        .await?
+        .map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|_| ApiError::unavailable("verify job state"))
+}
+
 /// `/verify-status`: the job's state (404 when this object holds no job).
 pub async fn verify_status(state: &State) -> ApiResult<Response> {
     match job_of(state).await? {
@@ -160,21 +179,32 @@ pub async fn verify_status(state: &State) -> ApiResult<Response> {
     }
 }
 
-/// Alarm of a verify job: one bounded step, then the next alarm unless done. `Ok(false)`
-/// when this object is not a job.
+/// Alarm of a verify job: one bounded step, then the next alarm; a finished job's alarm
+/// deletes it once its result has been kept `log::FINISHED_TTL_MS`. `Ok(false)` when this
+/// object is not a job.
 pub async fn verify_alarm(state: &State, env: &Env) -> ApiResult<bool> {
-    let Some(text) = job_of(state).await? else {
+    let Some(mut job) = load_job(state).await? else {
         return Ok(false);
     };
-    let mut job: VerifyJob =
-        serde_json::from_str(&text).map_err(|_| ApiError::unavailable("verify job state"))?;
-    if job.result.is_some() {
-        return Ok(true);
-    }
-    run_verify(env, &mut job, log::STEP_BUDGET).await?;
-    save_job(state, &job).await?;
-    if job.result.is_none() {
-        set_alarm_soon(state).await?;
+    let now = now_ms();
+    match job.on_alarm(now) {
+        JobAlarm::Expire => {
+            state
+                .storage()
+                .delete_all()
+                .await
+                .map_err(storage_err("verify job"))?;
+        }
+        JobAlarm::Wait(at) => set_alarm_at(state, at).await?,
+        JobAlarm::Step => {
+            run_verify(env, &mut job, log::STEP_BUDGET).await?;
+            job.settle(now_ms());
+            save_job(state, &job).await?;
+            match job.expires_at() {
+                Some(at) => set_alarm_at(state, at).await?,
+                None => set_alarm_soon(state).await?,
+            }
+        }
     }
     Ok(true)
 }

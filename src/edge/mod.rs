@@ -9,6 +9,7 @@ mod audit_log_do;
 mod audit_read;
 mod bindings;
 mod config;
+mod erase_job_do;
 mod http;
 mod ingest;
 mod objects;
@@ -92,6 +93,9 @@ async fn dispatch(
         }
         Route::DeleteVisitor { key, visitor } => {
             read_api::delete_visitor(&key, &visitor, &req, env).await
+        }
+        Route::VisitorErasure { key, visitor } => {
+            read_api::visitor_erasure(&key, &visitor, &req, env).await
         }
         Route::OptOut => optout::opt_out(&req),
         Route::OptInPage => optout::opt_in_form(),

@@ -8,13 +8,15 @@ use super::http::{self, now_ms, query_param, storage_err};
 use super::objects;
 use super::projects::{self, Token};
 use super::r2::read_bytes;
+use crate::erasure::{self, EraseIo, VisitorErasure};
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{ProjectKey, SessionId, VisitorId};
 use crate::project::Project;
 use crate::protocol::{Erase, ObjectCall};
+use crate::retention;
 use crate::session_summary::SessionSummary;
 use crate::storage;
-use crate::time::{day_starts, days_ms};
+use crate::time::day_starts;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -22,8 +24,9 @@ type Result<T> = std::result::Result<T, ApiError>;
 const MAX_MERGED_CHUNKS: usize = 900;
 
 pub async fn list_sessions(key: &ProjectKey, req: &Request, env: &Env) -> Result<Response> {
-    projects::authorize(key, req, env, Token::Read).await?;
-    let (from, to) = http::time_range(req, now_ms())?;
+    let project = projects::authorize(key, req, env, Token::Read).await?;
+    let now = now_ms();
+    let (from, to) = http::time_range(req, now)?;
     let url = req.inner().url();
     let query = crate::routes::split_url(&url).1;
     if crate::analytics::search::is_search(
@@ -49,6 +52,11 @@ pub async fn list_sessions(key: &ProjectKey, req: &Request, env: &Env) -> Result
     'days: for day_ms in day_starts(from, to) {
         let day = storage::utc_day(day_ms);
         if cursor_day.as_deref().is_some_and(|c| day.as_str() < c) {
+            continue;
+        }
+        // Past retention a session is not served, so it is not listed either (the sweep may
+        // not have erased it yet): the same rule as `load_manifest`'s.
+        if !retention::day_retained(&day, now, project.retention_days) {
             continue;
         }
         let mut start_after = match (&cursor_day, &after) {
@@ -121,7 +129,7 @@ async fn load_manifest(
         .map_err(|_| ApiError::unavailable("stored manifest unreadable"))?;
     // Past retention a session is no longer served, even before the sweep deletes it.
     let created = m["created_at"].as_u64().unwrap_or(0);
-    if created + days_ms(u64::from(project.retention_days)) < now_ms() {
+    if !retention::retained(created, now_ms(), project.retention_days) {
         return Err(ApiError::not_found("no such session"));
     }
     Ok(m)
@@ -241,6 +249,10 @@ pub async fn delete_session(
     )
 }
 
+/// `DELETE …/visitors/{visitor}`: one bounded step of the visitor's erasure
+/// (`erasure::STEP_SESSIONS` sessions); `200` when that was all, else the visitor's job object
+/// takes over and the answer is `202` with `Location: …/visitors/{visitor}/erasure`. While a
+/// job runs, a request joins it.
 pub async fn delete_visitor(
     key: &ProjectKey,
     visitor: &VisitorId,
@@ -248,40 +260,110 @@ pub async fn delete_visitor(
     env: &Env,
 ) -> Result<Response> {
     projects::authorize(key, req, env, Token::Read).await?;
-    let bucket = env
-        .bucket(bindings::RECORDINGS)
-        .map_err(storage_err("erase visitor"))?;
-    let mut sessions = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
+    let name = erasure::job_object_name(key, visitor);
+    if let Some(job) = erase_job(env, &name, ObjectCall::EraseStatus).await? {
+        if !job.done {
+            return erasure_reply(key, &job);
+        }
+    }
+    let mut job = VisitorErasure::new(key, visitor);
+    job.step(&VisitorIndex { key, visitor, env }, erasure::STEP_SESSIONS)
+        .await?;
+    if job.done {
+        return erasure_reply(key, &job);
+    }
+    let state = serde_json::to_vec(&job).map_err(|_| ApiError::unavailable("serialize"))?;
+    let Some(job) = erase_job(env, &name, ObjectCall::EraseStart(&state)).await? else {
+        return Err(ApiError::unavailable(
+            "erasure job not started; retry later",
+        ));
+    };
+    erasure_reply(key, &job)
+}
+
+/// `GET …/visitors/{visitor}/erasure`: 202 while the visitor's erasure job runs, 200 when it
+/// is done (kept `erasure::FINISHED_TTL_MS`), 404 when there is none.
+pub async fn visitor_erasure(
+    key: &ProjectKey,
+    visitor: &VisitorId,
+    req: &Request,
+    env: &Env,
+) -> Result<Response> {
+    projects::authorize(key, req, env, Token::Read).await?;
+    let name = erasure::job_object_name(key, visitor);
+    match erase_job(env, &name, ObjectCall::EraseStatus).await? {
+        Some(job) if !job.is_expired(now_ms()) => erasure_reply(key, &job),
+        _ => Err(ApiError::not_found("no erasure job for this visitor")),
+    }
+}
+
+async fn erase_job(env: &Env, name: &str, call: ObjectCall<'_>) -> Result<Option<VisitorErasure>> {
+    objects::call(env, name, call)
+        .await?
+        .map(|b| serde_json::from_slice(&b))
+        .transpose()
+        .map_err(|_| ApiError::unavailable("erasure job state unreadable"))
+}
+
+fn erasure_reply(key: &ProjectKey, job: &VisitorErasure) -> Result<Response> {
+    if job.done {
+        return http::json(200, &job.reply());
+    }
+    let mut resp = http::json(202, &job.reply())?;
+    let _ = resp.headers_mut().set(
+        "Location",
+        &format!("/v1/projects/{key}/visitors/{}/erasure", job.visitor),
+    );
+    Ok(resp)
+}
+
+/// A visitor's erasure over R2 and the session objects (`erasure::EraseIo`), for the request
+/// and for the job object.
+pub struct VisitorIndex<'a> {
+    pub key: &'a ProjectKey,
+    pub visitor: &'a VisitorId,
+    pub env: &'a Env,
+}
+
+impl EraseIo for VisitorIndex<'_> {
+    async fn list(&self, after: Option<&str>, limit: u32) -> Result<(Vec<String>, bool)> {
+        let bucket = self
+            .env
+            .bucket(bindings::RECORDINGS)
+            .map_err(storage_err("erase visitor"))?;
         let mut list = bucket
             .list()
-            .prefix(storage::visitor_index_prefix(key, visitor));
-        if let Some(c) = &cursor {
-            list = list.cursor(c.clone());
+            .prefix(storage::visitor_index_prefix(self.key, self.visitor))
+            .limit(limit);
+        if let Some(s) = after.and_then(SessionId::parse) {
+            list = list.start_after(storage::visitor_index_key(self.key, self.visitor, &s));
         }
         let page = list.execute().await.map_err(storage_err("erase visitor"))?;
         // Index entries are written from checked ids only; anything else names no session.
-        sessions.extend(
-            page.objects()
-                .iter()
-                .filter_map(|o| SessionId::parse(storage::last_segment(&o.key()))),
-        );
-        cursor = page.cursor();
-        if !page.truncated() || cursor.is_none() {
-            break;
-        }
+        let sessions = page
+            .objects()
+            .iter()
+            .filter_map(|o| SessionId::parse(storage::last_segment(&o.key())))
+            .map(|s| s.to_string())
+            .collect();
+        Ok((sessions, page.truncated()))
     }
-    let mut erased = 0;
-    for s in &sessions {
-        if erase_session(key, s, "visitor_erasure", env).await? {
-            erased += 1;
-        }
+
+    async fn erase(&self, session: &str) -> Result<bool> {
+        let Some(session) = SessionId::parse(session) else {
+            return Ok(false);
+        };
+        let erased = erase_session(self.key, &session, "visitor_erasure", self.env).await?;
+        // The erasure deletes the entry the manifest names; one whose session never stored a
+        // manifest would otherwise keep the visitor's id in a key.
+        self.env
+            .bucket(bindings::RECORDINGS)
+            .map_err(storage_err("erase visitor"))?
+            .delete(storage::visitor_index_key(self.key, self.visitor, &session))
+            .await
+            .map_err(storage_err("erase visitor"))?;
+        Ok(erased)
     }
-    http::json(
-        200,
-        &serde_json::json!({"visitor": visitor, "sessions_erased": erased}),
-    )
 }
 
 /// Delete everything of one session: object state first (so no new chunk lands on an old

@@ -1,7 +1,8 @@
 //! The retention sweep. The daily cron only pokes the sweeper object (`retention/sweeper`,
 //! class `RetentionSweeper`); its alarm erases a bounded batch per run through the erasure
 //! path (each erasure audited with reason `retention`), keeps its state in its storage and
-//! re-arms until the cycle is done. Every decision (what is expired, the budget, turns,
+//! re-arms until the cycle is done; each poke starts a fresh cycle, carrying an unfinished
+//! one's cursors forward. Every decision (what is expired, the budget, turns,
 //! retries) is `crate::retention`'s. Reads older than retention are already refused by the
 //! read API; the sweep frees the storage. Deployments should also set an R2 lifecycle rule as
 //! a backstop (README, "Retention").
@@ -175,9 +176,9 @@ impl RetentionSweeper {
         let p: Poke = serde_json::from_str(body)
             .map_err(|_| ApiError::new(ErrorCode::InvalidCall, "malformed sweeper call"))?;
         let mut s = self.load().await?;
-        let started = s.start(p.now);
+        let carried = s.start(p.now);
         self.save(&s).await?;
-        Ok(serde_json::json!({"started": started}).to_string())
+        Ok(serde_json::json!({"started": true, "carried": carried}).to_string())
     }
 
     /// One alarm run: due retries first, then projects in turn, all within one budget.

@@ -1,6 +1,7 @@
 //! The session Durable Object class (`SESSION`): one object per `{project}:{session}`, and the
 //! same class for the per-project audit anchor chains (`{project}/anchor/NN`), admin chain
-//! (`{project}/admin`), audit logs and verify jobs, which need the same one-writer guarantee.
+//! (`{project}/admin`), audit logs, verify jobs and visitor erasure jobs, which need the same
+//! one-writer guarantee.
 //! It decodes each request into a `protocol::ObjectCall` and runs it: a session's calls in
 //! `session::object` (the order of their effects is decided there, over [`ObjectIo`]), the
 //! audit log's in `audit_log_do`. This file only moves bytes between those and the runtime.
@@ -67,6 +68,12 @@ impl DurableObject for SessionObject {
         {
             return Response::ok("ok");
         }
+        if super::erase_job_do::alarm(&self.state, &self.env)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?
+        {
+            return Response::ok("ok");
+        }
         if super::audit_log_do::log_alarm(&self.log_io(), &self.log)
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))?
@@ -105,7 +112,7 @@ impl SessionObject {
     }
 
     async fn serve(&self, call: ObjectCall<'_>) -> ApiResult<Response> {
-        let (state, log, io) = (&self.state, &self.log, self.io());
+        let (state, env, log, io) = (&self.state, &self.env, &self.log, self.io());
         match call {
             ObjectCall::Ingest(c, events) => ok_json(&self.core.ingest(&io, c, events).await?),
             ObjectCall::Manifest => ok(self.core.manifest(&io).await?),
@@ -123,6 +130,8 @@ impl SessionObject {
             ObjectCall::VerifyStart(job) => super::audit_log_do::verify_start(state, job).await,
             ObjectCall::VerifyStatus => super::audit_log_do::verify_status(state).await,
             ObjectCall::Analytics(c) => super::analytics::serve(state, &c),
+            ObjectCall::EraseStart(job) => super::erase_job_do::start(state, job).await,
+            ObjectCall::EraseStatus => super::erase_job_do::status(state).await,
             #[cfg(feature = "faults")]
             ObjectCall::LogSeed(w) => super::audit_log_do::seed(&self.log_io(), log, w).await,
         }

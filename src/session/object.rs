@@ -281,6 +281,16 @@ impl SessionCore {
             max_ms: call.max_ms,
         };
         self.ensure_loaded(io).await?;
+        // A session belongs to the visitor who started it: it is indexed (and erased) under
+        // that visitor only, so another visitor's beacon must not store anything in it.
+        if let Some(st) = self.live.borrow().stored.as_ref() {
+            if st.session.visitor != call.visitor {
+                return Err(ApiError::new(
+                    ErrorCode::VisitorMismatch,
+                    "this session belongs to another visitor",
+                ));
+            }
+        }
 
         // Every beacon is decided; the audit records the first decision and every change.
         let previous = self

@@ -24,6 +24,7 @@ mod audit_rate;
 mod audit_scale;
 mod consent;
 mod edge_holes;
+mod erasure;
 mod exactly_once;
 mod faults;
 mod foundation;

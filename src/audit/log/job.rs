@@ -12,6 +12,27 @@ use crate::audit::keys::days_prefix;
 pub const SYNC_BUDGET: usize = 100;
 /// R2 operations one job step (one alarm) spends.
 pub const STEP_BUDGET: usize = 200;
+/// How long a finished job's result stays readable; then its object's alarm deletes it.
+pub const FINISHED_TTL_MS: u64 = crate::time::DAY_MS;
+
+/// The job of a range: one per (project, `from`, `to`), so a second request for a range
+/// whose verification is still running joins it instead of starting another (32 lowercase
+/// hex, the form the route takes).
+pub fn job_id(project: &str, from_ms: u64, to_ms: u64) -> String {
+    crate::project::sha256_hex(format!("verify\n{project}\n{from_ms}\n{to_ms}").as_bytes())[..32]
+        .to_string()
+}
+
+/// What a job object's alarm does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobAlarm {
+    /// One more bounded step of the verification.
+    Step,
+    /// Finished and past [`FINISHED_TTL_MS`]: delete the job.
+    Expire,
+    /// Finished: keep the result until then.
+    Wait(u64),
+}
 
 /// Where a verification is: the verifier and the last segment key it read. What a verify
 /// job keeps in its object's storage between alarms.
@@ -28,6 +49,10 @@ pub struct VerifyJob {
     /// count), so not pinned: checked at the end against where the log ended.
     #[serde(default)]
     pub unpinned: Vec<LiveHead>,
+    /// When the result was stored (jobs finished before this field existed read as 0, so
+    /// they expire at their next alarm or read).
+    #[serde(default)]
+    pub finished_at: Option<u64>,
 }
 
 impl VerifyJob {
@@ -39,6 +64,46 @@ impl VerifyJob {
             current_day: None,
             result: None,
             unpinned: Vec::new(),
+            finished_at: None,
+        }
+    }
+
+    /// A request hands the job object `offered` for its range: a running job goes on and
+    /// the request answers it; a finished or expired one is replaced by the new run.
+    pub fn adopt(existing: Option<VerifyJob>, offered: VerifyJob) -> VerifyJob {
+        match existing {
+            Some(job) if job.result.is_none() => job,
+            _ => offered,
+        }
+    }
+
+    /// After a step: a stored result starts the time it is kept.
+    pub fn settle(&mut self, now_ms: u64) {
+        if self.result.is_some() && self.finished_at.is_none() {
+            self.finished_at = Some(now_ms);
+        }
+    }
+
+    /// When a finished job is deleted (`None` while it runs).
+    pub fn expires_at(&self) -> Option<u64> {
+        self.result.as_ref()?;
+        Some(
+            self.finished_at
+                .unwrap_or(0)
+                .saturating_add(FINISHED_TTL_MS),
+        )
+    }
+
+    /// A finished job past its time: answered as unknown even before its alarm deletes it.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at().is_some_and(|t| now_ms >= t)
+    }
+
+    pub fn on_alarm(&self, now_ms: u64) -> JobAlarm {
+        match self.expires_at() {
+            None => JobAlarm::Step,
+            Some(t) if now_ms >= t => JobAlarm::Expire,
+            Some(t) => JobAlarm::Wait(t),
         }
     }
 
@@ -51,5 +116,67 @@ impl VerifyJob {
                 self.verifier.first_day
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = crate::time::DAY_MS;
+
+    #[test]
+    fn one_job_per_project_and_range() {
+        let a = job_id("demo", 1_000, 2_000);
+        assert_eq!(a, job_id("demo", 1_000, 2_000));
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_ne!(a, job_id("demo", 1_000, 2_001));
+        assert_ne!(a, job_id("demo", 999, 2_000));
+        assert_ne!(a, job_id("other", 1_000, 2_000));
+    }
+
+    #[test]
+    fn a_second_request_joins_the_running_job_and_a_finished_one_is_redone() {
+        let mut running = VerifyJob::new("demo", 0, 3 * DAY);
+        running.after = Some("audit/demo/v2/days/x".into());
+        let fresh = VerifyJob::new("demo", 0, 3 * DAY);
+        assert_eq!(VerifyJob::adopt(None, fresh.clone()), fresh);
+        assert_eq!(
+            VerifyJob::adopt(Some(running.clone()), fresh.clone()),
+            running
+        );
+        let mut done = running;
+        done.result = Some("{}".into());
+        done.settle(5);
+        assert_eq!(VerifyJob::adopt(Some(done), fresh.clone()), fresh);
+    }
+
+    #[test]
+    fn a_finished_job_is_kept_a_day_then_deleted() {
+        let mut job = VerifyJob::new("demo", 0, DAY);
+        assert_eq!(job.on_alarm(10), JobAlarm::Step);
+        job.settle(10);
+        assert_eq!(job.finished_at, None, "still running");
+        job.result = Some("{}".into());
+        job.settle(100);
+        job.settle(200);
+        assert_eq!(job.finished_at, Some(100));
+        assert_eq!(job.on_alarm(150), JobAlarm::Wait(100 + FINISHED_TTL_MS));
+        assert!(!job.is_expired(100 + FINISHED_TTL_MS - 1));
+        assert!(job.is_expired(100 + FINISHED_TTL_MS));
+        assert_eq!(job.on_alarm(100 + FINISHED_TTL_MS), JobAlarm::Expire);
+        // A job stored before `finished_at` existed.
+        let mut old: VerifyJob = serde_json::from_str(
+            &serde_json::to_string(&VerifyJob::new("demo", 0, DAY))
+                .unwrap()
+                .replace(",\"finished_at\":null", ""),
+        )
+        .unwrap();
+        assert_eq!(old.finished_at, None);
+        old.result = Some("{}".into());
+        assert_eq!(old.on_alarm(FINISHED_TTL_MS), JobAlarm::Expire);
     }
 }

@@ -76,6 +76,8 @@ fn label_of(key: &str) -> String {
         "day-index".into()
     } else if key == storage::visitor_index_key(&PROJECT.into(), &VISITOR.into(), &SESSION.into()) {
         "visitor-index".into()
+    } else if key.starts_with(&format!("index/{PROJECT}/visitors/")) {
+        "another visitor's index".into()
     } else if let Some(seq) =
         (0..4).find(|&s| key == storage::chunk_key(&PROJECT.into(), &SESSION.into(), s))
     {
@@ -480,4 +482,37 @@ fn analytics_follow_the_durable_chunk_wait_out_a_failed_store_and_leave_with_the
         erase,
         serde_json::json!({"op": "erase", "session": SESSION})
     );
+}
+
+#[test]
+fn a_session_belongs_to_its_first_visitor() {
+    let (core, io) = (SessionCore::default(), Memory::default());
+    ingest(&core, &io, 0).unwrap();
+    io.take();
+    let log_before = io.log.borrow().len();
+    // Another visitor's beacon in the same session, stored or dropped: refused with its code,
+    // nothing audited or written (it would be indexed under nobody and escape erasure).
+    for reason in [Reason::PolicyNone, Reason::OptOutCookie] {
+        let mut call = beacon(1, reason);
+        call.visitor = "v_other000";
+        let e = run(core.ingest(&io, call, EVENTS)).unwrap_err();
+        assert_eq!((e.status, e.code), (409, "visitor_mismatch"));
+        assert_eq!(error_from_reply(e.status, e.body().as_bytes()), e);
+    }
+    assert_eq!(io.take(), Vec::<String>::new());
+    assert_eq!(io.committed(), [0]);
+    assert_eq!(io.log.borrow().len(), log_before);
+    // After an erasure the id is free again.
+    run(core.erase(
+        &io,
+        Erase {
+            project: PROJECT.into(),
+            session: SESSION.into(),
+            reason: "session_erasure".into(),
+        },
+    ))
+    .unwrap();
+    let mut call = beacon(0, Reason::PolicyNone);
+    call.visitor = "v_other000";
+    assert!(run(core.ingest(&io, call, EVENTS)).unwrap().stored);
 }
