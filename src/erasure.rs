@@ -119,15 +119,11 @@ impl VisitorErasure {
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at().is_some_and(|t| now_ms >= t)
+        self.on_alarm(now_ms) == JobAlarm::Expire
     }
 
     pub fn on_alarm(&self, now_ms: u64) -> JobAlarm {
-        match self.expires_at() {
-            None => JobAlarm::Step,
-            Some(t) if now_ms >= t => JobAlarm::Expire,
-            Some(t) => JobAlarm::Wait(t),
-        }
+        JobAlarm::of(self.expires_at(), now_ms)
     }
 
     /// The API's answer: `sessions_erased` so far and whether it is done.

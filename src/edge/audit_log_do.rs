@@ -5,7 +5,7 @@
 //! live-head read); a verify job keeps its `VerifyJob` in storage and advances it one bounded
 //! step per alarm, keeps its result a day, then deletes itself.
 
-use worker::{js_sys, wasm_bindgen, Env, Response, State};
+use worker::{js_sys, Env, Response, State};
 
 use super::audit_read::{read_lossy, run_verify};
 use super::http::{now_ms, storage_err};
@@ -72,12 +72,7 @@ impl LogIo for LogObjectIo<'_> {
     }
 
     async fn set_alarm(&self, at_ms: u64) -> ApiResult<()> {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-        self.state
-            .storage()
-            .set_alarm(worker::ScheduledTime::new(date))
-            .await
-            .map_err(storage_err("audit log alarm"))
+        super::http::set_alarm(&self.state.storage(), at_ms, "audit log alarm").await
     }
 
     async fn r2_get(&self, key: &str) -> ApiResult<Option<String>> {
@@ -118,12 +113,7 @@ pub async fn log_alarm(io: &LogObjectIo<'_>, core: &LogCore) -> ApiResult<bool> 
 }
 
 async fn set_alarm_at(state: &State, at_ms: u64) -> ApiResult<()> {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-    state
-        .storage()
-        .set_alarm(worker::ScheduledTime::new(date))
-        .await
-        .map_err(storage_err("verify job alarm"))
+    super::http::set_alarm(&state.storage(), at_ms, "verify job alarm").await
 }
 
 async fn set_alarm_soon(state: &State) -> ApiResult<()> {

@@ -5,7 +5,7 @@
 //! count a day (`erasure::FINISHED_TTL_MS`), then deletes itself. What a step does, and in
 //! which order, is `crate::erasure`'s.
 
-use worker::{js_sys, wasm_bindgen, Env, Response, State};
+use worker::{Env, Response, State};
 
 use super::http::{now_ms, storage_err};
 use super::read_api::VisitorIndex;
@@ -44,12 +44,7 @@ async fn save(state: &State, job: &VisitorErasure) -> ApiResult<()> {
 }
 
 async fn set_alarm_at(state: &State, at_ms: u64) -> ApiResult<()> {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-    state
-        .storage()
-        .set_alarm(worker::ScheduledTime::new(date))
-        .await
-        .map_err(storage_err("erasure job alarm"))
+    super::http::set_alarm(&state.storage(), at_ms, "erasure job alarm").await
 }
 
 /// `/erase-start`: take over a visitor's erasure the request could not finish, unless this

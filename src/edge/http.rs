@@ -21,6 +21,15 @@ fn short(s: &str) -> String {
     s.chars().take(120).collect()
 }
 
+/// Set this object's alarm to `at_ms` (every object class's one way to do it).
+pub async fn set_alarm(storage: &worker::Storage, at_ms: u64, what: &'static str) -> Result<()> {
+    let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    storage
+        .set_alarm(worker::ScheduledTime::new(date))
+        .await
+        .map_err(storage_err(what))
+}
+
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     let text =
         serde_json::to_string(body).map_err(|_| ApiError::new(ErrorCode::Internal, "serialize"))?;

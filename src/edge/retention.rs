@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use futures_util::future::join_all;
 use worker::{
-    durable_object, event, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result,
+    durable_object, event, wasm_bindgen, DurableObject, Env, Request, Response, Result,
     ScheduleContext, ScheduledEvent, State,
 };
 
@@ -154,13 +154,7 @@ impl RetentionSweeper {
             .map_err(storage_err("sweeper state"))?;
         let storage = self.state.storage();
         match s.next_alarm(now_ms()) {
-            Some(at) => {
-                let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-                storage
-                    .set_alarm(worker::ScheduledTime::new(date))
-                    .await
-                    .map_err(storage_err("sweeper alarm"))
-            }
+            Some(at) => super::http::set_alarm(&storage, at, "sweeper alarm").await,
             None => storage
                 .delete_alarm()
                 .await

@@ -175,12 +175,7 @@ impl ObjectIo for Io<'_> {
     }
 
     async fn set_alarm(&self, at_ms: u64) -> ApiResult<()> {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-        self.state
-            .storage()
-            .set_alarm(worker::ScheduledTime::new(date))
-            .await
-            .map_err(storage_err("session alarm"))
+        super::http::set_alarm(&self.state.storage(), at_ms, "session alarm").await
     }
 
     async fn delete_alarm(&self) -> ApiResult<()> {

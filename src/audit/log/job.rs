@@ -34,6 +34,18 @@ pub enum JobAlarm {
     Wait(u64),
 }
 
+impl JobAlarm {
+    /// A job's alarm given when its kept result expires (`None`: still running). The rule
+    /// every job object (verify, visitor erasure) follows.
+    pub fn of(expires_at: Option<u64>, now_ms: u64) -> JobAlarm {
+        match expires_at {
+            None => JobAlarm::Step,
+            Some(t) if now_ms >= t => JobAlarm::Expire,
+            Some(t) => JobAlarm::Wait(t),
+        }
+    }
+}
+
 /// Where a verification is: the verifier and the last segment key it read. What a verify
 /// job keeps in its object's storage between alarms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,15 +108,11 @@ impl VerifyJob {
 
     /// A finished job past its time: answered as unknown even before its alarm deletes it.
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at().is_some_and(|t| now_ms >= t)
+        self.on_alarm(now_ms) == JobAlarm::Expire
     }
 
     pub fn on_alarm(&self, now_ms: u64) -> JobAlarm {
-        match self.expires_at() {
-            None => JobAlarm::Step,
-            Some(t) if now_ms >= t => JobAlarm::Expire,
-            Some(t) => JobAlarm::Wait(t),
-        }
+        JobAlarm::of(self.expires_at(), now_ms)
     }
 
     /// Where the segment listing resumes (`start_after`).

@@ -96,7 +96,7 @@ fn is_credential(scheme: &str, cred: &[u8], authorization: bool) -> bool {
         "basic" => {
             (n >= 6 && (digit || punct))
                 || (n >= 8
-                    && n % 4 == 0
+                    && n.is_multiple_of(4)
                     && cred[1..].iter().any(u8::is_ascii_uppercase)
                     && cred.iter().any(u8::is_ascii_lowercase))
         }
