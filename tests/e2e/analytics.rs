@@ -54,9 +54,10 @@ fn scroll(t: u64) -> Value {
     json!({"type": 3, "timestamp": t, "data": {"source": 3, "id": 1, "x": 0, "y": 50}})
 }
 
+/// A session's beacon; its visitor is derived from the session (a session has one visitor).
 fn post(session: &str, seq: u64, events: Vec<Value>) {
     let body = json!({
-        "session": session, "visitor": id("v"), "seq": seq, "platform": "web",
+        "session": session, "visitor": format!("v{session}"), "seq": seq, "platform": "web",
         "page": "http://localhost:8787/",
         "events": events,
     });
@@ -73,7 +74,8 @@ fn post(session: &str, seq: u64, events: Vec<Value>) {
     );
 }
 
-/// A name only this run uses (letters only: a custom event name passes the detectors).
+/// A name only this run uses (letters only: a custom event name passes the detectors, which
+/// mask digits under the default policy).
 fn run_name() -> String {
     let n = id("x");
     let letters: String = n
@@ -83,7 +85,7 @@ fn run_name() -> String {
         .take(8)
         .map(|b| (b'a' + (b % 16)) as char)
         .collect();
-    format!("e2e_run_{letters}")
+    format!("run_{letters}")
 }
 
 fn search(q: &str) -> Value {
