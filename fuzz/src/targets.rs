@@ -670,6 +670,7 @@ pub fn routes(data: &[u8]) {
                 Route::Ingest { key }
                 | Route::IngestPreflight { key }
                 | Route::ListSessions { key }
+                | Route::AnalyticsSummary { key }
                 | Route::SdkConfig { key }
                 | Route::AdminProject { key }
                 | Route::AdminRotate { key, .. } => key_ok(key),
@@ -693,7 +694,7 @@ pub fn routes(data: &[u8]) {
                     let k = storage::chunk_key(key, session, *seq);
                     assert!(!k.contains(".."));
                 }
-                Route::DeleteVisitor { key, visitor } => {
+                Route::DeleteVisitor { key, visitor } | Route::VisitorErasure { key, visitor } => {
                     key_ok(key);
                     id_ok(visitor);
                 }
