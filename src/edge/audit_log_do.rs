@@ -5,7 +5,7 @@
 //! live-head read); a verify job keeps its `VerifyJob` in storage and advances it one bounded
 //! step per alarm, keeps its result a day, then deletes itself.
 
-use worker::{js_sys, Env, Response, State};
+use worker::{Env, Response, State};
 
 use super::audit_read::{read_lossy, run_verify};
 use super::http::{now_ms, storage_err};
@@ -51,15 +51,7 @@ impl LogIo for LogObjectIo<'_> {
     }
 
     async fn put_state(&self, entries: Vec<(String, String)>) -> ApiResult<()> {
-        let obj = js_sys::Object::new();
-        for (key, value) in entries {
-            let _ = js_sys::Reflect::set(&obj, &key.into(), &value.into());
-        }
-        self.state
-            .storage()
-            .put_multiple_raw(obj)
-            .await
-            .map_err(storage_err("audit log state"))
+        super::http::put_multiple(&self.state.storage(), entries, "audit log state").await
     }
 
     async fn delete_state(&self, keys: Vec<String>) -> ApiResult<()> {

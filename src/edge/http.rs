@@ -30,6 +30,22 @@ pub async fn set_alarm(storage: &worker::Storage, at_ms: u64, what: &'static str
         .map_err(storage_err(what))
 }
 
+/// Write several values to this object's storage in one atomic put.
+pub async fn put_multiple<K: Into<worker::wasm_bindgen::JsValue>>(
+    storage: &worker::Storage,
+    entries: Vec<(K, String)>,
+    what: &'static str,
+) -> Result<()> {
+    let obj = worker::js_sys::Object::new();
+    for (key, value) in entries {
+        let _ = worker::js_sys::Reflect::set(&obj, &key.into(), &value.into());
+    }
+    storage
+        .put_multiple_raw(obj)
+        .await
+        .map_err(storage_err(what))
+}
+
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     let text =
         serde_json::to_string(body).map_err(|_| ApiError::new(ErrorCode::Internal, "serialize"))?;

@@ -12,9 +12,7 @@
 
 use futures_util::lock::Mutex;
 use serde::Serialize;
-use worker::{
-    durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State,
-};
+use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, Result, State};
 
 use super::http::{now_ms, storage_err};
 use super::r2::put_json_with_metadata;
@@ -154,15 +152,7 @@ impl ObjectIo for Io<'_> {
     }
 
     async fn put_state(&self, entries: Vec<(&'static str, String)>) -> ApiResult<()> {
-        let obj = js_sys::Object::new();
-        for (key, value) in entries {
-            let _ = js_sys::Reflect::set(&obj, &key.into(), &value.into());
-        }
-        self.state
-            .storage()
-            .put_multiple_raw(obj)
-            .await
-            .map_err(storage_err("session state"))
+        super::http::put_multiple(&self.state.storage(), entries, "session state").await
     }
 
     async fn delete_state(&self, keys: &[&'static str]) -> ApiResult<()> {
